@@ -1,0 +1,1 @@
+"""gapscan.classifiers: tag documents with the requirements they are evidence for."""

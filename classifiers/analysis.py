@@ -1,0 +1,39 @@
+"""Turn text into the terms the classifier compares: lower-case words, British spellings folded into
+American ones, Snowball stems, English stop words removed, and word pairs."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import snowballstemmer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+_WORD = re.compile(r"[a-z][a-z]+")
+_BRITISH = re.compile(r"(?<=[a-z]{3})(is|ys)(e|es|ed|ing|ation|ations|ational|er|ers)$")
+_STEMMER = snowballstemmer.stemmer("english")
+# Words every QMS document uses; they say nothing about which requirement a text is evidence for.
+_DOMAIN_STOP = frozenset(
+    {"shall", "must", "will", "may", "also", "use", "used", "using", "e", "g", "eg", "ie", "etc",
+     "page", "section", "document", "version", "date", "yes", "n", "na", "tbd", "www", "http",
+     "https", "com", "org", "md", "pdf", "docx", "xlsx"}
+)
+STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | _DOMAIN_STOP
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    return _STEMMER.stemWord(_BRITISH.sub(lambda m: {"is": "iz", "ys": "yz"}[m.group(1)] + m.group(2), word))
+
+
+def terms(text: str) -> list[str]:
+    """Stemmed unigrams and adjacent pairs (pairs skip across removed stop words)."""
+    words = [stem(w) for w in _WORD.findall(text.lower()) if w not in STOP_WORDS]
+    return words + [f"{a} {b}" for a, b in zip(words, words[1:])]
+
+
+def path_words(path: str) -> str:
+    """A file path as words: ``03-records/CAPA_log-2024.xlsx`` -> ``records CAPA log``."""
+    stem_part = path.rsplit(".", 1)[0] if "." in path.rsplit("/", 1)[-1] else path
+    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", stem_part)
+    return re.sub(r"[^A-Za-z]+", " ", spaced).strip()

@@ -1,0 +1,1 @@
+"""gapscan.reports: gap assessment and the renderers that turn it into reports."""

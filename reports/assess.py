@@ -1,0 +1,160 @@
+"""Gap assessment: a verdict for every in-scope requirement from the evidence the classifier found.
+
+- covered: evidence at or above the threshold that is fresh enough and of the right kind;
+- partial: only weak matches, only stale evidence, or only procedures/templates where the catalog
+  asks for records;
+- missing: nothing comes close;
+- not_applicable: excluded by the configuration with a justification.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+from gapscan.classifiers.doctype import counts_as_record
+from gapscan.classifiers.evidence import Evidence
+from gapscan.mappings import Catalog, Crosswalk, Requirement
+from gapscan.reports.model import EvidenceRef, FrameworkResult, NearMiss, Related, Verdict
+
+MAX_EVIDENCE = 10
+MAX_NEAR_MISSES = 3
+
+
+@dataclass(frozen=True)
+class AssessmentInputs:
+    """What assessment needs to know about each document besides its scores."""
+
+    dates: dict[str, str]  # path -> ISO date the document's content dates from ("" when unknown)
+    kinds: dict[str, str]  # path -> classifiers.doctype kind
+    today: date
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    tag: float  # a score at or above this is evidence
+    weak: float  # a score at or above this (but below tag) is weak evidence
+    floor: float  # a score below this is not even a near miss
+
+
+def assess(
+    catalog: Catalog,
+    level: int | None,
+    evidence: list[Evidence],
+    inputs: AssessmentInputs,
+    thresholds: Thresholds,
+    not_applicable: dict[str, str] | None = None,
+    max_age_days: dict[str, int] | None = None,
+    crosswalks: tuple[Crosswalk, ...] = (),
+    frameworks_in_scope: dict[str, tuple[str, ...]] | None = None,
+) -> FrameworkResult:
+    by_requirement: dict[str, list[Evidence]] = defaultdict(list)
+    for item in evidence:
+        if item.framework == catalog.id:
+            by_requirement[item.requirement].append(item)
+    not_applicable = not_applicable or {}
+    max_age_days = max_age_days or {}
+    verdicts = []
+    for requirement in catalog.in_scope(level):
+        found = sorted(by_requirement.get(requirement.id, []), key=lambda e: (-e.score, e.path))
+        justification = _configured(not_applicable, catalog, requirement)
+        age_limit = _configured(max_age_days, catalog, requirement) or requirement.max_age_days
+        status, reason, offered, near = _judge(requirement, found, inputs, thresholds, justification, age_limit)
+        parent = catalog.parent_of(requirement)
+        verdicts.append(
+            Verdict(
+                id=requirement.id,
+                title=requirement.title,
+                parent=requirement.parent,
+                parent_title=parent.title if parent else "",
+                status=status,
+                reason=reason,
+                evidence=tuple(
+                    EvidenceRef(e.path, e.score, e.locator, inputs.dates.get(e.path, ""), e.terms)
+                    for e in offered[:MAX_EVIDENCE]
+                ),
+                near_misses=tuple(NearMiss(e.path, e.score) for e in near[:MAX_NEAR_MISSES]),
+                intent=requirement.intent,
+                evidence_kind=requirement.evidence,
+                typical_evidence=requirement.typical_evidence,
+                related=_related(catalog.id, requirement.id, crosswalks, frameworks_in_scope),
+            )
+        )
+    return FrameworkResult(catalog.id, catalog.title, catalog.version, tuple(verdicts), level)
+
+
+def _configured(table: dict, catalog: Catalog, requirement: Requirement):
+    """A per-requirement setting, given for the requirement itself or for one of its parents."""
+    current: Requirement | None = requirement
+    while current is not None:
+        if current.id in table:
+            return table[current.id]
+        current = catalog.parent_of(current)
+    return None
+
+
+def _judge(requirement, found, inputs, thresholds, justification, age_limit):
+    if justification:
+        return "not_applicable", f"Not applicable: {justification}", [], []
+    tags = [e for e in found if e.score >= thresholds.tag]
+    weak = [e for e in found if thresholds.weak <= e.score < thresholds.tag]
+    near = [e for e in found if thresholds.floor <= e.score < thresholds.tag]
+    if not tags:
+        if weak:
+            best = weak[0]
+            return (
+                "partial",
+                f"Only weak evidence: the closest document, {best.path}, scores {best.score:.2f}, "
+                f"below the {thresholds.tag:.2f} needed.",
+                [],
+                near,
+            )
+        return "missing", "No document is evidence for this requirement.", [], near
+
+    if age_limit:
+        fresh = [e for e in tags if not _older_than(inputs.dates.get(e.path, ""), age_limit, inputs.today)]
+        if not fresh:
+            newest = max((inputs.dates.get(e.path, "") for e in tags), default="")
+            return (
+                "partial",
+                f"Evidence is stale: the newest dates from {newest}, older than the {age_limit}-day limit.",
+                tags,
+                near,
+            )
+    else:
+        fresh = tags
+
+    if requirement.needs_records:
+        records = [e for e in fresh if counts_as_record(inputs.kinds.get(e.path, ""))]
+        if not records:
+            return (
+                "partial",
+                f"Only procedures or templates found ({fresh[0].path}); records that show it is done are required.",
+                tags,
+                near,
+            )
+        fresh = records
+
+    best = fresh[0]
+    others = len(tags) - 1
+    more = f" and {others} more document{'s' if others != 1 else ''}" if others else ""
+    return "covered", f"Evidenced by {best.path} (score {best.score:.2f}){more}.", tags, []
+
+
+def _older_than(iso_date: str, days: int, today: date) -> bool:
+    try:
+        when = date.fromisoformat(iso_date[:10])
+    except ValueError:
+        return False  # an undated document is not called stale; its mtime date is used where known
+    return (today - when).days > days
+
+
+def _related(framework, requirement_id, crosswalks, in_scope) -> tuple[Related, ...]:
+    related = []
+    for crosswalk in crosswalks:
+        for other_framework, other_id, link in crosswalk.related(framework, requirement_id):
+            if in_scope is not None and other_framework not in in_scope:
+                continue
+            related.append(Related(other_framework, other_id, link.relationship))
+    return tuple(sorted(set(related), key=lambda r: (r.framework, r.requirement)))

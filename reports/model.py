@@ -1,0 +1,110 @@
+"""The assessed gap report: everything a renderer needs, in the shape of ``report.json``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+STATUSES = ("covered", "partial", "missing", "not_applicable")
+
+
+@dataclass(frozen=True)
+class EvidenceRef:
+    """A document offered as evidence for a requirement."""
+
+    path: str
+    score: float
+    locator: str = ""
+    modified: str = ""  # ISO date the evidence dates from (see reports.assess for the sources)
+    terms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NearMiss:
+    path: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Related:
+    """A requirement of another framework that shares evidence with this one (from a crosswalk)."""
+
+    framework: str
+    requirement: str
+    relationship: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    id: str
+    title: str
+    parent: str
+    status: str  # one of STATUSES
+    reason: str  # one sentence
+    evidence: tuple[EvidenceRef, ...] = ()
+    near_misses: tuple[NearMiss, ...] = ()
+    parent_title: str = ""
+    intent: str = ""
+    evidence_kind: str = "none"  # maintain / retain / both / none, from the catalog
+    typical_evidence: tuple[str, ...] = ()
+    related: tuple[Related, ...] = ()
+
+
+@dataclass(frozen=True)
+class FrameworkResult:
+    id: str
+    title: str
+    version: str
+    verdicts: tuple[Verdict, ...]
+    level: int | None = None  # target maturity level, where the framework has levels
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(STATUSES, 0)
+        for verdict in self.verdicts:
+            counts[verdict.status] += 1
+        return counts
+
+    @property
+    def coverage(self) -> float:
+        """Covered requirements count fully and partial ones half, over the applicable ones."""
+        counts = self.counts
+        applicable = len(self.verdicts) - counts["not_applicable"]
+        if applicable == 0:
+            return 1.0
+        return round((counts["covered"] + 0.5 * counts["partial"]) / applicable, 4)
+
+
+@dataclass(frozen=True)
+class Tag:
+    framework: str
+    requirement: str
+    score: float
+
+
+@dataclass(frozen=True)
+class DocumentEntry:
+    path: str
+    format: str
+    bytes: int
+    sha256: str
+    modified: str
+    status: str  # ok / unreadable / skipped
+    reason: str | None = None
+    title: str = ""
+    tags: tuple[Tag, ...] = ()
+
+
+@dataclass(frozen=True)
+class GapReport:
+    tool_version: str
+    generated_at: str
+    root: str
+    frameworks: tuple[FrameworkResult, ...]
+    documents: tuple[DocumentEntry, ...]
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def summary(self) -> dict[str, int]:
+        readable = sum(1 for d in self.documents if d.status == "ok")
+        unreadable = sum(1 for d in self.documents if d.status != "ok")
+        return {"documents": len(self.documents), "readable": readable, "unreadable": unreadable}

@@ -1,0 +1,1 @@
+"""gapscan.scanner: discovery, extraction, the index, the pipeline and the CLI."""

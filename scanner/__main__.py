@@ -1,0 +1,3 @@
+from gapscan.scanner.cli import main
+
+main(prog_name="gapscan")

@@ -1,0 +1,236 @@
+"""The ``gapscan`` command line.
+
+Exit codes: 0 scan done and gates passed; 1 a gate failed (``--fail-under``, unreadable documents
+with ``--strict``); 2 usage, configuration or catalog error.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from gapscan.classifiers.tfidf import Tagger
+from gapscan.mappings import CatalogError, load_catalogs
+from gapscan.scanner.config import Config, ConfigError, load_config
+from gapscan.scanner.documents import Document, Extract, format_of
+from gapscan.scanner.extract import extract_file
+from gapscan.scanner.index import IndexUnusable, sha256_file
+from gapscan.scanner.output import DEFAULT_FORMATS, FORMATS, write_reports
+from gapscan.scanner.pipeline import ScanResult, scan, select_catalogs, tool_version
+
+EXIT_OK, EXIT_GATE, EXIT_USAGE = 0, 1, 2
+
+
+class UsageProblem(click.ClickException):
+    exit_code = EXIT_USAGE
+
+
+def _formats(_ctx, _param, value: str) -> tuple[str, ...]:
+    chosen = tuple(f.strip().lower() for f in value.split(",") if f.strip())
+    unknown = [f for f in chosen if f not in FORMATS]
+    if unknown or not chosen:
+        raise click.BadParameter(f"choose from {', '.join(FORMATS)} (comma-separated)")
+    return chosen
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(tool_version(), prog_name="gapscan")
+def main() -> None:
+    """Find evidence gaps for ISO 9001:2015 and CMMI in a folder or git repository of documents."""
+
+
+@main.command("scan")
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("gapscan-report"), show_default=True, help="Folder for the reports.")
+@click.option("--format", "formats", default=",".join(DEFAULT_FORMATS), show_default=True,
+              callback=_formats, help=f"Report formats, comma-separated: {', '.join(FORMATS)}.")
+@click.option("--framework", "frameworks", multiple=True, metavar="ID",
+              help="Assess only this framework (repeatable). Default: every catalog.")
+@click.option("--cmmi-level", type=click.IntRange(2, 3), help="Target CMMI maturity level (2 or 3).")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Configuration file (default: closest gapscan.toml or [tool.gapscan]).")
+@click.option("--index", "index_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="SQLite index file (default: in the user cache folder, keyed by PATH).")
+@click.option("--jobs", type=click.IntRange(1, 64), help="Worker processes for extraction.")
+@click.option("--include", multiple=True, metavar="GLOB", help="Only files matching (gitignore style).")
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files matching (gitignore style).")
+@click.option("--all-files", is_flag=True, default=None, help="In a git repository, take untracked files too.")
+@click.option("--fail-under", type=click.FloatRange(0, 100), metavar="PCT",
+              help="Exit 1 when any framework's coverage is below PCT percent.")
+@click.option("--strict", is_flag=True, help="Exit 1 when any document is unreadable.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@click.option("--verbose", "-v", is_flag=True, help="List every unreadable document and every gap.")
+def scan_command(path: Path, out_dir: Path, formats, frameworks, cmmi_level, config_file, index_file,
+                 jobs, include, exclude, all_files, fail_under, strict, quiet, verbose) -> None:
+    """Scan PATH and write the gap report."""
+    config = _load(path, config_file).with_overrides(
+        frameworks=frameworks or None,
+        cmmi_level=cmmi_level,
+        include=include or None,
+        exclude=exclude or None,
+        all_files=all_files,
+        fail_under=fail_under,
+    )
+    progress = _Progress(enabled=not quiet)
+    try:
+        result = scan(path, config, index_path=index_file, jobs=jobs, skip=(out_dir,), progress=progress)
+    except (ConfigError, CatalogError, IndexUnusable) as exc:
+        raise UsageProblem(str(exc)) from exc
+    finally:
+        progress.close()
+    written = write_reports(result.report, out_dir, formats)
+    if not quiet:
+        _summarise(result, written, verbose)
+    sys.exit(_gates(result, config, strict, quiet))
+
+
+def _load(path: Path, config_file: Path | None) -> Config:
+    try:
+        return load_config(path, config_file)
+    except ConfigError as exc:
+        raise UsageProblem(str(exc)) from exc
+
+
+def _gates(result: ScanResult, config: Config, strict: bool, quiet: bool) -> int:
+    failures = []
+    if config.fail_under is not None:
+        for framework in result.report.frameworks:
+            if framework.coverage * 100 < config.fail_under:
+                failures.append(
+                    f"{framework.id} coverage {framework.coverage:.0%} is below --fail-under {config.fail_under:g}%"
+                )
+    unreadable = result.report.summary["unreadable"]
+    if strict and unreadable:
+        failures.append(f"{unreadable} document(s) unreadable (--strict)")
+    for failure in failures:
+        click.echo(f"gate failed: {failure}", err=True)
+    return EXIT_GATE if failures else EXIT_OK
+
+
+def _summarise(result: ScanResult, written: list[Path], verbose: bool) -> None:
+    report, stats = result.report, result.stats
+    summary = report.summary
+    click.echo(
+        f"Scanned {summary['documents']} documents in {stats.seconds:.1f} s "
+        f"({stats.extracted} read, {stats.reused} from the index): "
+        f"{summary['readable']} readable, {summary['unreadable']} unreadable or skipped."
+    )
+    for framework in report.frameworks:
+        counts = framework.counts
+        level = f" (level {framework.level})" if framework.level else ""
+        click.echo(
+            f"  {framework.id}{level}: coverage {framework.coverage:.0%} — "
+            f"{counts['covered']} covered, {counts['partial']} partial, {counts['missing']} missing"
+            + (f", {counts['not_applicable']} not applicable" if counts["not_applicable"] else "")
+        )
+        if verbose:
+            for verdict in framework.verdicts:
+                if verdict.status in ("missing", "partial"):
+                    click.echo(f"    {verdict.status:8} {verdict.id} {verdict.title}: {verdict.reason}")
+    problems = [d for d in report.documents if d.status != "ok"]
+    for document in problems if verbose else problems[:5]:
+        click.echo(f"  warning: {document.path}: {document.reason}")
+    if len(problems) > 5 and not verbose:
+        click.echo(f"  … and {len(problems) - 5} more (see the report, or use --verbose)")
+    for warning in report.warnings:
+        click.echo(f"  warning: {warning}")
+    for path in written:
+        click.echo(f"Wrote {path}")
+
+
+class _Progress:
+    """A progress bar on a terminal; on a log (CI), one line per stage at most every 10 seconds."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.tty = sys.stderr.isatty()
+        self.bar = None
+        self.stage = ""
+        self.last_line = 0.0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled or total == 0 or stage == "discover":
+            return
+        if self.tty:
+            from tqdm import tqdm
+
+            if stage != self.stage:
+                self.close()
+                self.bar = tqdm(total=total, desc=stage, unit="doc", leave=False, file=sys.stderr)
+                self.stage = stage
+            self.bar.update(done - self.bar.n)
+        elif stage != self.stage or done == total or time.monotonic() - self.last_line > 10:
+            self.stage = stage
+            self.last_line = time.monotonic()
+            click.echo(f"{stage}: {done}/{total}", err=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+@main.command("frameworks")
+@click.argument("framework_id", required=False)
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--cmmi-level", type=click.IntRange(2, 3))
+def frameworks_command(framework_id: str | None, config_file: Path | None, cmmi_level: int | None) -> None:
+    """List the framework catalogs, or show one's requirements."""
+    config = _load(Path.cwd(), config_file).with_overrides(cmmi_level=cmmi_level)
+    try:
+        catalogs = load_catalogs(config.catalog_folders)
+    except CatalogError as exc:
+        raise UsageProblem(str(exc)) from exc
+    if framework_id is None:
+        for catalog in catalogs.values():
+            level = catalog.default_level
+            click.echo(f"{catalog.id:16} {catalog.title} ({len(catalog.in_scope(level))} requirements"
+                       + (f" at level {level}" if level else "") + ")")
+        return
+    if framework_id not in catalogs:
+        raise UsageProblem(f"unknown framework {framework_id!r}; known: {', '.join(catalogs)}")
+    catalog = catalogs[framework_id]
+    level = config.cmmi_level or catalog.default_level if catalog.levels else None
+    click.echo(f"{catalog.title} — {catalog.version}" + (f", level {level}" if level else ""))
+    click.echo(catalog.licence)
+    for requirement in catalog.in_scope(level):
+        click.echo(f"{requirement.id:10} [{requirement.evidence:8}] {requirement.title}")
+        click.echo(f"{'':10} {requirement.intent}")
+
+
+@main.command("explain")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--framework", "frameworks", multiple=True, metavar="ID")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--all", "show_all", is_flag=True, help="Also list scores below the tag threshold.")
+def explain_command(file: Path, frameworks, config_file: Path | None, show_all: bool) -> None:
+    """Show which requirements FILE is evidence for, with scores, sections and terms."""
+    config = _load(file.parent, config_file).with_overrides(frameworks=frameworks or None)
+    try:
+        tagger = Tagger(select_catalogs(config))
+    except (ConfigError, CatalogError) as exc:
+        raise UsageProblem(str(exc)) from exc
+    fmt = format_of(file.name)
+    if fmt is None:
+        raise UsageProblem(f"{file.name}: not a document format gapscan reads")
+    stat = file.stat()
+    document = Document(file.name, fmt, stat.st_size, stat.st_mtime, sha256_file(file))
+    result = extract_file(file, document, config.limits)
+    if not isinstance(result, Extract):
+        click.echo(f"{file}: unreadable: {result.reason}")
+        sys.exit(EXIT_GATE)
+    threshold = tagger.settings.threshold
+    found = sorted(tagger.evidence(result), key=lambda e: -e.score)
+    shown = [e for e in found if show_all or e.score >= threshold]
+    click.echo(f"{file}: {len(result.sections)} section(s); tag threshold {threshold:.2f}")
+    if not shown:
+        click.echo("  no tags: this document is not evidence for any requirement")
+    for item in shown:
+        mark = "tag " if item.score >= threshold else "    "
+        where = f" in {item.locator}" if item.locator else ""
+        click.echo(f"  {mark}{item.framework} {item.requirement}: {item.score:.2f}{where}")
+        click.echo(f"       terms: {', '.join(item.terms)}")

@@ -1,0 +1,183 @@
+"""Configuration: the closest ``gapscan.toml`` or ``[tool.gapscan]`` at or above the scanned root.
+
+Keys are documented in docs/configuration.md. Command-line flags override the file.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from gapscan.scanner.extract import Limits
+
+
+class ConfigError(ValueError):
+    """A configuration file or value that cannot be used (exit code 2)."""
+
+
+@dataclass(frozen=True)
+class Config:
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    frameworks: tuple[str, ...] = ()  # empty: every loaded catalog
+    cmmi_level: int | None = None  # None: the catalog's default
+    not_applicable: dict[str, dict[str, str]] = field(default_factory=dict)
+    max_age_days: dict[str, dict[str, int]] = field(default_factory=dict)
+    catalog_folders: tuple[Path, ...] = ()
+    labels: Path | None = None
+    fail_under: float | None = None
+    all_files: bool = False
+    limits: Limits = field(default_factory=Limits)
+    source: Path | None = None  # the file this came from, if any
+
+    def with_overrides(self, **overrides: Any) -> Config:
+        """A copy with the given values replaced, ignoring ``None`` (a flag the user did not pass)."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+_KNOWN_KEYS = {
+    "include", "exclude", "frameworks", "cmmi", "not_applicable", "max_age",
+    "catalogs", "labels", "fail_under", "all_files", "limits",
+}
+_LIMIT_KEYS = {f.name for f in fields(Limits)}
+_AGE = re.compile(r"^\s*(\d+)\s*(d|day|days|w|week|weeks|m|month|months|y|year|years)?\s*$")
+_AGE_DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}
+
+
+def find_config(root: Path) -> Path | None:
+    """The closest ``gapscan.toml``, or ``pyproject.toml`` with ``[tool.gapscan]``, at or above root."""
+    for folder in (root, *root.parents):
+        candidate = folder / "gapscan.toml"
+        if candidate.is_file():
+            return candidate
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and "gapscan" in _read(pyproject).get("tool", {}):
+            return pyproject
+    return None
+
+
+def load_config(root: Path, explicit: Path | None = None) -> Config:
+    path = explicit or find_config(root.resolve())
+    if path is None:
+        return Config()
+    data = _read(path)
+    if path.name == "pyproject.toml":
+        data = data.get("tool", {}).get("gapscan", {})
+    return _parse(data, path)
+
+
+def _read(path: Path) -> dict:
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+
+
+def _parse(data: dict, path: Path) -> Config:
+    unknown = sorted(set(data) - _KNOWN_KEYS)
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s): {', '.join(unknown)}")
+    base = path.parent
+    cmmi = _table(data, "cmmi", path)
+    level = cmmi.get("level")
+    if level is not None and level not in (2, 3):
+        raise ConfigError(f"{path}: cmmi.level must be 2 or 3, not {level!r}")
+    labels = data.get("labels")
+    return Config(
+        include=_strings(data, "include", path),
+        exclude=_strings(data, "exclude", path),
+        frameworks=_strings(data, "frameworks", path),
+        cmmi_level=level,
+        not_applicable=_per_framework(data, "not_applicable", path, _justification),
+        max_age_days=_per_framework(data, "max_age", path, parse_age),
+        catalog_folders=tuple(base / p for p in _strings(data, "catalogs", path)),
+        labels=base / labels if isinstance(labels, str) else None,
+        fail_under=_number(data.get("fail_under"), "fail_under", path),
+        all_files=bool(data.get("all_files", False)),
+        limits=_limits(_table(data, "limits", path), path),
+        source=path,
+    )
+
+
+def _table(data: dict, key: str, path: Path) -> dict:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: {key} must be a table")
+    return value
+
+
+def _strings(data: dict, key: str, path: Path) -> tuple[str, ...]:
+    value = data.get(key, [])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{path}: {key} must be a list of strings")
+    return tuple(value)
+
+
+def _number(value: Any, key: str, path: Path) -> float | None:
+    if value is None:
+        return None
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise ConfigError(f"{path}: {key} must be a number")
+    return float(value)
+
+
+def _justification(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("needs a written justification")
+    return value.strip()
+
+
+def parse_age(value: Any) -> int:
+    """Days from ``400``, ``"400d"``, ``"18 months"``, ``"1y"``."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    match = _AGE.match(str(value))
+    if not match or int(match.group(1)) <= 0:
+        raise ValueError(f"{value!r} is not an age such as 400, '400d', '18 months' or '1y'")
+    unit = (match.group(2) or "d")[0]
+    return int(match.group(1)) * _AGE_DAYS[unit]
+
+
+def _per_framework(data: dict, key: str, path: Path, convert) -> dict[str, dict[str, Any]]:
+    table = _table(data, key, path)
+    result: dict[str, dict[str, Any]] = {}
+    for framework, entries in table.items():
+        if not isinstance(entries, dict):
+            raise ConfigError(f"{path}: {key}.{framework} must be a table of requirement = value")
+        result[framework] = {}
+        for requirement, value in _flatten(entries).items():
+            try:
+                result[framework][str(requirement)] = convert(value)
+            except ValueError as exc:
+                raise ConfigError(f"{path}: {key}.{framework}.{requirement}: {exc}") from exc
+    return result
+
+
+def _flatten(entries: dict, prefix: str = "") -> dict[str, Any]:
+    """Clause ids written unquoted (``9.2 = ...``) are dotted keys to TOML; join them back."""
+    flat: dict[str, Any] = {}
+    for key, value in entries.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _limits(table: dict, path: Path) -> Limits:
+    unknown = sorted(set(table) - _LIMIT_KEYS)
+    if unknown:
+        raise ConfigError(f"{path}: unknown limit(s): {', '.join(unknown)}")
+    for key, value in table.items():
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+            raise ConfigError(f"{path}: limits.{key} must be a non-negative number")
+    return replace(Limits(), **table)

@@ -1,0 +1,116 @@
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from gapscan.mappings import CatalogError, bundled_catalogs, bundled_crosswalks, load_catalog, load_catalogs
+
+CATALOGS = Path(__file__).resolve().parents[1] / "mappings" / "catalogs"
+
+
+def test_iso_catalog_has_every_audit_level_clause():
+    iso = bundled_catalogs()["iso9001-2015"]
+    ids = [r.id for r in iso.in_scope()]
+    assert len(ids) == 56
+    assert ids[0] == "4.1" and ids[-1] == "10.3"
+    for expected in ("4.3", "5.2.2", "7.1.5", "7.5.3", "8.3.4", "8.5.6", "9.2", "9.3.3", "10.2"):
+        assert expected in ids
+    assert all(isinstance(i, str) for i in ids)
+
+
+def test_iso_maintain_and_retain_flags_follow_the_mandatory_list():
+    iso = bundled_catalogs()["iso9001-2015"]
+    assert iso.get("4.3").evidence == "maintain"
+    assert iso.get("6.2").evidence == "maintain"
+    assert iso.get("8.1").evidence == "both"
+    for retained in ("7.2", "9.2", "9.3.3", "10.2", "8.7", "8.6"):
+        assert iso.get(retained).needs_records, retained
+    assert iso.get("7.4").evidence == "none"
+
+
+def test_every_requirement_carries_classifier_material():
+    for catalog in bundled_catalogs().values():
+        for requirement in catalog.in_scope(max(catalog.levels) if catalog.levels else None):
+            assert requirement.intent and requirement.keywords and requirement.typical_evidence, requirement.id
+
+
+def test_cmmi_catalog_levels_select_the_benchmark():
+    cmmi = bundled_catalogs()["cmmi-v2-dev"]
+    areas = [r for r in cmmi.requirements if r.kind == "group"]
+    assert len(areas) == 20
+    assert len(cmmi.in_scope(2)) == 62
+    assert len(cmmi.in_scope(3)) == 181
+    assert {r.parent for r in cmmi.in_scope(2)} == {"CM", "EST", "GOV", "II", "MC", "MPM", "PLAN", "PQA", "RDM", "SAM"}
+    assert all(re.fullmatch(r"[A-Z]+ [1-3]\.\d+", r.id) for r in cmmi.in_scope(3))
+
+
+def test_crosswalk_links_existing_requirements_both_ways():
+    (crosswalk,) = bundled_crosswalks()
+    related_to_audit = {target for _, target, _ in crosswalk.related("iso9001-2015", "9.2")}
+    assert any(t.startswith("PQA") for t in related_to_audit)
+    assert any(other == "iso9001-2015" and req == "9.2" for other, req, _ in crosswalk.related("cmmi-v2-dev", "PQA 2.1"))
+
+
+def test_descriptions_are_short_paraphrases():
+    for catalog in bundled_catalogs().values():
+        for requirement in catalog.requirements:
+            assert len(requirement.intent.split()) <= 40, requirement.id
+
+
+def broken_copy(tmp_path: Path, old: str, new: str) -> Path:
+    source = (CATALOGS / "iso9001-2015.catalog.toml").read_text(encoding="utf-8")
+    assert old in source
+    path = tmp_path / "iso9001-2015.catalog.toml"
+    path.write_text(source.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+def test_schema_error_names_file_requirement_and_field(tmp_path):
+    path = broken_copy(tmp_path, 'id = "9.2"\ntitle = "Internal audit"\nkind = "requirement"',
+                       'id = "9.2"\ntitle = "Internal audit"\nkind = "requirement"\nevidence_type = "x"')
+    with pytest.raises(CatalogError, match=r"requirement '9.2'") as error:
+        load_catalog(path)
+    assert str(path) in str(error.value)
+
+
+def test_wrong_value_names_the_field(tmp_path):
+    text = (CATALOGS / "iso9001-2015.catalog.toml").read_text(encoding="utf-8")
+    match = re.search(r'id = "7\.2"[^\[]*?evidence = "retain"', text)
+    assert match
+    path = tmp_path / "c.catalog.toml"
+    path.write_text(text[: match.start()] + match.group(0).replace('evidence = "retain"', 'evidence = "keep"') + text[match.end():], encoding="utf-8")
+    with pytest.raises(CatalogError, match=r"requirement '7.2': field 'evidence'"):
+        load_catalog(path)
+
+
+def test_numeric_clause_id_is_rejected(tmp_path):
+    path = broken_copy(tmp_path, 'id = "9.2"', "id = 9.2")
+    with pytest.raises(CatalogError, match=r"field 'id'"):
+        load_catalog(path)
+
+
+def test_unknown_parent_is_rejected(tmp_path):
+    text = (CATALOGS / "iso9001-2015.catalog.toml").read_text(encoding="utf-8")
+    path = tmp_path / "c.catalog.toml"
+    path.write_text(text.replace('parent = "10"', 'parent = "11"', 1), encoding="utf-8")
+    with pytest.raises(CatalogError, match=r"field 'parent': '11' is not a requirement"):
+        load_catalog(path)
+
+
+def test_user_catalog_folder_adds_a_framework(tmp_path):
+    (tmp_path / "as9100.catalog.toml").write_text(
+        'id = "as9100d"\ntitle = "AS9100D additions"\nversion = "D"\nlicence = "our paraphrases"\n'
+        '[[requirements]]\nid = "8.1.1"\ntitle = "Operational risk management"\nkind = "requirement"\n'
+        'intent = "Plan and control operational risks."\nevidence = "retain"\n'
+        'typical_evidence = ["operational risk register"]\nkeywords = ["operational risk"]\n',
+        encoding="utf-8",
+    )
+    catalogs = load_catalogs((tmp_path,))
+    assert "as9100d" in catalogs and "iso9001-2015" in catalogs
+
+
+def test_duplicate_catalog_id_is_an_error(tmp_path):
+    shutil.copy(CATALOGS / "iso9001-2015.catalog.toml", tmp_path / "copy.catalog.toml")
+    with pytest.raises(CatalogError, match="already defined"):
+        load_catalogs((tmp_path,))

@@ -1,0 +1,98 @@
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from gapscan.scanner.discover import discover
+
+
+def touch(root: Path, relative: str, text: str = "text") -> Path:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def paths(found) -> list[str]:
+    return [c.path for c in found.candidates]
+
+
+def test_walks_folder_with_posix_relative_paths_and_known_formats(tmp_path):
+    touch(tmp_path, "procedures/Internal Audit.docx")
+    touch(tmp_path, "records/audits/2026/report.pdf")
+    touch(tmp_path, "notes.md")
+    touch(tmp_path, "image.png")
+    touch(tmp_path, "legacy.doc")
+    found = discover(tmp_path)
+    assert paths(found) == ["legacy.doc", "notes.md", "procedures/Internal Audit.docx", "records/audits/2026/report.pdf"]
+    assert {c.format for c in found.candidates} == {"doc", "md", "docx", "pdf"}
+    assert not found.git
+
+
+def test_skips_lock_files_vcs_folders_and_junk(tmp_path):
+    touch(tmp_path, "~$quality-manual.docx")
+    touch(tmp_path, "quality-manual.docx")
+    touch(tmp_path, ".svn/entries.txt")
+    touch(tmp_path, ".hg/store/data.txt")
+    touch(tmp_path, ".DS_Store")
+    touch(tmp_path, ".github/ISSUE_TEMPLATE/CAPA.md")
+    assert paths(discover(tmp_path)) == [".github/ISSUE_TEMPLATE/CAPA.md", "quality-manual.docx"]
+
+
+def test_include_and_exclude_are_gitignore_style(tmp_path):
+    touch(tmp_path, "drafts/old.md")
+    touch(tmp_path, "qms/policy.md")
+    touch(tmp_path, "qms/archive/2019.md")
+    touch(tmp_path, "qms/scratch.txt")
+    found = discover(tmp_path, include=("qms/",), exclude=("archive/", "*.txt"))
+    assert paths(found) == ["qms/policy.md"]
+
+
+def test_skip_folders_such_as_the_report_output(tmp_path):
+    touch(tmp_path, "policy.md")
+    touch(tmp_path, "gapscan-report/report.html")
+    assert paths(discover(tmp_path, skip=(tmp_path / "gapscan-report",))) == ["policy.md"]
+
+
+def test_symlink_loops_are_cut(tmp_path):
+    touch(tmp_path, "a/doc.md")
+    os.symlink(tmp_path / "a", tmp_path / "a" / "loop")
+    os.symlink(tmp_path, tmp_path / "a" / "up")
+    found = discover(tmp_path)
+    assert paths(found) == ["a/doc.md"]
+
+
+def git(root: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True,
+                   env={**os.environ, "GIT_AUTHOR_DATE": "2025-06-01T12:00:00Z", "GIT_COMMITTER_DATE": "2025-06-01T12:00:00Z",
+                        "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
+                        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"})
+
+
+@pytest.fixture
+def repo(tmp_path):
+    git(tmp_path, "init", "-q")
+    touch(tmp_path, "qms/audit procedure.md")
+    touch(tmp_path, "qms/risk.csv")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-q", "-m", "first")
+    touch(tmp_path, "qms/untracked.md")
+    return tmp_path
+
+
+def test_git_repository_takes_tracked_files_with_commit_dates(repo):
+    found = discover(repo)
+    assert found.git
+    assert paths(found) == ["qms/audit procedure.md", "qms/risk.csv"]
+    assert found.commit_dates["qms/audit procedure.md"] == "2025-06-01"
+
+
+def test_all_files_takes_untracked_files_too(repo):
+    assert "qms/untracked.md" in paths(discover(repo, all_files=True))
+
+
+def test_scanning_a_subfolder_of_a_repository_is_relative_to_that_folder(repo):
+    found = discover(repo / "qms")
+    assert paths(found) == ["audit procedure.md", "risk.csv"]
+    assert found.commit_dates["risk.csv"] == "2025-06-01"
