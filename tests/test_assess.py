@@ -1,0 +1,85 @@
+from datetime import date
+
+from gapscan.classifiers.evidence import Evidence
+from gapscan.mappings import bundled_catalogs
+from gapscan.reports.assess import AssessmentInputs, Thresholds, assess
+
+ISO = "iso9001-2015"
+THRESHOLDS = Thresholds(tag=0.2, weak=0.16, floor=0.08)
+TODAY = date(2026, 11, 25)
+
+
+def verdicts(evidence, dates=None, kinds=None, **options):
+    inputs = AssessmentInputs(dates or {}, kinds or {}, TODAY)
+    result = assess(bundled_catalogs()[ISO], None, evidence, inputs, THRESHOLDS, **options)
+    return {v.id: v for v in result.verdicts}, result
+
+
+def ev(path, requirement, score):
+    return Evidence(path, ISO, requirement, score, "page 1", ("audit",))
+
+
+def test_nothing_found_is_missing_with_near_misses():
+    found, result = verdicts([ev("notes.md", "9.2", 0.1)])
+    verdict = found["9.2"]
+    assert verdict.status == "missing"
+    assert verdict.reason == "No document is evidence for this requirement."
+    assert [n.path for n in verdict.near_misses] == ["notes.md"]
+    assert result.counts["missing"] == 56
+
+
+def test_record_above_threshold_covers_a_retain_requirement():
+    found, _ = verdicts([ev("audits/2026 audit report.pdf", "9.2", 0.4)],
+                        dates={"audits/2026 audit report.pdf": "2026-06-01"},
+                        kinds={"audits/2026 audit report.pdf": "record"})
+    verdict = found["9.2"]
+    assert verdict.status == "covered"
+    assert "audits/2026 audit report.pdf" in verdict.reason
+    assert verdict.evidence[0].modified == "2026-06-01" and verdict.evidence[0].locator == "page 1"
+    assert verdict.near_misses == ()
+
+
+def test_only_a_procedure_where_records_are_required_is_partial():
+    found, _ = verdicts([ev("audit procedure.docx", "9.2", 0.5)],
+                        dates={"audit procedure.docx": "2026-01-01"}, kinds={"audit procedure.docx": "procedure"})
+    assert found["9.2"].status == "partial"
+    assert "records" in found["9.2"].reason
+
+
+def test_a_procedure_is_enough_where_nothing_must_be_retained():
+    found, _ = verdicts([ev("communication plan.docx", "7.4", 0.5)], kinds={"communication plan.docx": "procedure"})
+    assert found["7.4"].status == "covered"
+
+
+def test_stale_evidence_is_partial():
+    found, _ = verdicts([ev("audit report 2021.pdf", "9.2", 0.5)],
+                        dates={"audit report 2021.pdf": "2021-03-04"}, kinds={"audit report 2021.pdf": "record"})
+    assert found["9.2"].status == "partial"
+    assert "stale" in found["9.2"].reason and "2021-03-04" in found["9.2"].reason
+
+
+def test_configured_max_age_overrides_the_catalog():
+    evidence = [ev("review.md", "7.4", 0.5)]
+    found, _ = verdicts(evidence, dates={"review.md": "2026-01-01"}, max_age_days={"7": 30})
+    assert found["7.4"].status == "partial"
+
+
+def test_weak_evidence_is_partial():
+    found, _ = verdicts([ev("maybe.md", "7.4", 0.17)])
+    assert found["7.4"].status == "partial"
+    assert "maybe.md" in found["7.4"].reason and found["7.4"].evidence == ()
+
+
+def test_not_applicable_needs_and_shows_the_justification_and_applies_to_children():
+    found, result = verdicts([], not_applicable={"8.3": "We build to customer designs."})
+    assert found["8.3.4"].status == "not_applicable"
+    assert "We build to customer designs." in found["8.3.4"].reason
+    assert result.counts["not_applicable"] == 6
+    assert result.coverage == 0.0
+
+
+def test_coverage_counts_partial_as_half():
+    evidence = [ev("a.md", "7.4", 0.5), ev("b.md", "7.3", 0.17)]
+    _, result = verdicts(evidence)
+    assert result.counts["covered"] == 1 and result.counts["partial"] == 1
+    assert result.coverage == round(1.5 / 56, 4)

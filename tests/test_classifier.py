@@ -1,0 +1,104 @@
+import numpy as np
+import pytest
+
+from gapscan.classifiers.analysis import path_words, stem, terms
+from gapscan.classifiers.doctype import PROCEDURE, RECORD, TEMPLATE, document_kind
+from gapscan.classifiers.tfidf import ProfileSimilarity, Tagger
+from gapscan.mappings import bundled_catalogs
+from gapscan.scanner.documents import Document, Extract, Metadata, Section
+
+ISO = "iso9001-2015"
+
+
+@pytest.fixture(scope="module")
+def tagger():
+    return Tagger([(bundled_catalogs()[ISO], None)])
+
+
+def extract(path, *sections, title=""):
+    document = Document(path, "md", 1000, 0.0, "0" * 64)
+    return Extract(document, tuple(Section(loc, text) for loc, text in sections), Metadata(title=title))
+
+
+def best(tagger, doc):
+    found = sorted(tagger.evidence(doc), key=lambda e: -e.score)
+    return found[0]
+
+
+AUDIT = (
+    "The quality manager prepares the annual internal audit programme. Each audit has a scope, "
+    "criteria and an auditor who is independent of the area audited. The audit checklist records "
+    "observations and nonconformities; the audit report goes to management and findings are tracked "
+    "until closed."
+)
+CAPA = (
+    "When a nonconformity or customer complaint is raised, the owner contains it, performs root cause "
+    "analysis using five whys, records the corrective action in the CAPA log and verifies the "
+    "effectiveness of the action before closure."
+)
+TRAINING = (
+    "Each role has required competences listed in the skills matrix. Training needs are identified at "
+    "the annual appraisal, training is recorded in the training record with the trainer and date, and "
+    "training effectiveness is evaluated after three months."
+)
+
+
+@pytest.mark.parametrize("text, clause", [(AUDIT, "9.2"), (CAPA, "10.2"), (TRAINING, "7.2")])
+def test_typical_texts_get_their_clause(tagger, text, clause):
+    top = best(tagger, extract("doc.md", ("body", text)))
+    assert top.requirement == clause
+    assert top.score >= tagger.settings.threshold
+    assert top.terms, "a tag is explained by its terms"
+
+
+def test_unrelated_text_gets_no_tag(tagger):
+    doc = extract("recipes/bread.md", ("body", "Mix flour, water, salt and yeast. Knead the dough for ten minutes, "
+                                              "let it rise for an hour, shape the loaf and bake it at 220 degrees."))
+    assert all(e.score < tagger.settings.threshold for e in tagger.evidence(doc))
+
+
+def test_section_that_carries_a_tag_is_named(tagger):
+    filler = "The company was founded in 2009 and has offices in two cities. " * 8
+    doc = extract("manual.md", ("Company history", filler), ("9.2 Internal audit", AUDIT + " " + AUDIT),
+                  ("Canteen", "Lunch is served from noon. " * 20))
+    top = best(tagger, doc)
+    assert top.requirement == "9.2" and top.locator == "9.2 Internal audit"
+
+
+def test_file_name_and_title_count(tagger):
+    vague = ("body", "This record lists the items discussed and agreed at the meeting with owners and dates. " * 3)
+    plain = {e.requirement: e.score for e in tagger.evidence(extract("notes.md", vague))}
+    named = {e.requirement: e.score for e in tagger.evidence(extract("Management-Review-Minutes.md", vague))}
+    assert named.get("9.3.3", 0) > plain.get("9.3.3", 0)
+
+
+def test_estimator_follows_scikit_learn_conventions():
+    model = ProfileSimilarity().fit(["internal audit programme", "training record competence"], ["a", "b"])
+    scores = model.decision_function(["the audit programme for this year"])
+    assert scores.shape == (1, 2) and np.argmax(scores[0]) == 0
+    assert list(model.classes_) == ["a", "b"]
+    assert model.get_params() == {"max_df": 0.5, "sublinear_tf": True}
+
+
+def test_terms_fold_british_spelling_and_stem():
+    assert stem("organisation") == stem("organization")
+    assert stem("audits") == stem("auditing") == "audit"
+    assert "internal audit" in terms("Internal audits")
+
+
+def test_path_words():
+    assert path_words("03-records/CAPA_log-2024.xlsx") == "records CAPA log"
+    assert path_words("SOP/InternalAudit.md") == "SOP Internal Audit"
+
+
+@pytest.mark.parametrize(
+    "path, kind",
+    [
+        ("forms/Internal-Audit-Report-Template.md", TEMPLATE),
+        ("records/audits/2026-03 internal audit report.pdf", RECORD),
+        ("procedures/Internal Audit Procedure.docx", PROCEDURE),
+        ("management-review/minutes-2026.docx", RECORD),
+    ],
+)
+def test_document_kind(path, kind):
+    assert document_kind(path) == kind

@@ -1,0 +1,115 @@
+"""The pipeline end to end in-process: discovery, index reuse, classification and assessment."""
+
+import os
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from gapscan.scanner.config import Config
+from gapscan.scanner.pipeline import scan
+
+AUDIT = """# Internal audit procedure
+
+## Audit programme
+The quality manager plans the internal audit programme each year so that every process is audited
+at least once, with more frequent audits of processes that changed or had findings.
+
+## Conducting audits
+Auditors are independent of the area they audit. Each audit has a scope, criteria and a checklist.
+Findings and nonconformities are written in the audit report and reported to management.
+"""
+AUDIT_REPORT = """# Internal audit report 2026-03
+
+Audit date: 2026-03-12. Auditor: J. Smith (independent of the area audited). Scope: design and
+development process. Criteria: the design procedure and the audit programme.
+
+| Finding | Type | Action owner | Due |
+|---|---|---|---|
+| Design review minutes not signed | minor nonconformity | A. Jones | 2026-04-30 |
+| Audit checklist complete | observation | - | - |
+
+The audit report was issued to the management team; findings are tracked in the audit log.
+"""
+
+
+def write(root: Path, relative: str, text: str) -> Path:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def tree(tmp_path):
+    root = tmp_path / "qms"
+    write(root, "procedures/internal-audit-procedure.md", AUDIT)
+    write(root, "records/audits/internal-audit-report-2026-03.md", AUDIT_REPORT)
+    write(root, "empty.txt", "")
+    write(root, "records/old.doc", "legacy")
+    return root
+
+
+def run(root: Path, tmp_path: Path, **config):
+    return scan(root, Config(frameworks=("iso9001-2015",), **config), index_path=tmp_path / "index.sqlite",
+                jobs=2, today=date(2026, 11, 25))
+
+
+def test_scan_covers_internal_audit_and_lists_unreadable_files(tree, tmp_path):
+    result = run(tree, tmp_path)
+    report = result.report
+    assert report.summary == {"documents": 4, "readable": 2, "unreadable": 2}
+    by_path = {d.path: d for d in report.documents}
+    assert by_path["empty.txt"].status == "unreadable" and "empty" in by_path["empty.txt"].reason
+    assert by_path["records/old.doc"].status == "skipped" and ".doc" in by_path["records/old.doc"].reason
+    audit = {v.id: v for v in report.frameworks[0].verdicts}["9.2"]
+    assert audit.status == "covered", audit.reason
+    assert {e.path for e in audit.evidence} == {
+        "procedures/internal-audit-procedure.md", "records/audits/internal-audit-report-2026-03.md"}
+    tags = {t.requirement for t in by_path["procedures/internal-audit-procedure.md"].tags}
+    assert "9.2" in tags
+
+
+def test_audit_procedure_alone_is_partial_because_records_are_required(tree, tmp_path):
+    (tree / "records/audits/internal-audit-report-2026-03.md").unlink()
+    audit = {v.id: v for v in run(tree, tmp_path).report.frameworks[0].verdicts}["9.2"]
+    assert audit.status == "partial" and "records" in audit.reason
+
+
+def test_unchanged_tree_rescans_from_the_index(tree, tmp_path):
+    first = run(tree, tmp_path)
+    assert first.stats.extracted == 4
+    second = run(tree, tmp_path)
+    assert second.stats.extracted == 0 and second.stats.reused == 4
+    assert [d.tags for d in second.report.documents] == [d.tags for d in first.report.documents]
+
+
+def test_changed_file_is_read_again_and_renamed_file_reuses_its_extract(tree, tmp_path):
+    run(tree, tmp_path)
+    write(tree, "procedures/internal-audit-procedure.md", AUDIT + "\nAudit results go to management review.\n")
+    os.rename(tree / "records/audits/internal-audit-report-2026-03.md", tree / "records/audit-2026.md")
+    result = run(tree, tmp_path)
+    assert result.stats.extracted == 1  # the changed one; the renamed one has known content
+    assert "records/audit-2026.md" in {d.path for d in result.report.documents}
+
+
+def test_index_is_sqlite_in_wal_mode_with_scan_history(tree, tmp_path):
+    run(tree, tmp_path)
+    run(tree, tmp_path)
+    db = sqlite3.connect(tmp_path / "index.sqlite")
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("SELECT count(*) FROM scans").fetchone()[0] == 2
+    assert db.execute("SELECT count(*) FROM files").fetchone()[0] == 4
+
+
+def test_scan_writes_nothing_inside_the_scanned_tree(tree, tmp_path):
+    before = sorted(p.relative_to(tree) for p in tree.rglob("*"))
+    run(tree, tmp_path)
+    assert sorted(p.relative_to(tree) for p in tree.rglob("*")) == before
+
+
+def test_not_applicable_from_config(tree, tmp_path):
+    result = run(tree, tmp_path, not_applicable={"iso9001-2015": {"8.3": "No design work."}})
+    verdicts = {v.id: v for v in result.report.frameworks[0].verdicts}
+    assert verdicts["8.3.2"].status == "not_applicable" and "No design work." in verdicts["8.3.2"].reason
