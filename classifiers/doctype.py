@@ -15,7 +15,7 @@ TEMPLATE, PROCEDURE, RECORD, OTHER = "template", "procedure", "record", "other"
 
 _TEMPLATE = re.compile(r"\b(templates?|blank|forms?)\b")
 _RECORD = re.compile(
-    r"\b(records?|reports?|minutes|logs?|registers?|results?|matrix|evidence|findings|actions?"
+    r"\b(records?|reports?|minutes|logs?|registers?|results?|matrix|evidence|findings"
     r"|survey|certificates?|signed|completed|review\s+\d{4}|\d{4}[-_ ]\d{2}|q[1-4])\b"
 )
 _PROCEDURE = re.compile(

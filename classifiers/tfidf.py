@@ -67,6 +67,7 @@ class TaggerSettings:
     # How much a single section can carry: 1.0 takes the best section as it is.
     section_weight: float = 0.85
     threshold: float = 0.16  # at or above: a tag (the document is evidence)
+    weak_threshold: float = 0.13  # at or above (below the threshold): weak evidence, a partial
     near_miss_floor: float = 0.08  # below: not worth listing as a near miss
     top_terms: int = 6
 

@@ -1,6 +1,7 @@
 """Discovery: which files under the scanned root are documents to read.
 
-In a git work tree the tracked files are taken (``all_files`` takes every file instead); include and
+In a git work tree the tracked files are taken (``all_files`` takes every file instead; a folder
+where git tracks nothing is read in full); include and
 exclude patterns are gitignore-style. Office lock files and VCS folders are skipped, symlinked folders
 are followed once (loops are cut), and every path is reported relative to the root with ``/``.
 """
@@ -41,6 +42,39 @@ class Discovery:
     warnings: tuple[str, ...] = ()
 
 
+class FileFilter:
+    """Which relative paths are documents to read: a known format, not a lock or junk file, inside
+    ``include`` (when given) and outside ``exclude`` (both gitignore-style)."""
+
+    def __init__(self, include: tuple[str, ...] = (), exclude: tuple[str, ...] = ()):
+        self._included = pathspec.GitIgnoreSpec.from_lines(include) if include else None
+        self._excluded = pathspec.GitIgnoreSpec.from_lines(exclude)
+
+    def format_for(self, relative: str) -> str | None:
+        """The document format of a path we should read, or None."""
+        parts = relative.split("/")
+        name = parts[-1]
+        if name.startswith("~$") or name in JUNK_FILES or any(p in VCS_FOLDERS for p in parts[:-1]):
+            return None
+        fmt = format_of(name)
+        if fmt is None:
+            return None
+        if self._included is not None and not self._included.match_file(relative):
+            return None
+        if self._excluded.match_file(relative):
+            return None
+        return fmt
+
+
+def stat_candidate(root: Path, relative: str, fmt: str) -> Candidate | None:
+    """The file as it is now, or None when it is not a regular file. Raises OSError."""
+    absolute = root / relative
+    info = absolute.stat()
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    return Candidate(relative, absolute, fmt, info.st_size, info.st_mtime)
+
+
 def discover(
     root: Path,
     include: tuple[str, ...] = (),
@@ -50,12 +84,13 @@ def discover(
 ) -> Discovery:
     """Find the documents under ``root``. ``skip`` holds folders never to descend into (our output)."""
     root = root.resolve()
-    included = pathspec.GitIgnoreSpec.from_lines(include) if include else None
-    excluded = pathspec.GitIgnoreSpec.from_lines(exclude)
+    wanted = FileFilter(include, exclude)
     skip_resolved = {p.resolve() for p in skip}
     warnings: list[str] = []
 
-    tracked = None if all_files else _git_tracked(root)
+    tracked = None if all_files else git_tracked(root)
+    if not tracked:  # not a repository, or a folder git does not track (ignored, generated): read it all
+        tracked = None
     if tracked is not None:
         paths = _from_git(root, tracked, skip_resolved)
     else:
@@ -63,25 +98,16 @@ def discover(
 
     candidates = []
     for relative in paths:
-        name = relative.rsplit("/", 1)[-1]
-        if name.startswith("~$") or name in JUNK_FILES:
-            continue
-        fmt = format_of(name)
+        fmt = wanted.format_for(relative)
         if fmt is None:
             continue
-        if included is not None and not included.match_file(relative):
-            continue
-        if excluded.match_file(relative):
-            continue
-        absolute = root / relative
         try:
-            info = absolute.stat()
+            candidate = stat_candidate(root, relative, fmt)
         except OSError as exc:
             warnings.append(f"{relative}: cannot read: {exc.strerror or exc}")
             continue
-        if not stat.S_ISREG(info.st_mode):
-            continue
-        candidates.append(Candidate(relative, absolute, fmt, info.st_size, info.st_mtime))
+        if candidate is not None:
+            candidates.append(candidate)
 
     candidates.sort(key=lambda c: c.path)
     commit_dates = _commit_dates(root) if tracked is not None else {}
@@ -136,7 +162,7 @@ def _git(root: Path, *args: str) -> bytes | None:
     return done.stdout if done.returncode == 0 else None
 
 
-def _git_tracked(root: Path) -> list[str] | None:
+def git_tracked(root: Path) -> list[str] | None:
     """Tracked files below root, relative to root; None when root is not inside a git work tree."""
     inside = _git(root, "rev-parse", "--is-inside-work-tree")
     if inside is None or inside.strip() != b"true":
@@ -150,9 +176,6 @@ def _git_tracked(root: Path) -> list[str] | None:
 def _from_git(root: Path, tracked: list[str], skip: set[Path]) -> list[str]:
     paths = []
     for relative in tracked:
-        parts = relative.split("/")
-        if any(part in VCS_FOLDERS for part in parts[:-1]):
-            continue
         if skip and any((root / relative).resolve().is_relative_to(s) for s in skip):
             continue
         paths.append(relative)

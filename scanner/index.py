@@ -105,6 +105,10 @@ class Index:
         )
         self._db.commit()
 
+    def forget(self, path: str) -> None:
+        self._db.execute("DELETE FROM files WHERE path=?", (path,))
+        self._db.commit()
+
     def forget_missing(self, present: set[str]) -> int:
         """Drop rows for files no longer on disk; returns how many."""
         gone = [p for (p,) in self._db.execute("SELECT path FROM files") if p not in present]

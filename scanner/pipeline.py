@@ -1,5 +1,7 @@
 """The scan pipeline: discover -> extract (through the index) -> classify -> assess -> GapReport.
 
+``Scanner`` keeps each document's extract and evidence between runs, so the watch service can
+re-read one changed file and reassess without a full rescan; ``scan`` is the one-off use of it.
 Nothing here writes reports or talks to the terminal; the CLI and the watch service do.
 """
 
@@ -7,7 +9,8 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -20,8 +23,8 @@ from gapscan.mappings import Catalog, bundled_crosswalks, load_catalogs
 from gapscan.reports.assess import AssessmentInputs, Thresholds, assess
 from gapscan.reports.model import DocumentEntry, GapReport, Tag
 from gapscan.scanner.config import Config, ConfigError
-from gapscan.scanner.discover import Candidate, discover
-from gapscan.scanner.documents import Document, Extract, Unreadable
+from gapscan.scanner.discover import Candidate, FileFilter, discover, git_tracked, stat_candidate
+from gapscan.scanner.documents import Document, Extract, ExtractResult, Unreadable
 from gapscan.scanner.extract import EXTRACTOR_VERSION, extract_all
 from gapscan.scanner.index import Index, default_index_path, sha256_file
 
@@ -39,7 +42,8 @@ def tool_version() -> str:
 class ScanStats:
     discovered: int
     extracted: int  # read from disk this run
-    reused: int  # taken from the index
+    reused: int  # taken from the index or from memory
+    removed: int  # documents gone since the last run
     seconds: float
 
 
@@ -50,10 +54,18 @@ class ScanResult:
     evidence: tuple[Evidence, ...]
 
 
+_LEADING = ("iso9001-2015", "cmmi-v2-dev")
+
+
+def _report_rank(framework: str) -> tuple[int, str]:
+    """ISO 9001 first, then CMMI, then a user's own catalogs by id."""
+    return (_LEADING.index(framework) if framework in _LEADING else len(_LEADING), framework)
+
+
 def select_catalogs(config: Config) -> list[tuple[Catalog, int | None]]:
     """The catalogs to assess, each with its target level (CMMI maturity level)."""
     catalogs = load_catalogs(config.catalog_folders)
-    wanted = config.frameworks or tuple(catalogs)
+    wanted = config.frameworks or tuple(sorted(catalogs, key=_report_rank))
     unknown = [f for f in wanted if f not in catalogs]
     if unknown:
         raise ConfigError(f"unknown framework(s): {', '.join(unknown)}; known: {', '.join(catalogs)}")
@@ -69,6 +81,180 @@ def select_catalogs(config: Config) -> list[tuple[Catalog, int | None]]:
     return selected
 
 
+class Scanner:
+    """One scanned root with its index, and what is known about each of its documents."""
+
+    def __init__(
+        self,
+        root: Path,
+        config: Config,
+        *,
+        index_path: Path | None = None,
+        jobs: int | None = None,
+        skip: tuple[Path, ...] = (),
+        progress: Progress | None = None,
+    ):
+        self.root = root.resolve()
+        self.config = config
+        self.catalogs = select_catalogs(config)
+        self.tagger = Tagger(self.catalogs)
+        self.jobs = jobs or min(os.cpu_count() or 1, 8)
+        self.skip = skip
+        self.notify = progress or (lambda stage, done, total: None)
+        self.filter = FileFilter(config.include, config.exclude)
+        self.index = Index(index_path or default_index_path(self.root))
+        self.results: dict[str, ExtractResult] = {}
+        self.evidence: dict[str, list[Evidence]] = {}
+        self.commit_dates: dict[str, str] = {}
+        self.warnings: tuple[str, ...] = ()
+
+    def close(self) -> None:
+        self.index.close()
+
+    def __enter__(self) -> Scanner:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def sync(self) -> ScanStats:
+        """Bring every document up to date with the disk: only new and changed files are read."""
+        started = time.monotonic()
+        found = discover(self.root, self.config.include, self.config.exclude, self.config.all_files, self.skip)
+        self.commit_dates = found.commit_dates
+        self.warnings = found.warnings
+        self.notify("discover", len(found.candidates), len(found.candidates))
+        present = {c.path for c in found.candidates}
+        removed = [p for p in self.results if p not in present]
+        for path in removed:
+            self._forget(path)
+        self.index.forget_missing(present)
+        changed = [c for c in found.candidates if not self._unchanged(c)]
+        extracted = self._process(changed)
+        return ScanStats(len(found.candidates), extracted, len(found.candidates) - extracted, len(removed),
+                         time.monotonic() - started)
+
+    def update(self, paths: Iterable[str]) -> ScanStats:
+        """Re-examine some paths (relative to the root) after filesystem events: a changed file is
+        read again, a vanished or excluded one stops counting as evidence."""
+        started = time.monotonic()
+        tracked = None
+        if not self.config.all_files and self.commit_dates is not None:
+            listing = git_tracked(self.root)
+            tracked = set(listing) if listing is not None else None
+        candidates, removed = [], 0
+        for path in sorted(set(paths)):
+            fmt = self.filter.format_for(path)
+            candidate = None
+            if fmt is not None and (tracked is None or path in tracked):
+                try:
+                    candidate = stat_candidate(self.root, path, fmt)
+                except OSError:
+                    candidate = None
+            if candidate is None:
+                if path in self.results:
+                    self._forget(path)
+                    self.index.forget(path)
+                    removed += 1
+            elif not self._unchanged(candidate):
+                candidates.append(candidate)
+        extracted = self._process(candidates)
+        return ScanStats(len(self.results), extracted, 0, removed, time.monotonic() - started)
+
+    def _unchanged(self, candidate: Candidate) -> bool:
+        known = self.results.get(candidate.path)
+        return known is not None and known.document.size == candidate.size and known.document.mtime == candidate.mtime
+
+    def _forget(self, path: str) -> None:
+        self.results.pop(path, None)
+        self.evidence.pop(path, None)
+
+    def _process(self, candidates: list[Candidate]) -> int:
+        """Read (or take from the index) and classify these candidates; returns how many were read."""
+        documents: list[Document] = []
+        todo: list[tuple[Path, Document]] = []
+        ready: list[ExtractResult] = []
+        for candidate in candidates:
+            sha = self.index.known_hash(candidate.path, candidate.size, candidate.mtime)
+            document = Document(candidate.path, candidate.format, candidate.size, candidate.mtime, sha or "")
+            if sha is None:
+                try:
+                    document = replace(document, sha256=sha256_file(candidate.absolute))
+                except OSError as exc:
+                    ready.append(Unreadable(document, f"cannot read: {exc.strerror or exc}"))
+                    continue
+            documents.append(document)
+            cached = self.index.cached(document, EXTRACTOR_VERSION)
+            if cached is None:
+                todo.append((candidate.absolute, document))
+            else:
+                ready.append(cached)
+        self.index.record_files(documents)
+
+        fresh: list[ExtractResult] = []
+        for done, result in enumerate(extract_all(todo, self.config.limits, self.jobs), 1):
+            fresh.append(result)
+            self.notify("extract", done, len(todo))
+        self.index.store(fresh, EXTRACTOR_VERSION)
+
+        everything = ready + fresh
+        for done, result in enumerate(everything, 1):
+            path = result.document.path
+            self.results[path] = result
+            self.evidence[path] = self.tagger.evidence(result) if isinstance(result, Extract) else []
+            self.notify("classify", done, len(everything))
+        return len(todo)
+
+    def report(self, today: date | None = None) -> GapReport:
+        """Assess every framework on the current evidence."""
+        results = [self.results[p] for p in sorted(self.results)]
+        evidence = [e for p in sorted(self.evidence) for e in self.evidence[p]]
+        dates = {r.document.path: _content_date(r, self.commit_dates) for r in results}
+        kinds = {
+            r.document.path: document_kind(r.document.path, r.metadata.title)
+            for r in results
+            if isinstance(r, Extract)
+        }
+        settings = self.tagger.settings
+        thresholds = Thresholds(settings.threshold, settings.weak_threshold, settings.near_miss_floor)
+        inputs = AssessmentInputs(dates, kinds, today or date.today())
+        in_scope = {catalog.id for catalog, _ in self.catalogs}
+        frameworks = tuple(
+            assess(
+                catalog,
+                level,
+                evidence,
+                inputs,
+                thresholds,
+                self.config.not_applicable.get(catalog.id),
+                self.config.max_age_days.get(catalog.id),
+                bundled_crosswalks(),
+                in_scope,
+            )
+            for catalog, level in self.catalogs
+        )
+        return GapReport(
+            tool_version=tool_version(),
+            generated_at=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+            root=str(self.root),
+            frameworks=frameworks,
+            documents=_document_entries(results, evidence, dates, settings.threshold),
+            warnings=self.warnings,
+        )
+
+    def record(self, report: GapReport) -> None:
+        """Keep this scan's coverage in the index's history."""
+        self.index.record_scan(
+            report.generated_at,
+            report.summary["documents"],
+            report.summary["readable"],
+            {f.id: f.coverage for f in report.frameworks},
+        )
+
+    def all_evidence(self) -> tuple[Evidence, ...]:
+        return tuple(e for p in sorted(self.evidence) for e in self.evidence[p])
+
+
 def scan(
     root: Path,
     config: Config,
@@ -79,96 +265,17 @@ def scan(
     progress: Progress | None = None,
     today: date | None = None,
 ) -> ScanResult:
+    """A one-off scan: sync with the disk, assess, and record the scan in the index's history."""
     started = time.monotonic()
-    root = root.resolve()
-    notify = progress or (lambda stage, done, total: None)
-    catalogs = select_catalogs(config)
-    found = discover(root, config.include, config.exclude, config.all_files, skip)
-    notify("discover", len(found.candidates), len(found.candidates))
-
-    with Index(index_path or default_index_path(root)) as index:
-        results, extracted = _read_documents(index, found.candidates, config, jobs, notify)
-        index.forget_missing({c.path for c in found.candidates})
-
-        tagger = Tagger(catalogs)
-        extracts = [r for r in results if isinstance(r, Extract)]
-        evidence: list[Evidence] = []
-        for done, extract in enumerate(extracts, 1):
-            evidence.extend(tagger.evidence(extract))
-            notify("classify", done, len(extracts))
-
-        dates = {r.document.path: _content_date(r, found.commit_dates) for r in results}
-        kinds = {e.document.path: document_kind(e.document.path, e.metadata.title) for e in extracts}
-        settings = tagger.settings
-        thresholds = Thresholds(settings.threshold, settings.threshold * 0.8, settings.near_miss_floor)
-        inputs = AssessmentInputs(dates, kinds, today or date.today())
-        in_scope = {catalog.id for catalog, _ in catalogs}
-        frameworks = tuple(
-            assess(
-                catalog,
-                level,
-                evidence,
-                inputs,
-                thresholds,
-                config.not_applicable.get(catalog.id),
-                config.max_age_days.get(catalog.id),
-                bundled_crosswalks(),
-                in_scope,
-            )
-            for catalog, level in catalogs
-        )
-        report = GapReport(
-            tool_version=tool_version(),
-            generated_at=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
-            root=str(root),
-            frameworks=frameworks,
-            documents=_document_entries(results, evidence, dates, settings.threshold),
-            warnings=found.warnings,
-        )
-        index.record_scan(
-            report.generated_at,
-            report.summary["documents"],
-            report.summary["readable"],
-            {f.id: f.coverage for f in frameworks},
-        )
-    stats = ScanStats(len(found.candidates), extracted, len(results) - extracted, time.monotonic() - started)
-    return ScanResult(report, stats, tuple(evidence))
+    with Scanner(root, config, index_path=index_path, jobs=jobs, skip=skip, progress=progress) as scanner:
+        stats = scanner.sync()
+        report = scanner.report(today)
+        scanner.record(report)
+        evidence = scanner.all_evidence()
+    return ScanResult(report, replace(stats, seconds=time.monotonic() - started), evidence)
 
 
-def _read_documents(index, candidates: tuple[Candidate, ...], config: Config, jobs, notify):
-    """Every candidate as an Extract or Unreadable: from the index when its content is known."""
-    results: list[Extract | Unreadable] = []
-    documents: list[Document] = []
-    todo: list[tuple[Path, Document]] = []
-    for candidate in candidates:
-        sha = index.known_hash(candidate.path, candidate.size, candidate.mtime)
-        document = Document(candidate.path, candidate.format, candidate.size, candidate.mtime, sha or "")
-        if sha is None:
-            try:
-                document = Document(**{**document.__dict__, "sha256": sha256_file(candidate.absolute)})
-            except OSError as exc:
-                results.append(Unreadable(document, f"cannot read: {exc.strerror or exc}"))
-                continue
-        documents.append(document)
-        cached = index.cached(document, EXTRACTOR_VERSION)
-        if cached is None:
-            todo.append((candidate.absolute, document))
-        else:
-            results.append(cached)
-    index.record_files(documents)
-
-    fresh: list[Extract | Unreadable] = []
-    workers = jobs or min(os.cpu_count() or 1, 8)
-    for done, result in enumerate(extract_all(todo, config.limits, workers), 1):
-        fresh.append(result)
-        notify("extract", done, len(todo))
-    index.store(fresh, EXTRACTOR_VERSION)
-    results.extend(fresh)
-    results.sort(key=lambda r: r.document.path)
-    return results, len(todo)
-
-
-def _content_date(result: Extract | Unreadable, commit_dates: dict[str, str]) -> str:
+def _content_date(result: ExtractResult, commit_dates: dict[str, str]) -> str:
     """When the document's content dates from: its own metadata, a date written in it, its last
     commit (a fresh CI clone makes every mtime "now"), then its modification time."""
     if isinstance(result, Extract):

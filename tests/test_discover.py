@@ -96,3 +96,8 @@ def test_scanning_a_subfolder_of_a_repository_is_relative_to_that_folder(repo):
     found = discover(repo / "qms")
     assert paths(found) == ["audit procedure.md", "risk.csv"]
     assert found.commit_dates["risk.csv"] == "2025-06-01"
+
+
+def test_untracked_folder_inside_a_repository_is_read_in_full(repo):
+    touch(repo, "generated/demo/policy.md")
+    assert paths(discover(repo / "generated")) == ["demo/policy.md"]

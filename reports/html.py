@@ -1,0 +1,328 @@
+"""The HTML report: one self-contained page rendered from a :class:`GapReport`.
+
+The page is built by a Jinja2 template with autoescaping on for everything, so paths, titles,
+terms and reasons that came from documents are always escaped. Python only prepares data for
+the template (groups, figures, links); it never builds HTML. No I/O happens here apart from
+Jinja reading its templates.
+
+Users can override the template datasette-style: pass ``template_dir`` and a ``report.html.j2``
+found there is used instead of the bundled one. An override can also extend the bundled page
+and replace single blocks with ``{% extends "default:report.html.j2" %}``.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import quote
+
+import jinja2
+
+from gapscan.reports.model import STATUSES, FrameworkResult, GapReport, Verdict
+
+TEMPLATE_NAME = "report.html.j2"
+
+STATUS_LABELS = {
+    "covered": "Covered",
+    "partial": "Partial",
+    "missing": "Missing",
+    "not_applicable": "Not applicable",
+}
+# A shape for each status so that colour is never the only signal.
+STATUS_SYMBOLS = {
+    "covered": "\u2713",  # check mark
+    "partial": "\u25d0",  # half-filled circle
+    "missing": "\u2715",  # multiplication x
+    "not_applicable": "\u2013",  # en dash
+}
+EVIDENCE_KINDS = {
+    "maintain": "Document required",
+    "retain": "Records required",
+    "both": "Document and records required",
+}
+DOCUMENT_STATUS_LABELS = {"ok": "Read", "unreadable": "Unreadable", "skipped": "Skipped"}
+
+# The donut is a circle whose circumference is 100 user units, so lengths are percentages.
+_DONUT_RADIUS = 15.91549430918954
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One arc of a coverage donut (and one part of the stacked bar), in percent of the whole."""
+
+    status: str
+    count: int
+    length: float
+    offset: float
+
+
+@dataclass(frozen=True)
+class Group:
+    """Requirements sharing a parent: an ISO clause or a CMMI practice area."""
+
+    parent: str
+    title: str
+    verdicts: tuple[Verdict, ...]
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class FrameworkView:
+    result: FrameworkResult
+    anchor: str
+    heading: str
+    short_name: str
+    groups: tuple[Group, ...]
+    segments: tuple[Segment, ...]
+    applicable: int
+    gaps: int  # missing + partial
+
+
+def render_html(
+    report: GapReport,
+    *,
+    link_base: str = "",
+    template_dir: Path | str | None = None,
+) -> str:
+    """Render ``report`` as one self-contained HTML page and return it.
+
+    ``link_base`` is prepended to every document href (for example ``"../docs/"`` when the report
+    is written next to, not inside, the scanned tree); with the default ``""`` hrefs are the
+    documents' paths relative to the scanned root. ``template_dir`` is searched for
+    ``report.html.j2`` before the bundled template.
+    """
+    env = _environment(os.path.abspath(template_dir) if template_dir is not None else None)
+    template = env.get_template(TEMPLATE_NAME)
+    return template.render(**_context(report, link_base))
+
+
+# -- environment -------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=8)
+def _environment(template_dir: str | None) -> jinja2.Environment:
+    bundled = jinja2.PackageLoader("gapscan.reports", "templates")
+    loaders: list[jinja2.BaseLoader] = []
+    if template_dir is not None:
+        loaders.append(jinja2.FileSystemLoader(template_dir))
+    loaders.append(bundled)
+    # "default:report.html.j2" always names the bundled template, so an override can extend it.
+    loaders.append(jinja2.PrefixLoader({"default": bundled}, delimiter=":"))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        extensions=["jinja2.ext.do"],
+    )
+    env.filters.update(
+        percent=format_percent,
+        score=format_score,
+        filesize=format_size,
+        day=format_day,
+        timestamp=format_timestamp,
+        slug=slug,
+        href=_href_filter,
+        csp_hash=csp_hash,
+        fmt_num=_format_number,
+        bar_width=_bar_width,
+    )
+    env.globals.update(
+        STATUSES=STATUSES,
+        status_labels=STATUS_LABELS,
+        status_symbols=STATUS_SYMBOLS,
+        evidence_kinds=EVIDENCE_KINDS,
+        document_status_labels=DOCUMENT_STATUS_LABELS,
+        donut_radius=_DONUT_RADIUS,
+    )
+    return env
+
+
+def _context(report: GapReport, link_base: str) -> dict:
+    views = tuple(_framework_view(fw) for fw in report.frameworks)
+    short_names = {view.result.id: view.short_name for view in views}
+    titles = {view.result.id: view.heading for view in views}
+    index = {
+        (fw.id, verdict.id): verdict for fw in report.frameworks for verdict in fw.verdicts
+    }
+    problems = tuple(d for d in report.documents if d.status != "ok")
+    return {
+        "report": report,
+        "summary": report.summary,
+        "frameworks": views,
+        "framework_short_names": short_names,
+        "framework_titles": titles,
+        "requirement_index": index,
+        "problem_documents": problems,
+        "documents": tuple(sorted(report.documents, key=lambda d: d.path)),
+        "total_requirements": sum(len(fw.verdicts) for fw in report.frameworks),
+        "link_base": link_base,
+    }
+
+
+def _framework_view(fw: FrameworkResult) -> FrameworkView:
+    counts = fw.counts
+    applicable = len(fw.verdicts) - counts["not_applicable"]
+    heading = fw.title or fw.id
+    if fw.level is not None:
+        heading = f"{heading} at target maturity level {fw.level}"
+    return FrameworkView(
+        result=fw,
+        anchor="fw-" + slug(fw.id),
+        heading=heading,
+        short_name=_short_name(fw),
+        groups=_groups(fw.verdicts),
+        segments=_segments(counts, applicable),
+        applicable=applicable,
+        gaps=counts["missing"] + counts["partial"],
+    )
+
+
+def _short_name(fw: FrameworkResult) -> str:
+    words = (fw.title or "").split()
+    return words[0] if words else fw.id
+
+
+def _groups(verdicts: tuple[Verdict, ...]) -> tuple[Group, ...]:
+    """Group by parent in the order parents first appear (clause "10" must follow "9")."""
+    order: list[str] = []
+    members: dict[str, list[Verdict]] = {}
+    for verdict in verdicts:
+        if verdict.parent not in members:
+            order.append(verdict.parent)
+            members[verdict.parent] = []
+        members[verdict.parent].append(verdict)
+    groups = []
+    for parent in order:
+        items = tuple(members[parent])
+        counts = dict.fromkeys(STATUSES, 0)
+        for verdict in items:
+            counts[verdict.status] = counts.get(verdict.status, 0) + 1
+        title = next((v.parent_title for v in items if v.parent_title), "")
+        groups.append(Group(parent=parent, title=title, verdicts=items, counts=counts))
+    return tuple(groups)
+
+
+def _segments(counts: dict[str, int], applicable: int) -> tuple[Segment, ...]:
+    """Arcs for covered, partial and missing over the applicable requirements."""
+    if applicable <= 0:
+        return ()
+    segments = []
+    offset = 0.0
+    for status in ("covered", "partial", "missing"):
+        count = counts[status]
+        if not count:
+            continue
+        length = 100.0 * count / applicable
+        segments.append(Segment(status, count, round(length, 3), round(offset, 3)))
+        offset += length
+    return tuple(segments)
+
+
+# -- formatters (all return strings) -------------------------------------------------------------
+
+
+def format_percent(value: float) -> str:
+    """0.725 -> "72.5%"; whole numbers lose the decimal: 1.0 -> "100%"."""
+    pct = round(float(value) * 100, 1)
+    if pct == int(pct):
+        return f"{int(pct)}%"
+    return f"{pct:.1f}%"
+
+
+def format_score(value: float) -> str:
+    return f"{float(value):.2f}"
+
+
+def format_size(size: int) -> str:
+    size = int(size)
+    if size < 1024:
+        return f"{size} B"
+    amount = float(size)
+    for unit in ("KB", "MB", "GB", "TB"):
+        amount /= 1024
+        if amount < 1000 or unit == "TB":
+            return f"{amount:.0f} {unit}" if amount >= 100 else f"{amount:.1f} {unit}"
+    return f"{size} B"  # pragma: no cover
+
+
+def format_day(value: str) -> str:
+    """The calendar day of an ISO date or timestamp; anything else is shown as given."""
+    if not value:
+        return ""
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).date().isoformat()
+    except ValueError:
+        return value
+
+
+def format_timestamp(value: str) -> str:
+    """"2024-05-02T14:03:11+00:00" -> "2024-05-02 14:03 UTC"; unparsable values as given."""
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    text = moment.strftime("%Y-%m-%d %H:%M")
+    if moment.tzinfo is not None:
+        offset = moment.utcoffset()
+        text += " UTC" if not offset else " " + moment.strftime("%z")
+    return text
+
+
+def slug(value: str) -> str:
+    """A value usable in an id attribute and a fragment: "PQA 2.1" -> "PQA-2.1"."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", str(value)).strip("-") or "x"
+
+
+def document_href(path: str, link_base: str = "") -> str:
+    """The href for a document: ``link_base`` plus the path, each segment percent-encoded.
+
+    Empty and "." segments are dropped so the result can never become a scheme-relative
+    ("//host") or absolute URL, and ":" is encoded so a name cannot act as a URL scheme.
+    """
+    segments = [s for s in str(path).replace("\\", "/").split("/") if s not in ("", ".")]
+    encoded = "/".join(quote(segment, safe="") for segment in segments)
+    return f"{link_base}{encoded}"
+
+
+@jinja2.pass_context
+def _href_filter(context: jinja2.runtime.Context, path: str) -> str:
+    return document_href(path, context.get("link_base", ""))
+
+
+def csp_hash(script: str) -> str:
+    """The CSP source expression allowing exactly this inline script."""
+    digest = hashlib.sha256(str(script).encode("utf-8")).digest()
+    return "sha256-" + base64.b64encode(digest).decode("ascii")
+
+
+def _bar_width(score: float) -> str:
+    """A score in [0, 1] as a CSS percentage, clamped so odd inputs cannot break the layout."""
+    return _format_number(min(max(float(score), 0.0), 1.0) * 100) + "%"
+
+
+def _format_number(value: float) -> str:
+    return f"{float(value):.3f}".rstrip("0").rstrip(".")
+
+
+__all__ = [
+    "TEMPLATE_NAME",
+    "document_href",
+    "format_day",
+    "format_percent",
+    "format_score",
+    "format_size",
+    "format_timestamp",
+    "render_html",
+    "slug",
+]

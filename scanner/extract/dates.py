@@ -1,0 +1,94 @@
+"""Dates a document states about itself near labels such as "Effective date" or "Last reviewed"."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+# Labels live near the top of a controlled document (title block, header, revision table).
+HEAD_CHARS = 5000
+# A date counts when a label ends at most this many characters before it (allows "Approved by
+# J. Smith on", or a table header row followed by its first data row).
+_WINDOW = 80
+_YEARS = range(1990, 2101)
+
+_LABEL = re.compile(
+    r"\b(?:effective(?:\s+date)?|review(?:ed)?\s+date|date\s+of\s+(?:issue|approval|review)"
+    r"|issue\s+date|date\s+issued|issued|approved|approval\s+date|revision\s+date|revised"
+    r"|last\s+(?:reviewed|review|updated|modified|revised)|updated|version\s+date"
+    r"|date\s*[:|])",
+    re.IGNORECASE,
+)
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sept", "sep"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+_MONTH = "(?P<month_name>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_ORDINAL = r"(?:st|nd|rd|th)?"
+
+_DATE = re.compile(
+    "|".join(
+        (
+            r"\b(?P<iso_y>\d{4})[-/](?P<iso_m>\d{1,2})[-/](?P<iso_d>\d{1,2})\b",
+            r"\b(?P<num_a>\d{1,2})[/.-](?P<num_b>\d{1,2})[/.-](?P<num_y>\d{4})\b",
+            rf"\b(?P<dm_d>\d{{1,2}}){_ORDINAL}[\s-]+{_MONTH.replace('month_name', 'dm_m')}"
+            r"[\s,-]+(?P<dm_y>\d{4})\b",
+            rf"\b{_MONTH.replace('month_name', 'md_m')}\s+(?P<md_d>\d{{1,2}}){_ORDINAL},?\s+"
+            r"(?P<md_y>\d{4})\b",
+        )
+    ),
+    re.IGNORECASE,
+)
+
+
+def dates_in_text(text: str) -> tuple[str, ...]:
+    """ISO dates (sorted, unique) written near a date label in the first part of ``text``."""
+    head = text[:HEAD_CHARS]
+    label_ends = [match.end() for match in _LABEL.finditer(head)]
+    found: set[str] = set()
+    for match in _DATE.finditer(head):
+        if not any(0 <= match.start() - end <= _WINDOW for end in label_ends):
+            continue
+        parsed = _parse(match)
+        if parsed is not None and parsed.year in _YEARS:
+            found.add(parsed.isoformat())
+    return tuple(sorted(found))
+
+
+def _parse(match: re.Match[str]) -> date | None:
+    groups = match.groupdict()
+    if groups["iso_y"]:
+        return _valid(groups["iso_y"], groups["iso_m"], groups["iso_d"])
+    if groups["num_y"]:
+        # Day first (01/03/2024 is 1 March), unless only month-first makes a valid date.
+        return _valid(groups["num_y"], groups["num_b"], groups["num_a"]) or _valid(
+            groups["num_y"], groups["num_a"], groups["num_b"]
+        )
+    if groups["dm_y"]:
+        return _valid(groups["dm_y"], _MONTHS[groups["dm_m"].lower()], groups["dm_d"])
+    return _valid(groups["md_y"], _MONTHS[groups["md_m"].lower()], groups["md_d"])
+
+
+def _valid(year: str | int, month: str | int, day: str | int) -> date | None:
+    try:
+        return date(int(year), int(month), int(day))
+    except ValueError:
+        return None

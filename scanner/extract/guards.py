@@ -1,0 +1,197 @@
+"""Limits and checks every format handler shares, and the text collector that enforces them.
+
+A handler raises :class:`Refused` for a file it must not or cannot read; ``extract_file`` turns
+that, and any other exception (through :func:`describe_error`), into an ``Unreadable`` reason.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from xml.etree.ElementTree import ParseError
+
+from defusedxml import DefusedXmlException
+
+from gapscan.scanner.documents import Metadata, Section
+
+MiB = 1024 * 1024
+
+# Encrypted OOXML files are OLE compound files holding the encrypted package, not zips.
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# A member must be this big before its compression ratio counts as suspicious.
+_RATIO_MIN_BYTES = 10 * MiB
+_MAX_RATIO = 200
+_LOCATOR_CHARS = 120
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one file may cost to extract. Every limit turns into an ``Unreadable`` reason."""
+
+    max_file_bytes: int = 200 * MiB
+    max_member_bytes: int = 256 * MiB  # uncompressed size of any one zip member
+    max_archive_bytes: int = 512 * MiB  # uncompressed size of all zip members together
+    max_chars: int = 2_000_000  # text kept per document; more is cut with a warning
+    timeout_seconds: float = 60
+    # Address-space headroom a worker process may add to what it inherited; 0 = no cap.
+    max_memory_bytes: int = 2048 * MiB
+
+
+class Refused(Exception):
+    """A file that will not be read; the message is the one-line reason shown to users."""
+
+
+def human_size(size: int) -> str:
+    if size >= 1024 * MiB:
+        return f"{size / (1024 * MiB):.1f} GB"
+    if size >= MiB:
+        return f"{size / MiB:.1f} MB"
+    return f"{size} bytes"
+
+
+def iso_datetime(value: datetime | None) -> str:
+    """A document property timestamp as ISO 8601 to the second, in UTC without an offset (the
+    form Office properties use), so timestamps from every format compare; "" when absent."""
+    if not isinstance(value, datetime):
+        return ""
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value.replace(microsecond=0).isoformat()
+
+
+def check_size(size: int, limits: Limits) -> None:
+    if size == 0:
+        raise Refused("empty file (0 bytes)")
+    if size > limits.max_file_bytes:
+        raise Refused(
+            f"too large ({human_size(size)} > limit {human_size(limits.max_file_bytes)})"
+        )
+
+
+def check_zip(path: Path, fmt: str, limits: Limits) -> None:
+    """Refuse a zip-based document that is encrypted, not a zip, or would inflate too far.
+
+    Sizes come from the central directory; ``zipfile`` never inflates a member past its declared
+    size (a lying header fails the CRC check instead), so checking declared sizes is enough.
+    """
+    with path.open("rb") as stream:
+        head = stream.read(len(OLE_MAGIC))
+    if head == OLE_MAGIC:
+        raise Refused("encrypted (password-protected Office file)")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, EOFError, ValueError):
+        raise Refused(f"corrupt: not a valid .{fmt} (zip) file") from None
+    total = 0
+    for member in members:
+        total += member.file_size
+        too_big = member.file_size > limits.max_member_bytes
+        ratio = member.file_size / max(member.compress_size, 1)
+        if too_big or (member.file_size > _RATIO_MIN_BYTES and ratio > _MAX_RATIO):
+            raise Refused(
+                f"zip bomb suspected: member {member.filename} inflates to "
+                f"{human_size(member.file_size)}"
+            )
+    if total > limits.max_archive_bytes:
+        raise Refused(f"zip bomb suspected: archive inflates to {human_size(total)}")
+
+
+def describe_error(error: BaseException) -> str:
+    """A one-line reason for an exception raised while reading a file."""
+    if isinstance(error, Refused):
+        return str(error)
+    if isinstance(error, MemoryError):
+        return "out of memory (over the worker memory limit)"
+    if isinstance(error, RecursionError):
+        return "corrupt: structure nested too deeply"
+    if isinstance(error, FileNotFoundError):
+        return "file vanished during the scan"
+    if isinstance(error, PermissionError):
+        return "permission denied"
+    if isinstance(error, DefusedXmlException):
+        return "unsafe XML: entity or DTD declarations are not allowed"
+    if isinstance(error, ParseError):
+        return f"corrupt: malformed XML ({_one_line(error)})"
+    if isinstance(error, zipfile.BadZipFile):
+        return f"corrupt: damaged zip archive ({_one_line(error)})"
+    if isinstance(error, OSError):
+        return f"could not read the file ({_one_line(error)})"
+    return f"corrupt: {type(error).__name__}: {_one_line(error)}"
+
+
+def _one_line(error: BaseException, limit: int = 200) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_SPACES = re.compile(r"[^\S\n]+")  # whitespace other than line breaks
+
+
+def normalise(text: str) -> str:
+    """Collapse runs of spaces in each line and drop blank lines."""
+    lines = (_SPACES.sub(" ", line).strip() for line in text.replace("\r", "\n").split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def locator_text(text: str) -> str:
+    """A heading or title as a one-line locator of bounded length."""
+    line = " ".join(text.split())
+    return line if len(line) <= _LOCATOR_CHARS else line[: _LOCATOR_CHARS - 1] + "…"
+
+
+class Draft:
+    """A document's text as it is being read: sections, metadata, warnings, and a character budget.
+
+    Handlers call :meth:`start` for each new section and :meth:`add` for each paragraph; once
+    ``max_chars`` characters are kept, :attr:`full` turns true and further text is dropped, so a
+    handler can stop reading early (a million-row sheet stops at the budget).
+    """
+
+    def __init__(self, max_chars: int, locator: str) -> None:
+        self.metadata = Metadata()
+        self.warnings: list[str] = []
+        self.full = False
+        self._room = max_chars
+        self._sections: list[Section] = []
+        self._locator = locator
+        self._label = ""
+        self._lines: list[str] = []
+
+    def start(self, locator: str, heading: str = "", label: str = "") -> None:
+        """Begin a new section. ``heading`` becomes its first line; so does ``label``, but only
+        once the section has text of its own (a sheet's name alone is not content)."""
+        self._close()
+        self._locator = locator_text(locator)
+        self._label = normalise(label)
+        self.add(heading)
+
+    def add(self, text: str) -> None:
+        if self.full:
+            return
+        text = normalise(text)
+        if not text:
+            return
+        if self._label:
+            text, self._label = f"{self._label}\n{text}", ""
+        if len(text) >= self._room:
+            text = text[: self._room].rstrip()
+            self.full = True
+        self._room -= len(text) + 1
+        self._lines.append(text)
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+
+    def sections(self) -> tuple[Section, ...]:
+        """The sections with text, in document order."""
+        self._close()
+        return tuple(self._sections)
+
+    def _close(self) -> None:
+        if self._lines:
+            self._sections.append(Section(self._locator, "\n".join(self._lines)))
+            self._lines = []

@@ -1,0 +1,85 @@
+"""PDF files: the text of each page, and the document information dictionary."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from pypdf import PasswordType, PdfReader
+from pypdf.errors import DependencyError, PdfReadError
+
+from gapscan.scanner.documents import Metadata
+from gapscan.scanner.extract.guards import Draft, Limits, Refused, describe_error, iso_datetime
+
+# The header may follow some junk, but within the first kilobyte.
+_HEADER_WINDOW = 1024
+
+# pypdf logs every damage it works around; what matters reaches the user as a reason or warning.
+logging.getLogger("pypdf").setLevel(logging.ERROR)
+
+
+def read(path: Path, fmt: str, limits: Limits) -> Draft:
+    with path.open("rb") as stream:
+        if b"%PDF-" not in stream.read(_HEADER_WINDOW):
+            raise Refused("corrupt: not a PDF file")
+    try:
+        reader = PdfReader(path, strict=False)
+        if reader.is_encrypted:
+            _decrypt(reader)
+        pages = list(reader.pages)
+    except PdfReadError as error:  # includes PdfStreamError, typical of a truncated file
+        raise Refused(f"corrupt: damaged PDF ({describe_error(error).removeprefix('corrupt: ')})")
+    draft = Draft(limits.max_chars, "page 1")
+    failed = 0
+    for number, page in enumerate(pages, start=1):
+        if draft.full:
+            break
+        draft.start(f"page {number}")
+        try:
+            draft.add(page.extract_text())
+        except Exception as error:  # noqa: BLE001 - one damaged page must not lose the rest
+            draft.warn(f"page {number}: {describe_error(error)}")
+            failed += 1
+    if failed and failed == len(pages):
+        raise Refused(f"corrupt: no page could be read ({draft.warnings[0]})")
+    draft.metadata = _metadata(reader)
+    return draft
+
+
+def _decrypt(reader: PdfReader) -> None:
+    """Open a PDF that only restricts permissions (empty user password); refuse the others."""
+    try:
+        opened = reader.decrypt("")
+    except DependencyError:
+        raise Refused(
+            "encrypted with AES: install the 'cryptography' package to read this PDF"
+        ) from None
+    if opened == PasswordType.NOT_DECRYPTED:
+        raise Refused("encrypted (password-protected PDF)")
+
+
+def _metadata(reader: PdfReader) -> Metadata:
+    """The information dictionary, whose fields are often malformed: each is read on its own."""
+    try:
+        info = reader.metadata
+    except Exception:  # noqa: BLE001 - a broken info dictionary is no reason to lose the text
+        return Metadata()
+    if info is None:
+        return Metadata()
+    fields: dict[str, str] = {}
+    for name, attribute in (
+        ("title", "title"),
+        ("author", "author"),
+        ("created", "creation_date"),
+        ("modified", "modification_date"),
+    ):
+        try:
+            value = getattr(info, attribute)
+        except Exception:  # noqa: BLE001 - e.g. a date string pypdf cannot parse
+            continue
+        fields[name] = iso_datetime(value) if name in ("created", "modified") else _text(value)
+    return Metadata(**fields)
+
+
+def _text(value: object) -> str:
+    return " ".join(str(value).split()) if value else ""

@@ -1,0 +1,47 @@
+"""PowerPoint presentations (.pptx): one section per slide, with its tables and speaker notes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from pptx import Presentation
+from pptx.shapes.base import BaseShape
+from pptx.shapes.group import GroupShape
+
+from gapscan.scanner.documents import Metadata
+from gapscan.scanner.extract.guards import Draft, Limits, iso_datetime
+
+
+def read(path: Path, fmt: str, limits: Limits) -> Draft:
+    presentation = Presentation(str(path))
+    draft = Draft(limits.max_chars, "slide 1")
+    for number, slide in enumerate(presentation.slides, start=1):
+        if draft.full:
+            break
+        title_shape = slide.shapes.title
+        title = " ".join(title_shape.text_frame.text.split()) if title_shape is not None else ""
+        draft.start(f"slide {number}: {title}" if title else f"slide {number}")
+        _add_shapes(draft, slide.shapes)
+        if slide.has_notes_slide and slide.notes_slide.notes_text_frame is not None:
+            draft.add(slide.notes_slide.notes_text_frame.text)
+    props = presentation.core_properties
+    draft.metadata = Metadata(
+        title=(props.title or "").strip(),
+        author=(props.author or "").strip(),
+        created=iso_datetime(props.created),
+        modified=iso_datetime(props.modified),
+    )
+    return draft
+
+
+def _add_shapes(draft: Draft, shapes: Iterable[BaseShape]) -> None:
+    for shape in shapes:
+        if isinstance(shape, GroupShape):
+            _add_shapes(draft, shape.shapes)
+        elif shape.has_text_frame:
+            draft.add(shape.text_frame.text)
+        elif shape.has_table:
+            for row in shape.table.rows:
+                cells = (" ".join(cell.text.split()) for cell in row.cells)
+                draft.add(" | ".join(text for text in cells if text))

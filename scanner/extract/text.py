@@ -1,0 +1,196 @@
+"""Plain text, Markdown and CSV/TSV files, and the robust decoding HTML shares."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from pathlib import Path
+
+from charset_normalizer import from_bytes
+
+from gapscan.scanner.documents import Metadata
+from gapscan.scanner.extract.guards import Draft, Limits, Refused
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16 LE, whose BOM is its prefix
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# Up to 4 bytes per kept character, so a huge log file is not read whole to keep its head.
+_BYTES_PER_CHAR = 4
+# Control characters (other than tab, line breaks and form feed) that betray binary content.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_MAX_CONTROL_SHARE = 0.01
+
+
+def read(path: Path, fmt: str, limits: Limits) -> Draft:
+    text, cut = read_text(path, limits)
+    if fmt == "md":
+        draft = _markdown(text, limits)
+    elif fmt == "csv":
+        draft = _table(text, path.suffix.lower() == ".tsv", limits)
+    else:
+        draft = Draft(limits.max_chars, "text")
+        draft.add(text)
+    if cut:
+        draft.full = True
+    return draft
+
+
+def read_text(path: Path, limits: Limits) -> tuple[str, bool]:
+    """The decoded text of a file and whether it was cut short; refuses binary content."""
+    budget = limits.max_chars * _BYTES_PER_CHAR
+    with path.open("rb") as stream:
+        data = stream.read(budget + 1)
+    cut = len(data) > budget
+    return decode(data[:budget], partial=cut), cut
+
+
+def decode(data: bytes, partial: bool = False) -> str:
+    """Decode bytes of unknown encoding (BOMs, UTF-8, UTF-16, legacy code pages).
+
+    ``partial`` means the bytes are the head of a longer file and may end mid-character.
+    """
+    text = _decode(data, partial)
+    if text is None or len(_CONTROL.findall(text)) > _MAX_CONTROL_SHARE * len(text):
+        raise Refused("not a text file")
+    return text
+
+
+def _decode(data: bytes, partial: bool) -> str | None:
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return data.decode(encoding, errors="replace")
+    if b"\x00" in data:
+        return _utf16_without_bom(data)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if partial and error.reason == "unexpected end of data":
+            return data[: error.start].decode("utf-8")
+    best = from_bytes(data).best()
+    return None if best is None else str(best)
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """UTF-16 text of mostly Latin letters has a NUL in every other byte; binary data does not."""
+    sample = data[:4096]
+    half = max(len(sample) // 2, 1)
+    for encoding, zeros in (("utf-16-le", sample[1::2]), ("utf-16-be", sample[0::2])):
+        if zeros.count(0) > 0.9 * half:
+            return data.decode(encoding, errors="replace")
+    return None
+
+
+# --- Markdown --------------------------------------------------------------------------------
+
+_ATX = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$|^ {0,3}(#{1,6})[ \t]*$")
+_SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
+_FENCE = re.compile(r"^ {0,3}(```|~~~)")
+_TABLE_RULE = re.compile(r"^[\s|:-]+$")
+_INLINE = (
+    (re.compile(r"<!--.*?-->", re.DOTALL), ""),
+    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),  # image -> its alt text
+    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),  # link -> its text
+    (re.compile(r"</?[A-Za-z][^>]*>"), " "),  # inline HTML tags
+    (re.compile(r"(\*\*|__|`)"), ""),
+)
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_FRONT_MATTER_KEYS = {
+    "title": "title",
+    "author": "author",
+    "authors": "author",
+    "created": "created",
+    "date": "modified",
+    "modified": "modified",
+    "updated": "modified",
+    "last_modified": "modified",
+    "lastmod": "modified",
+}
+
+
+def _markdown(text: str, limits: Limits) -> Draft:
+    draft = Draft(limits.max_chars, "start")
+    fields, lines = _front_matter(text.splitlines())
+    title = fields.pop("title", "")
+    in_fence = False
+    pending = ""  # held back one line: an underline may make it a (setext) heading
+    for line in lines:
+        if draft.full:
+            break
+        heading = ""
+        if _FENCE.match(line):
+            in_fence = not in_fence
+            line = ""
+        elif in_fence:
+            pass
+        elif atx := _ATX.match(line):
+            heading = _clean(atx.group(2) or "")
+            if len(atx.group(1) or "") == 1:
+                title = title or heading
+            line = ""
+        elif pending and _SETEXT.match(line):
+            heading, pending, line = pending, "", ""
+        draft.add(pending)
+        if heading:
+            draft.start(heading, heading)
+        pending = "" if _TABLE_RULE.match(line) else line if in_fence else _clean(line)
+    draft.add(pending)
+    draft.metadata = Metadata(title=title, **fields)
+    return draft
+
+
+def _front_matter(lines: list[str]) -> tuple[dict[str, str], list[str]]:
+    """Simple ``key: value`` fields of a YAML front matter block, and the lines after it."""
+    if not lines or lines[0].strip() != "---":
+        return {}, lines
+    for end, line in enumerate(lines[1:], start=1):
+        if line.strip() in ("---", "..."):
+            break
+    else:
+        return {}, lines
+    fields: dict[str, str] = {}
+    for line in lines[1:end]:
+        key, sep, value = line.partition(":")
+        field = _FRONT_MATTER_KEYS.get(key.strip().lower())
+        value = value.strip().strip("'\"")
+        if field in ("created", "modified") and not _ISO_DATE.match(value):
+            continue
+        if sep and field and value and field not in fields:
+            fields[field] = value
+    return fields, lines[end + 1 :]
+
+
+def _clean(line: str) -> str:
+    for pattern, replacement in _INLINE:
+        line = pattern.sub(replacement, line)
+    return line.replace("|", " | ").strip(" |")
+
+
+# --- CSV / TSV -------------------------------------------------------------------------------
+
+
+def _table(text: str, tabs: bool, limits: Limits) -> Draft:
+    draft = Draft(limits.max_chars, "table")
+    delimiter = "\t" if tabs else _sniff_delimiter(text)
+    try:
+        for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
+            draft.add(" | ".join(cell.strip() for cell in row if cell.strip()))
+            if draft.full:
+                break
+    except csv.Error as error:
+        draft = Draft(limits.max_chars, "table")
+        draft.warn(f"not parsed as a table ({error}); kept as plain text")
+        draft.add(text)
+    return draft
+
+
+def _sniff_delimiter(text: str) -> str:
+    try:
+        return csv.Sniffer().sniff(text[:8192], delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","

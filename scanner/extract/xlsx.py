@@ -1,0 +1,53 @@
+"""Excel workbooks (.xlsx, .xlsm): cell values of every sheet, one section per sheet."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from pathlib import Path
+
+import openpyxl
+
+from gapscan.scanner.documents import Metadata
+from gapscan.scanner.extract.guards import Draft, Limits, Refused, describe_error, iso_datetime
+
+
+def read(path: Path, fmt: str, limits: Limits) -> Draft:
+    workbook = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
+    try:
+        draft = Draft(limits.max_chars, "workbook")
+        failed = 0
+        for sheet in workbook.worksheets:
+            if draft.full:
+                break
+            draft.start(f"sheet {sheet.title}", label=sheet.title)
+            try:
+                for row in sheet.iter_rows(values_only=True):
+                    draft.add(" | ".join(_cell_text(value) for value in row if value is not None))
+                    if draft.full:
+                        break
+            except Exception as error:  # noqa: BLE001 - one damaged sheet must not lose the rest
+                draft.warn(f"sheet {sheet.title}: {describe_error(error)}")
+                failed += 1
+        if failed and failed == len(workbook.worksheets):
+            raise Refused(f"corrupt: no sheet could be read ({draft.warnings[0]})")
+        props = workbook.properties
+        draft.metadata = Metadata(
+            title=(props.title or "").strip(),
+            author=(props.creator or "").strip(),
+            created=iso_datetime(props.created),
+            modified=iso_datetime(props.modified),
+        )
+        return draft
+    finally:
+        workbook.close()  # read-only workbooks keep the zip open until closed
+
+
+def _cell_text(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time() else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).strip()
+

@@ -1,0 +1,166 @@
+"""``gapscan`` as a user runs it: a real process on the generated demo quality system."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fixtures import demo_qms
+
+
+def gapscan(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "gapscan.scanner", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    return demo_qms.build(tmp_path_factory.mktemp("demo") / "demo-qms")
+
+
+@pytest.fixture(scope="module")
+def scanned(demo, tmp_path_factory):
+    work = tmp_path_factory.mktemp("work")
+    before = sorted(str(p.relative_to(demo)) for p in demo.rglob("*"))
+    done = gapscan("scan", str(demo), "--out", "out", "--index", "index.sqlite", "--jobs", "2", cwd=work)
+    after = sorted(str(p.relative_to(demo)) for p in demo.rglob("*"))
+    assert before == after, "the scan wrote inside the scanned tree"
+    return done, json.loads((work / "out" / "report.json").read_text(encoding="utf-8")), work
+
+
+def requirement(report, framework, rid):
+    (found,) = [f for f in report["frameworks"] if f["id"] == framework]
+    return {r["id"]: r for r in found["requirements"]}[rid]
+
+
+def test_scan_exits_0_and_writes_html_and_json(scanned):
+    done, report, work = scanned
+    assert done.returncode == 0, done.stderr
+    assert (work / "out" / "report.html").stat().st_size > 10_000
+    assert "iso9001-2015: coverage" in done.stdout and "cmmi-v2-dev (level 3): coverage" in done.stdout
+
+
+def test_json_follows_the_contract(scanned):
+    _, report, _ = scanned
+    assert list(report) == ["schema", "tool", "generated_at", "root", "summary", "frameworks", "documents"]
+    assert report["schema"] == "gapscan.report/1" and report["tool"]["name"] == "gapscan"
+    assert [f["id"] for f in report["frameworks"]] == ["iso9001-2015", "cmmi-v2-dev"]
+    for framework in report["frameworks"]:
+        assert list(framework) == ["id", "title", "version", "coverage", "counts", "requirements"]
+        assert 0.0 <= framework["coverage"] <= 1.0
+        assert sum(framework["counts"].values()) == len(framework["requirements"])
+        for item in framework["requirements"]:
+            assert list(item) == ["id", "title", "parent", "status", "reason", "evidence", "near_misses"]
+            assert item["status"] in ("covered", "partial", "missing", "not_applicable")
+            for evidence in item["evidence"]:
+                assert list(evidence) == ["path", "score", "locator", "modified", "terms"]
+                assert 0.0 <= evidence["score"] <= 1.0
+    for document in report["documents"]:
+        assert list(document) == ["path", "format", "bytes", "sha256", "modified", "status", "reason", "tags"]
+        assert "\\" not in document["path"] and not document["path"].startswith("/")
+    assert [d["path"] for d in report["documents"]] == sorted(d["path"] for d in report["documents"])
+
+
+def test_every_demo_document_is_listed_and_broken_ones_are_warnings(scanned):
+    done, report, _ = scanned
+    documents = {d["path"]: d for d in report["documents"]}
+    assert report["summary"] == {"documents": 30, "readable": 28, "unreadable": 2}
+    assert set(demo_qms.IGNORED).isdisjoint(documents)
+    (corrupt,) = demo_qms.UNREADABLE
+    assert documents[corrupt]["status"] == "unreadable" and documents[corrupt]["tags"] == []
+    assert "corrupt" in documents[corrupt]["reason"]
+    (legacy,) = demo_qms.SKIPPED
+    assert documents[legacy]["status"] == "skipped" and "legacy" in documents[legacy]["reason"]
+    assert f"warning: {corrupt}" in done.stdout
+    assert {d["format"] for d in documents.values()} >= {"docx", "xlsx", "pdf", "pptx", "odt", "ods", "odp", "md", "txt", "csv", "html"}
+
+
+def test_deliberate_gaps_are_reported(scanned):
+    _, report, _ = scanned
+    for clause in demo_qms.DELIBERATE_GAPS["iso9001-2015"]:
+        assert requirement(report, "iso9001-2015", clause)["status"] == "missing", clause
+    cmmi = next(f for f in report["frameworks"] if f["id"] == "cmmi-v2-dev")
+    for area in demo_qms.DELIBERATE_GAPS["cmmi-v2-dev"]:
+        statuses = {r["status"] for r in cmmi["requirements"] if r["parent"] == area}
+        assert statuses == {"missing"}, area
+
+
+def test_stale_audit_records_and_procedure_only_are_partial(scanned):
+    _, report, _ = scanned
+    audit = requirement(report, "iso9001-2015", "9.2")
+    assert audit["status"] == "partial", audit["reason"]
+    for path, clause in demo_qms.PROCEDURE_ONLY.items():
+        verdict = requirement(report, "iso9001-2015", clause)
+        assert verdict["status"] == "partial" and "records" in verdict["reason"], verdict["reason"]
+        assert path in [e["path"] for e in verdict["evidence"]]
+
+
+def test_gaps_list_near_misses_and_evidence_explains_itself(scanned):
+    _, report, _ = scanned
+    iso = next(f for f in report["frameworks"] if f["id"] == "iso9001-2015")
+    assert any(r["near_misses"] for r in iso["requirements"] if r["status"] == "missing")
+    covered = [r for r in iso["requirements"] if r["status"] == "covered"]
+    assert covered and all(r["evidence"] and r["evidence"][0]["terms"] for r in covered)
+
+
+def test_rescan_reads_nothing_and_fail_under_gates(scanned, demo):
+    _, report, work = scanned
+    worst = min(f["coverage"] for f in report["frameworks"]) * 100
+    passing = gapscan("scan", str(demo), "--out", "out2", "--index", "index.sqlite", "--fail-under", f"{worst - 1:.0f}", cwd=work)
+    assert passing.returncode == 0, passing.stdout + passing.stderr
+    assert "(0 read, 30 from the index)" in passing.stdout
+    failing = gapscan("scan", str(demo), "--out", "out2", "--index", "index.sqlite", "--fail-under", f"{worst + 1:.0f}", cwd=work)
+    assert failing.returncode == 1 and "below --fail-under" in failing.stderr
+
+
+def test_strict_fails_on_unreadable_documents(scanned, demo):
+    work = scanned[2]
+    done = gapscan("scan", str(demo), "--out", "out3", "--index", "index.sqlite", "--strict", "--quiet", cwd=work)
+    assert done.returncode == 1 and "unreadable (--strict)" in done.stderr
+    assert done.stdout == ""
+
+
+def test_framework_and_level_selection(scanned, demo):
+    work = scanned[2]
+    done = gapscan("scan", str(demo), "--out", "out4", "--index", "index.sqlite", "--framework", "cmmi-v2-dev",
+                   "--cmmi-level", "2", "-q", cwd=work)
+    assert done.returncode == 0, done.stderr
+    report = json.loads((work / "out4" / "report.json").read_text(encoding="utf-8"))
+    (cmmi,) = report["frameworks"]
+    assert cmmi["id"] == "cmmi-v2-dev" and len(cmmi["requirements"]) == 62
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("scan", "missing-folder"), "does not exist"),
+        (("scan", ".", "--format", "pdf"), "choose from"),
+        (("scan", ".", "--framework", "iso27001"), "unknown framework"),
+        (("frameworks", "nope"), "unknown framework"),
+    ],
+)
+def test_usage_errors_exit_2(tmp_path, args, message):
+    done = gapscan(*args, cwd=tmp_path)
+    assert done.returncode == 2 and message in done.stderr
+
+
+def test_bad_config_exits_2_and_names_the_key(tmp_path):
+    (tmp_path / "qms").mkdir()
+    (tmp_path / "qms" / "gapscan.toml").write_text("[cmmi]\nlevel = 5\n", encoding="utf-8")
+    done = gapscan("scan", "qms", "--index", "i.sqlite", cwd=tmp_path)
+    assert done.returncode == 2 and "cmmi.level must be 2 or 3" in done.stderr
+
+
+def test_frameworks_lists_and_shows_catalogs(tmp_path):
+    listing = gapscan("frameworks", cwd=tmp_path)
+    assert "iso9001-2015" in listing.stdout and "cmmi-v2-dev" in listing.stdout
+    shown = gapscan("frameworks", "iso9001-2015", cwd=tmp_path)
+    assert "9.2" in shown.stdout and "Internal audit" in shown.stdout
+
+
+def test_explain_shows_tags_with_terms(demo, tmp_path):
+    done = gapscan("explain", str(demo / "02-procedures" / "PR-03-corrective-action.docx"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "iso9001-2015 10.2" in done.stdout and "terms:" in done.stdout

@@ -1,0 +1,74 @@
+"""Scans the shared corpus of real QMS documents written by other organisations.
+
+The corpus is not part of this repository (it is not ours to redistribute); these tests read it from
+``../shared/corpus`` beside the checkout and skip when it is absent.
+"""
+
+import csv
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from gapscan.scanner.config import Config
+from gapscan.scanner.pipeline import scan
+
+CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+pytestmark = pytest.mark.skipif(
+    not (CORPUS / "labels.tsv").is_file(),
+    reason=f"shared corpus not found at {CORPUS} (it is kept outside the repository)",
+)
+
+
+@pytest.fixture(scope="module")
+def corpus_scan(tmp_path_factory):
+    index = tmp_path_factory.mktemp("index") / "index.sqlite"
+    return scan(CORPUS, Config(), index_path=index, jobs=2, today=date(2026, 11, 25))
+
+
+@pytest.fixture(scope="module")
+def labels():
+    with open(CORPUS / "labels.tsv", encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))
+
+
+def test_every_readable_labelled_document_is_in_the_report(corpus_scan, labels):
+    documents = {d.path: d for d in corpus_scan.report.documents}
+    for row in labels:
+        assert row["path"] in documents, row["path"]
+        if row["exclude"] not in ("notext", "empty"):
+            assert documents[row["path"]].status == "ok", (row["path"], documents[row["path"]].reason)
+
+
+def test_image_only_documents_are_unreadable_with_a_reason(corpus_scan, labels):
+    documents = {d.path: d for d in corpus_scan.report.documents}
+    for row in labels:
+        if row["exclude"] == "notext":
+            document = documents[row["path"]]
+            assert document.status == "unreadable" and "no extractable text" in document.reason
+
+
+def test_both_frameworks_are_assessed(corpus_scan):
+    frameworks = {f.id: f for f in corpus_scan.report.frameworks}
+    assert set(frameworks) == {"iso9001-2015", "cmmi-v2-dev"}
+    for framework in frameworks.values():
+        assert 0 < framework.coverage < 1
+        for verdict in framework.verdicts:
+            assert verdict.reason.endswith(".")
+
+
+@pytest.mark.parametrize(
+    "path, clause",
+    [
+        ("GSTT-CSC__QMS-Template/CSC-PR-027-Internal-Audit.md", "9.2"),
+        ("GSTT-CSC__QMS-Template/CSC-PR-016-Corrective-and-Preventive-Action.md", "10.2"),
+        ("GSTT-CSC__QMS-Template/CSC-PR-011-Management-Review.md", "9.3"),
+        ("GSTT-CSC__QMS-Template/CSC-F-001-Training-Log-Template.md", "7.2"),
+    ],
+)
+def test_spot_checks_on_core_procedures(corpus_scan, path, clause):
+    """The clause a quality manager would file the document under is its best ISO match."""
+    iso = [e for e in corpus_scan.evidence if e.path == path and e.framework == "iso9001-2015"]
+    top = max(iso, key=lambda e: e.score)
+    assert top.requirement == clause or top.requirement.startswith(clause + "."), [(e.requirement, e.score) for e in iso]
+    assert top.terms
