@@ -42,50 +42,67 @@ def main() -> None:
     """Find evidence gaps for ISO 9001:2015 and CMMI in a folder or git repository of documents."""
 
 
+def scan_options(command):
+    """The options shared by ``scan`` and ``watch``: what to read, how to judge it, where to write."""
+    options = [
+        click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+                     default=Path("gapscan-report"), show_default=True, help="Folder for the reports."),
+        click.option("--format", "formats", default=",".join(DEFAULT_FORMATS), show_default=True,
+                     callback=_formats, help=f"Report formats, comma-separated: {', '.join(FORMATS)}."),
+        click.option("--framework", "frameworks", multiple=True, metavar="ID",
+                     help="Assess only this framework (repeatable). Default: every catalog."),
+        click.option("--cmmi-level", type=click.IntRange(2, 3), help="Target CMMI maturity level (2 or 3)."),
+        click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="Configuration file (default: closest gapscan.toml or [tool.gapscan])."),
+        click.option("--index", "index_file", type=click.Path(dir_okay=False, path_type=Path),
+                     help="SQLite index file (default: in the user cache folder, keyed by PATH)."),
+        click.option("--jobs", type=click.IntRange(1, 64), help="Worker processes for extraction."),
+        click.option("--include", multiple=True, metavar="GLOB", help="Only files matching (gitignore style)."),
+        click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files matching (gitignore style)."),
+        click.option("--all-files", is_flag=True, default=None,
+                     help="In a git repository, take untracked files too."),
+        click.option("--fail-under", type=click.FloatRange(0, 100), metavar="PCT",
+                     help="Exit 1 when any framework's coverage is below PCT percent."),
+        click.option("--strict", is_flag=True, help="Exit 1 when any document is unreadable."),
+        click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors."),
+        click.option("--verbose", "-v", is_flag=True, help="List every unreadable document and every gap."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def config_from_options(path: Path, options: dict) -> Config:
+    """The configuration file's settings with the command-line flags laid over them."""
+    return _load(path, options["config_file"]).with_overrides(
+        frameworks=options["frameworks"] or None,
+        cmmi_level=options["cmmi_level"],
+        include=options["include"] or None,
+        exclude=options["exclude"] or None,
+        all_files=options["all_files"],
+        fail_under=options["fail_under"],
+    )
+
+
 @main.command("scan")
 @click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("gapscan-report"), show_default=True, help="Folder for the reports.")
-@click.option("--format", "formats", default=",".join(DEFAULT_FORMATS), show_default=True,
-              callback=_formats, help=f"Report formats, comma-separated: {', '.join(FORMATS)}.")
-@click.option("--framework", "frameworks", multiple=True, metavar="ID",
-              help="Assess only this framework (repeatable). Default: every catalog.")
-@click.option("--cmmi-level", type=click.IntRange(2, 3), help="Target CMMI maturity level (2 or 3).")
-@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Configuration file (default: closest gapscan.toml or [tool.gapscan]).")
-@click.option("--index", "index_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="SQLite index file (default: in the user cache folder, keyed by PATH).")
-@click.option("--jobs", type=click.IntRange(1, 64), help="Worker processes for extraction.")
-@click.option("--include", multiple=True, metavar="GLOB", help="Only files matching (gitignore style).")
-@click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files matching (gitignore style).")
-@click.option("--all-files", is_flag=True, default=None, help="In a git repository, take untracked files too.")
-@click.option("--fail-under", type=click.FloatRange(0, 100), metavar="PCT",
-              help="Exit 1 when any framework's coverage is below PCT percent.")
-@click.option("--strict", is_flag=True, help="Exit 1 when any document is unreadable.")
-@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
-@click.option("--verbose", "-v", is_flag=True, help="List every unreadable document and every gap.")
-def scan_command(path: Path, out_dir: Path, formats, frameworks, cmmi_level, config_file, index_file,
-                 jobs, include, exclude, all_files, fail_under, strict, quiet, verbose) -> None:
+@scan_options
+def scan_command(path: Path, **options) -> None:
     """Scan PATH and write the gap report."""
-    config = _load(path, config_file).with_overrides(
-        frameworks=frameworks or None,
-        cmmi_level=cmmi_level,
-        include=include or None,
-        exclude=exclude or None,
-        all_files=all_files,
-        fail_under=fail_under,
-    )
+    config = config_from_options(path, options)
+    quiet, out_dir = options["quiet"], options["out_dir"]
     progress = _Progress(enabled=not quiet)
     try:
-        result = scan(path, config, index_path=index_file, jobs=jobs, skip=(out_dir,), progress=progress)
+        result = scan(path, config, index_path=options["index_file"], jobs=options["jobs"], skip=(out_dir,),
+                      progress=progress)
     except (ConfigError, CatalogError, IndexUnusable) as exc:
         raise UsageProblem(str(exc)) from exc
     finally:
         progress.close()
-    written = write_reports(result.report, out_dir, formats)
+    written = write_reports(result.report, out_dir, options["formats"])
     if not quiet:
-        _summarise(result, written, verbose)
-    sys.exit(_gates(result, config, strict, quiet))
+        _summarise(result, written, options["verbose"])
+    sys.exit(_gates(result, config, options["strict"]))
 
 
 def _load(path: Path, config_file: Path | None) -> Config:
@@ -95,7 +112,7 @@ def _load(path: Path, config_file: Path | None) -> Config:
         raise UsageProblem(str(exc)) from exc
 
 
-def _gates(result: ScanResult, config: Config, strict: bool, quiet: bool) -> int:
+def _gates(result: ScanResult, config: Config, strict: bool) -> int:
     failures = []
     if config.fail_under is not None:
         for framework in result.report.frameworks:
