@@ -19,7 +19,9 @@ from sklearn.preprocessing import normalize
 
 from gapscan.classifiers.analysis import path_words, terms
 from gapscan.classifiers.evidence import Evidence
+from gapscan.classifiers.labels import label_class
 from gapscan.classifiers.profiles import profile_text
+from gapscan.classifiers.supervised import SupervisedModel
 from gapscan.mappings import Catalog
 from gapscan.scanner.documents import Extract
 
@@ -66,16 +68,28 @@ class TaggerSettings:
     max_section_chars: int = 6000
     # How much a single section can carry: 1.0 takes the best section as it is.
     section_weight: float = 0.85
-    threshold: float = 0.16  # at or above: a tag (the document is evidence)
-    weak_threshold: float = 0.13  # at or above (below the threshold): weak evidence, a partial
-    near_miss_floor: float = 0.08  # below: not worth listing as a near miss
+    # Profile similarity (cosine) becomes a score in [0, 1] through a logistic curve: a cosine of
+    # ``profile_center`` scores 0.5; ``profile_width`` sets how steeply the score rises around it.
+    profile_center: float = 0.16
+    profile_width: float = 0.03
+    # Where a supervised model knows the requirement's label class, its probability gets this weight.
+    supervised_weight: float = 0.6
+    threshold: float = 0.5  # at or above: a tag (the document is evidence)
+    weak_threshold: float = 0.4  # at or above (below the threshold): weak evidence, a partial
+    near_miss_floor: float = 0.2  # below: not worth listing as a near miss
     top_terms: int = 6
 
 
 class Tagger:
-    """Scores extracted documents against the in-scope requirements of the given catalogs."""
+    """Scores extracted documents against the in-scope requirements of the given catalogs, with
+    the catalog profiles alone (cold start) or blended with a supervised model."""
 
-    def __init__(self, catalogs: list[tuple[Catalog, int | None]], settings: TaggerSettings | None = None):
+    def __init__(
+        self,
+        catalogs: list[tuple[Catalog, int | None]],
+        settings: TaggerSettings | None = None,
+        supervised: SupervisedModel | None = None,
+    ):
         self.settings = settings or TaggerSettings()
         self.keys: list[tuple[str, str]] = []
         texts = []
@@ -84,41 +98,71 @@ class Tagger:
                 self.keys.append((catalog.id, requirement.id))
                 texts.append(profile_text(catalog, requirement))
         self.model = ProfileSimilarity().fit(texts, [f"{fw}\t{rid}" for fw, rid in self.keys])
+        self.supervised = supervised
+        # For each requirement, the column of its label class in the supervised model (-1: none).
+        self.columns = np.array([self._column(fw, label_class(fw, rid)) for fw, rid in self.keys], dtype=int)
+
+    def _column(self, framework: str, label: str) -> int:
+        column = self.supervised.column(framework, label) if self.supervised is not None else None
+        return -1 if column is None else column
 
     def evidence(self, extract: Extract) -> list[Evidence]:
         """Every requirement this document scores at least the near-miss floor for."""
         settings = self.settings
         chunks = _chunks(extract, settings.min_section_chars, settings.max_section_chars)
-        header = f"{extract.metadata.title}\n{path_words(extract.document.path)}\n"
-        whole = header + extract.text
+        header = document_header(extract)
+        whole = document_text(extract)
         texts = [whole] + [header + text for _, text in chunks]
         vectors = self.model.transform(texts)
-        scores = similarity(vectors, self.model.profiles_)
-        document_scores = scores[0]
+        cosines = similarity(vectors, self.model.profiles_)
+        document_cosine = cosines[0]
         if len(chunks) > 1:
-            section_scores = scores[1:]
-            best_section = section_scores.argmax(axis=0)
-            best = section_scores.max(axis=0) * settings.section_weight
-            combined = np.maximum(document_scores, best)
+            best_section = cosines[1:].argmax(axis=0)
+            cosine = np.maximum(document_cosine, cosines[1:].max(axis=0) * settings.section_weight)
         else:
             best_section = np.zeros(len(self.keys), dtype=int)
-            combined = document_scores
+            cosine = document_cosine
+        scores = 1.0 / (1.0 + np.exp(-(cosine - settings.profile_center) / settings.profile_width))
+        supervised_terms: dict[int, tuple[str, ...]] = {}
+        if self.supervised is not None and (self.columns >= 0).any():
+            features = self.supervised.features([whole])
+            probability = self.supervised.probabilities(features)[0]
+            known = self.columns >= 0
+            weight = settings.supervised_weight
+            scores = np.where(known, weight * probability[self.columns] + (1 - weight) * scores, scores)
+            for column in set(self.columns[known & (scores >= settings.threshold)]):
+                supervised_terms[column] = self.supervised.top_terms(features, column, settings.top_terms)
+
         found = []
-        for index in np.flatnonzero(combined >= settings.near_miss_floor):
-            from_section = len(chunks) > 1 and combined[index] > document_scores[index]
+        for index in np.flatnonzero(scores >= settings.near_miss_floor):
+            from_section = len(chunks) > 1 and cosine[index] > document_cosine[index]
             row = 1 + best_section[index] if from_section else 0
             framework, requirement = self.keys[index]
+            terms = supervised_terms.get(self.columns[index], ())[:3]
+            terms += tuple(t for t in self.model.top_terms(vectors[row], index, settings.top_terms) if t not in terms)
             found.append(
                 Evidence(
                     path=extract.document.path,
                     framework=framework,
                     requirement=requirement,
-                    score=round(float(min(combined[index], 1.0)), 4),
+                    score=round(float(scores[index]), 4),
                     locator=chunks[best_section[index]][0] if from_section else "",
-                    terms=self.model.top_terms(vectors[row], index, settings.top_terms),
+                    terms=terms[: settings.top_terms],
                 )
             )
         return found
+
+
+def document_header(extract: Extract) -> str:
+    """Title, file name and folder as words. The rest of a path says where a collection lives,
+    not what the document is."""
+    name_and_folder = "/".join(extract.document.path.split("/")[-2:])
+    return f"{extract.metadata.title}\n{path_words(name_and_folder)}\n"
+
+
+def document_text(extract: Extract) -> str:
+    """What the supervised model reads: the header and the whole text."""
+    return document_header(extract) + extract.text
 
 
 def _chunks(extract: Extract, min_chars: int, max_chars: int) -> list[tuple[str, str]]:

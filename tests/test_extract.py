@@ -51,7 +51,7 @@ SPEC = DocSpec(
 )
 HEADINGS = ["Quality Manual", "Purpose", "Internal audit", "Records"]
 SHEETS = ["sheet Purpose", "sheet Internal audit", "sheet Records"]
-SLIDES = ["slide 1: Quality Manual", "slide 2: Purpose", "slide 3: Internal audit", "slide 4: Records"]
+SLIDES = [f"slide {n}: {heading}" for n, heading in enumerate(HEADINGS, start=1)]
 
 # suffix -> (expected locators, whether the format carries title and author)
 FORMATS = {
@@ -124,7 +124,7 @@ def test_office_dates_come_from_properties(tmp_path: Path, suffix: str) -> None:
 
 def test_pdf_creation_date_is_utc(tmp_path: Path) -> None:
     created = datetime(2023, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=2)))
-    spec = DocSpec("Plan", (Part("Scope", ("Text.",)),), created=created)
+    spec = DocSpec("Plan", (Part("Scope", ("It covers every product line.",)),), created=created)
     metadata = readable(write_document(tmp_path / "plan.pdf", spec)).metadata
     assert metadata.created == "2023-01-02T01:04:05"
 
@@ -149,7 +149,8 @@ def test_docx_headers_and_footers_are_read(tmp_path: Path) -> None:
     word.sections[0].header.paragraphs[0].text = "SOP-007 | Effective date: 01/03/2024"
     word.save(str(path))
     result = readable(path)
-    assert result.sections[0] == Section("header and footer", "SOP-007 | Effective date: 01/03/2024")
+    header = Section("header and footer", "SOP-007 | Effective date: 01/03/2024")
+    assert result.sections[0] == header
     assert result.metadata.dates_in_text == ("2024-03-01",)
 
 
@@ -260,12 +261,17 @@ def test_owner_restricted_pdf_is_readable(tmp_path: Path) -> None:
     assert "Audit findings." in readable(path).text
 
 
-def test_image_only_pdf_has_no_text(tmp_path: Path) -> None:
+@pytest.mark.parametrize("caption", ["", "Final findings"])
+def test_image_only_pdf_has_no_text(tmp_path: Path, caption: str) -> None:
     from fpdf import FPDF
 
     pdf = FPDF()
-    pdf.add_page()
-    pdf.rect(20, 20, 100, 60, style="F")  # a drawing and nothing to read, like a scan
+    for _ in range(2):
+        pdf.add_page()
+        if caption:
+            pdf.set_font("Helvetica", size=12)
+            pdf.cell(text=caption)
+        pdf.rect(20, 30, 100, 60, style="F")  # a drawing and nothing to read, like a scan
     pdf.output(str(tmp_path / "scan.pdf"))
     assert reason(tmp_path / "scan.pdf") == "no extractable text (image-only or empty)"
 
@@ -402,7 +408,10 @@ def test_crashed_worker_becomes_unreadable() -> None:
         ("Date: 12/25/2023", ("2023-12-25",)),  # only month-first makes sense
         ("Version | Date | Author\n1.0 | 2022-01-05 | A\n1.1 | 2023-02-06 | B",
          ("2022-01-05", "2023-02-06")),  # fmt: skip
+        ("Change | Date\nInitial version | January 20, 2021", ("2021-01-20",)),
+        ("Published: 20 May 2020", ("2020-05-20",)),
         ("Born 2024-03-01, unrelated", ()),  # no label
+        ("Keep records up to date 2024-03-01", ()),  # "date" inside a sentence is no label
         ("Effective date: 1850-01-01", ()),  # implausible year
         ("Effective date: 2024-02-30", ()),  # no such day
     ],

@@ -26,7 +26,14 @@ from gapscan.scanner.documents import (
     Unreadable,
 )
 from gapscan.scanner.extract.dates import dates_in_text
-from gapscan.scanner.extract.guards import Draft, Limits, check_size, check_zip, describe_error
+from gapscan.scanner.extract.guards import (
+    NO_TEXT,
+    Draft,
+    Limits,
+    check_size,
+    check_zip,
+    describe_error,
+)
 
 __all__ = ["EXTRACTOR_VERSION", "Limits", "extract_all", "extract_file"]
 
@@ -117,7 +124,7 @@ def _extract(path: Path, document: Document, limits: Limits) -> ExtractResult:
 def _finish(document: Document, draft: Draft, limits: Limits) -> ExtractResult:
     sections = draft.sections()
     if not sections:
-        return Unreadable(document, "no extractable text (image-only or empty)")
+        return Unreadable(document, NO_TEXT)
     warnings_ = list(draft.warnings)
     if draft.full:
         warnings_.append(f"text truncated at {limits.max_chars:,} characters")
@@ -156,18 +163,22 @@ def _exit_description(exitcode: int) -> str:
 
 def _prepare_worker(max_memory_bytes: int) -> None:
     warnings.simplefilter("ignore")
+    if max_memory_bytes > 0:
+        _cap_address_space(max_memory_bytes)
+
+
+def _cap_address_space(headroom: int) -> None:
     try:
         import resource  # POSIX only
     except ImportError:
         return
-    if max_memory_bytes > 0:
-        # A forked worker inherits the parent's mappings, so the cap is headroom above them.
-        limit = _address_space() + max_memory_bytes
-        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-        if hard != resource.RLIM_INFINITY:
-            limit = min(limit, hard)
-        if soft == resource.RLIM_INFINITY or limit < soft:
-            resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    # A forked worker inherits the parent's mappings, so the cap is headroom above them.
+    limit = _address_space() + headroom
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    if soft == resource.RLIM_INFINITY or limit < soft:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
 def _address_space() -> int:

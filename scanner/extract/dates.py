@@ -15,9 +15,11 @@ _YEARS = range(1990, 2101)
 _LABEL = re.compile(
     r"\b(?:effective(?:\s+date)?|review(?:ed)?\s+date|date\s+of\s+(?:issue|approval|review)"
     r"|issue\s+date|date\s+issued|issued|approved|approval\s+date|revision\s+date|revised"
-    r"|last\s+(?:reviewed|review|updated|modified|revised)|updated|version\s+date"
-    r"|date\s*[:|])",
-    re.IGNORECASE,
+    r"|last\s+(?:reviewed|review|updated|modified|revised)|updated|published|version\s+date"
+    # A bare "Date" counts as a label only before a colon, a cell border or a line end (the
+    # last column of a revision table's header row).
+    r"|date(?=[ \t]*(?:[:|]|$)))",
+    re.IGNORECASE | re.MULTILINE,
 )
 
 _MONTHS = {

@@ -9,15 +9,13 @@ import docx
 from docx.document import Document as WordDocument
 from docx.table import Table, _Cell
 
-from gapscan.scanner.documents import Metadata
-from gapscan.scanner.extract.guards import Draft, Limits, iso_datetime
+from gapscan.scanner.extract.guards import Draft, Limits, office_properties
 
 
 def read(path: Path, fmt: str, limits: Limits) -> Draft:
     document = docx.Document(str(path))
-    draft = Draft(limits.max_chars, "start")
     # Headers and footers first: title blocks there often carry the effective or review date.
-    draft.start("header and footer")
+    draft = Draft(limits.max_chars, "header and footer")
     for line in _header_footer_lines(document):
         draft.add(line)
     draft.start("start")
@@ -31,13 +29,7 @@ def read(path: Path, fmt: str, limits: Limits) -> Draft:
             draft.start(block.text, block.text)
         else:
             draft.add(block.text)
-    props = document.core_properties
-    draft.metadata = Metadata(
-        title=(props.title or "").strip(),
-        author=(props.author or "").strip(),
-        created=iso_datetime(props.created),
-        modified=iso_datetime(props.modified),
-    )
+    draft.metadata = office_properties(path)
     return draft
 
 

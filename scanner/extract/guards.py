@@ -1,4 +1,5 @@
-"""Limits and checks every format handler shares, and the text collector that enforces them.
+"""What every format handler shares: the limits and the checks that enforce them, one-line
+reasons for failures, the text collector (:class:`Draft`) and Office core properties.
 
 A handler raises :class:`Refused` for a file it must not or cannot read; ``extract_file`` turns
 that, and any other exception (through :func:`describe_error`), into an ``Unreadable`` reason.
@@ -14,10 +15,12 @@ from pathlib import Path
 from xml.etree.ElementTree import ParseError
 
 from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
 
 from gapscan.scanner.documents import Metadata, Section
 
 MiB = 1024 * 1024
+NO_TEXT = "no extractable text (image-only or empty)"
 
 # Encrypted OOXML files are OLE compound files holding the encrypted package, not zips.
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -60,6 +63,53 @@ def iso_datetime(value: datetime | None) -> str:
     if value.tzinfo is not None:
         value = value.astimezone(timezone.utc).replace(tzinfo=None)
     return value.replace(microsecond=0).isoformat()
+
+
+_CORE_RELATIONSHIP = "/metadata/core-properties"
+_CORE_FIELDS = {
+    "title": "{http://purl.org/dc/elements/1.1/}title",
+    "author": "{http://purl.org/dc/elements/1.1/}creator",
+    "created": "{http://purl.org/dc/terms/}created",
+    "modified": "{http://purl.org/dc/terms/}modified",
+}
+
+
+def office_properties(path: Path) -> Metadata:
+    """Title, author and dates from an Office Open XML file's core properties part.
+
+    Read directly because python-docx, python-pptx and openpyxl invent a part (or a date) that is
+    missing, stamped with the current time, which would make an undated file look fresh.
+    """
+    with zipfile.ZipFile(path) as archive:
+        try:
+            relationships = fromstring(archive.read("_rels/.rels"))
+        except KeyError:
+            return Metadata()
+        target = next(
+            (
+                rel.get("Target", "")
+                for rel in relationships
+                if rel.get("Type", "").endswith(_CORE_RELATIONSHIP)
+            ),
+            None,
+        )
+        if not target:
+            return Metadata()
+        try:
+            core = fromstring(archive.read(target.lstrip("/")))
+        except KeyError:
+            return Metadata()
+    fields: dict[str, str] = {}
+    for name, tag in _CORE_FIELDS.items():
+        found = core.find(tag)
+        value = " ".join((found.text or "").split()) if found is not None else ""
+        if name in ("created", "modified"):
+            try:
+                value = iso_datetime(datetime.fromisoformat(value)) if value else ""
+            except ValueError:
+                value = ""
+        fields[name] = value
+    return Metadata(**fields)
 
 
 def check_size(size: int, limits: Limits) -> None:
@@ -155,6 +205,7 @@ class Draft:
         self.metadata = Metadata()
         self.warnings: list[str] = []
         self.full = False
+        self._max_chars = max_chars
         self._room = max_chars
         self._sections: list[Section] = []
         self._locator = locator
@@ -182,6 +233,11 @@ class Draft:
             self.full = True
         self._room -= len(text) + 1
         self._lines.append(text)
+
+    @property
+    def chars(self) -> int:
+        """Characters kept so far."""
+        return self._max_chars - self._room
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)

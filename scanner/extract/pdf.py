@@ -9,10 +9,19 @@ from pypdf import PasswordType, PdfReader
 from pypdf.errors import DependencyError, PdfReadError
 
 from gapscan.scanner.documents import Metadata
-from gapscan.scanner.extract.guards import Draft, Limits, Refused, describe_error, iso_datetime
+from gapscan.scanner.extract.guards import (
+    NO_TEXT,
+    Draft,
+    Limits,
+    Refused,
+    describe_error,
+    iso_datetime,
+)
 
 # The header may follow some junk, but within the first kilobyte.
 _HEADER_WINDOW = 1024
+# Less text than this per page on average is a scan or a drawing with a caption, not a text.
+_MIN_CHARS_PER_PAGE = 40
 
 # pypdf logs every damage it works around; what matters reaches the user as a reason or warning.
 logging.getLogger("pypdf").setLevel(logging.ERROR)
@@ -42,6 +51,8 @@ def read(path: Path, fmt: str, limits: Limits) -> Draft:
             failed += 1
     if failed and failed == len(pages):
         raise Refused(f"corrupt: no page could be read ({draft.warnings[0]})")
+    if not draft.full and draft.chars < _MIN_CHARS_PER_PAGE * len(pages):
+        raise Refused(NO_TEXT)
     draft.metadata = _metadata(reader)
     return draft
 

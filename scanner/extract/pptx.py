@@ -9,8 +9,7 @@ from pptx import Presentation
 from pptx.shapes.base import BaseShape
 from pptx.shapes.group import GroupShape
 
-from gapscan.scanner.documents import Metadata
-from gapscan.scanner.extract.guards import Draft, Limits, iso_datetime
+from gapscan.scanner.extract.guards import Draft, Limits, office_properties
 
 
 def read(path: Path, fmt: str, limits: Limits) -> Draft:
@@ -25,13 +24,7 @@ def read(path: Path, fmt: str, limits: Limits) -> Draft:
         _add_shapes(draft, slide.shapes)
         if slide.has_notes_slide and slide.notes_slide.notes_text_frame is not None:
             draft.add(slide.notes_slide.notes_text_frame.text)
-    props = presentation.core_properties
-    draft.metadata = Metadata(
-        title=(props.title or "").strip(),
-        author=(props.author or "").strip(),
-        created=iso_datetime(props.created),
-        modified=iso_datetime(props.modified),
-    )
+    draft.metadata = office_properties(path)
     return draft
 
 

@@ -96,8 +96,9 @@ _INLINE = (
     (re.compile(r"<!--.*?-->", re.DOTALL), ""),
     (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),  # image -> its alt text
     (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),  # link -> its text
-    (re.compile(r"</?[A-Za-z][^>]*>"), " "),  # inline HTML tags
+    (re.compile(r"(?<!\\)</?[A-Za-z][^>]*>"), " "),  # inline HTML tags
     (re.compile(r"(\*\*|__|`)"), ""),
+    (re.compile(r"\\([!-/:-@\[-`{-~])"), r"\1"),  # backslash escapes: \< is a literal <
 )
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _FRONT_MATTER_KEYS = {

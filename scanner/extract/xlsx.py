@@ -7,8 +7,13 @@ from pathlib import Path
 
 import openpyxl
 
-from gapscan.scanner.documents import Metadata
-from gapscan.scanner.extract.guards import Draft, Limits, Refused, describe_error, iso_datetime
+from gapscan.scanner.extract.guards import (
+    Draft,
+    Limits,
+    Refused,
+    describe_error,
+    office_properties,
+)
 
 
 def read(path: Path, fmt: str, limits: Limits) -> Draft:
@@ -30,13 +35,7 @@ def read(path: Path, fmt: str, limits: Limits) -> Draft:
                 failed += 1
         if failed and failed == len(workbook.worksheets):
             raise Refused(f"corrupt: no sheet could be read ({draft.warnings[0]})")
-        props = workbook.properties
-        draft.metadata = Metadata(
-            title=(props.title or "").strip(),
-            author=(props.creator or "").strip(),
-            created=iso_datetime(props.created),
-            modified=iso_datetime(props.modified),
-        )
+        draft.metadata = office_properties(path)
         return draft
     finally:
         workbook.close()  # read-only workbooks keep the zip open until closed

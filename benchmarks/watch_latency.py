@@ -1,0 +1,231 @@
+"""Benchmark of ``gapscan watch``: how fast the report follows the disk.
+
+    python benchmarks/watch_latency.py [--documents 2000] [--burst 5000] [--trials 7] [--jobs N]
+
+Prints two figures (nothing is asserted; this is not a test):
+
+1. Single-file latency. A watch service runs on a generated quality system of ``--documents``
+   documents. One document is rewritten, and the time is taken from the moment the file stops
+   changing (its last write is closed) to the moment ``report.json`` reflects the change. Repeated
+   ``--trials`` times, on a fresh file each time (the median and the worst are printed). Target: under
+   2 seconds on about 2,000 documents.
+2. Burst. ``--burst`` new documents are copied into the watched tree at once; the time from the
+   first file to the report that lists all of them, against a one-off ``gapscan scan`` of the same
+   files with an empty index. Target: within 1.2 times the one-off scan.
+
+The documents are small Markdown and text files written from a vocabulary of quality-system
+topics (procedures, records, plans, minutes, registers), varied per document so the classifier
+sees realistic, not identical, input. Everything happens in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+from gapscan.scanner.config import Config
+from gapscan.scanner.output import write_reports
+from gapscan.scanner.pipeline import scan
+
+# Topic -> (document kinds, sentences written for this benchmark).
+TOPICS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "internal-audit": (
+        ("procedure", "report", "programme", "checklist"),
+        (
+            "The audit programme lists every process with its planned audit month and the lead auditor.",
+            "Auditors never audit their own work; the quality manager checks independence before assigning.",
+            "Each audit has a written scope, the criteria it is measured against and a checklist.",
+            "Findings are graded as major nonconformity, minor nonconformity or observation.",
+            "The audit report goes to the process owner and to the next management review.",
+            "Open findings are followed up until the corrective action is verified as effective.",
+        ),
+    ),
+    "document-control": (
+        ("procedure", "register", "form"),
+        (
+            "Controlled documents carry an identifier, a revision, an owner and an approval date.",
+            "Drafts are reviewed by a second person and approved before they are released.",
+            "Obsolete revisions are withdrawn from the shared drive and kept in the archive folder.",
+            "The master list of documents shows the current revision of every procedure and form.",
+            "Records are kept for the retention period set in the records table, then destroyed.",
+            "Changes are described in the revision history so readers can see what changed and why.",
+        ),
+    ),
+    "corrective-action": (
+        ("procedure", "log", "report"),
+        (
+            "A nonconformity is recorded with what happened, where, and who found it.",
+            "The team contains the problem first, then looks for the root cause with five whys.",
+            "The corrective action has an owner and a due date and is tracked in the CAPA log.",
+            "Effectiveness is checked after three months; the record is closed only when it worked.",
+            "Trends in nonconformities are reported to management every quarter.",
+            "Customer complaints that show a systemic problem always open a corrective action.",
+        ),
+    ),
+    "management-review": (
+        ("minutes", "agenda", "report"),
+        (
+            "Top management reviewed the quality objectives, the audit results and customer feedback.",
+            "The review looked at process performance, supplier performance and the status of actions.",
+            "Resources for the next year were agreed, including two additional inspectors.",
+            "Risks and opportunities were updated and the register owner was confirmed.",
+            "Decisions and actions from this review are listed with owners and due dates.",
+            "The quality policy was confirmed as still suitable; no change was needed this year.",
+        ),
+    ),
+    "training": (
+        ("record", "matrix", "plan"),
+        (
+            "The competence matrix shows which roles need which skills and who holds them.",
+            "New starters complete the quality induction in their first week.",
+            "Training effectiveness is checked by the supervisor after one month on the job.",
+            "Certificates and attendance lists are kept as records of competence.",
+            "Gaps in the matrix are planned into the training plan for the next quarter.",
+            "Auditor training includes a witnessed audit before someone leads an audit alone.",
+        ),
+    ),
+    "risk": (
+        ("register", "assessment", "procedure"),
+        (
+            "Each risk has a likelihood, an impact, an owner and a planned treatment.",
+            "Opportunities are recorded the same way and reviewed at the management review.",
+            "The context of the organisation and interested parties feed the risk register.",
+            "Treatment actions are tracked until the residual risk is acceptable.",
+            "The register is reviewed every six months and after any major change.",
+            "Risks to product conformity and customer satisfaction are given priority.",
+        ),
+    ),
+    "supplier": (
+        ("evaluation", "list", "procedure"),
+        (
+            "Suppliers are evaluated on quality, delivery and responsiveness before approval.",
+            "The approved supplier list shows the scope of approval and the next re-evaluation date.",
+            "Incoming inspection results feed the supplier performance score each quarter.",
+            "A supplier with repeated rejections is asked for a corrective action report.",
+            "Purchase orders state the requirements, drawings and certificates the supplier must meet.",
+            "Outsourced processes are controlled through the supplier agreement and audits.",
+        ),
+    ),
+    "project-planning": (
+        ("plan", "estimate", "schedule"),
+        (
+            "The project plan sets scope, milestones, the team and the budget.",
+            "Estimates are made from the work breakdown and past project data.",
+            "Stakeholders and their involvement are listed with their responsibilities.",
+            "The plan is reviewed at each milestone and changed through the change process.",
+            "Commitments to the plan are recorded by the people who do the work.",
+            "Project risks are identified at kick-off and tracked in the project risk list.",
+        ),
+    ),
+    "requirements": (
+        ("specification", "review", "traceability"),
+        (
+            "Customer requirements are captured, clarified and agreed before work starts.",
+            "Each requirement is traced to design elements and to the tests that verify it.",
+            "Changes to requirements go through impact analysis and are approved by the customer.",
+            "The requirements review checks that each item is clear, testable and feasible.",
+            "Conflicting requirements are escalated to the product owner for a decision.",
+            "The traceability matrix is updated at every release.",
+        ),
+    ),
+    "verification": (
+        ("test report", "plan", "record"),
+        (
+            "Verification checks that the product meets its specified requirements.",
+            "Peer reviews of designs and code are recorded with their findings and follow-up.",
+            "Test results are recorded with the version tested, the tester and the outcome.",
+            "Validation with users confirms the product fits its intended use.",
+            "Defects found in testing are logged, fixed and retested before release.",
+            "Release approval requires all critical tests passed and open defects assessed.",
+        ),
+    ),
+    "measurement": (
+        ("dashboard", "report", "plan"),
+        (
+            "Key performance indicators are measured monthly and compared with their targets.",
+            "Customer satisfaction is surveyed twice a year and the results analysed for trends.",
+            "Measuring equipment is calibrated on schedule and its status is labelled.",
+            "Data are analysed to find where processes can improve.",
+            "The measurement plan says what is measured, how, by whom and how often.",
+            "On-time delivery fell below target in two months; actions are in the CAPA log.",
+        ),
+    ),
+    "configuration": (
+        ("plan", "baseline", "audit"),
+        (
+            "Configuration items are identified and placed under version control.",
+            "Baselines are created at each release and recorded in the baseline register.",
+            "Change requests are reviewed by the change board before implementation.",
+            "A configuration audit confirms the baseline matches its documentation.",
+            "Access to the release branch is restricted to the release manager.",
+            "The status of each change request is reported weekly.",
+        ),
+    ),
+}
+FILLER = (
+    "This document applies to all sites and departments unless stated otherwise.",
+    "Questions about this document go to its owner.",
+    "Abbreviations are explained in the glossary on the intranet.",
+    "The team discussed the schedule for the coming weeks.",
+    "Figures are rounded to one decimal place.",
+    "See the attached spreadsheet for the detailed data.",
+    "Where a local instruction conflicts with this document, this document prevails.",
+    "The next revision is planned after the reorganisation of the warehouse.",
+    "Everyone involved received a copy by e-mail.",
+    "Comments from the last review have been incorporated.",
+)
+DEPARTMENTS = ("Production", "Engineering", "Quality", "Purchasing", "Sales", "Logistics", "IT", "HR", "Service")
+PEOPLE = ("A. Jones", "B. Patel", "C. Novak", "D. Okafor", "E. Lindqvist", "F. Moreau", "G. Rossi", "H. Tanaka")
+PRODUCTS = ("pump housing", "control unit", "sensor board", "valve assembly", "firmware 4.2", "field service app")
+
+
+def document_text(rng: random.Random, topic: str, kind: str, number: int) -> tuple[str, str]:
+    """(file name stem, text) of one generated document."""
+    _, sentences = TOPICS[topic]
+    department = rng.choice(DEPARTMENTS)
+    owner = rng.choice(PEOPLE)
+    day = date(2024, 1, 1) + timedelta(days=rng.randrange(0, 900))
+    title = f"{topic.replace('-', ' ').title()} {kind} — {department} {number:05d}"
+    lines = [f"# {title}", "", f"Owner: {owner}. Department: {department}. Review date: {day.isoformat()}.", ""]
+    for section in range(rng.randint(2, 5)):
+        lines.append(f"## {rng.choice(('Purpose', 'Scope', 'Method', 'Results', 'Actions', 'Notes'))} {section + 1}")
+        body = rng.sample(sentences, rng.randint(2, 4)) + rng.sample(FILLER, rng.randint(0, 2))
+        rng.shuffle(body)
+        if rng.random() < 0.3:
+            body.append(f"This concerns the {rng.choice(PRODUCTS)} line, order {rng.randint(10000, 99999)}.")
+        lines.append(" ".join(body))
+        if rng.random() < 0.25:
+            lines += ["", "| Item | Owner | Due |", "|---|---|---|"]
+            for row in range(rng.randint(1, 4)):
+                due = day + timedelta(days=rng.randint(7, 120))
+                lines.append(f"| {rng.choice(sentences)[:40]} | {rng.choice(PEOPLE)} | {due.isoformat()} |")
+        lines.append("")
+    stem = f"{topic}-{kind.replace(' ', '-')}-{number:05d}"
+    return stem, "\n".join(lines)
+
+
+def generate(root: Path, count: int, seed: int = 1, first: int = 0) -> list[Path]:
+    """Write ``count`` documents under ``root`` in department folders; returns their paths."""
+    rng = random.Random(seed)
+    written = []
+    for number in range(first, first + count):
+        topic = rng.choice(sorted(TOPICS))
+        kind = rng.choice(TOPICS[topic][0])
+        stem, text = document_text(rng, topic, kind, number)
+        suffix = ".md" if rng.random() < 0.7 else ".txt"
+        folder = root / rng.choice(DEPARTMENTS).lower() / topic
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{stem}{suffix}"
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written

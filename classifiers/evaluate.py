@@ -1,0 +1,190 @@
+"""Measuring the classifier against labelled documents.
+
+Tags are compared with labels at label granularity (ISO clause at level 2, CMMI practice area).
+With ``cv="source"`` each source family (the first folder of a path: one organisation) is scored
+by a model trained on all the others, so no document is scored by a model that saw its siblings.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from gapscan.classifiers.evidence import Evidence
+from gapscan.classifiers.labels import Labelled, label_class
+from gapscan.classifiers.supervised import SupervisedModel, TrainingSettings, train
+from gapscan.classifiers.tfidf import Tagger, TaggerSettings, document_text
+from gapscan.mappings import Catalog
+from gapscan.scanner.documents import Extract
+
+
+@dataclass(frozen=True)
+class ClassScore:
+    label: str
+    support: int  # labelled documents
+    tp: int
+    fp: int
+    fn: int
+
+    @property
+    def precision(self) -> float:
+        return _ratio(self.tp, self.tp + self.fp)
+
+    @property
+    def recall(self) -> float:
+        return _ratio(self.tp, self.tp + self.fn)
+
+    @property
+    def f1(self) -> float:
+        return _f1(self.precision, self.recall)
+
+
+@dataclass(frozen=True)
+class FrameworkScore:
+    framework: str
+    documents: int
+    negatives: int  # documents with an empty label set
+    false_tags_on_negatives: int
+    classes: tuple[ClassScore, ...]
+
+    @property
+    def micro(self) -> tuple[float, float, float]:
+        tp = sum(c.tp for c in self.classes)
+        fp = sum(c.fp for c in self.classes)
+        fn = sum(c.fn for c in self.classes)
+        precision, recall = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
+        return precision, recall, _f1(precision, recall)
+
+    @property
+    def macro(self) -> tuple[float, float, float]:
+        """Averaged over the classes that have labelled documents."""
+        scored = [c for c in self.classes if c.support]
+        if not scored:
+            return 0.0, 0.0, 0.0
+        return tuple(sum(getattr(c, m) for c in scored) / len(scored) for m in ("precision", "recall", "f1"))
+
+    @property
+    def false_tags_per_negative(self) -> float:
+        return _ratio(self.false_tags_on_negatives, self.negatives)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    cv: str
+    threshold: float
+    frameworks: tuple[FrameworkScore, ...]
+    evidence: tuple[Evidence, ...] = field(default=(), repr=False)  # every scored document's evidence
+
+    def as_dict(self) -> dict:
+        return {
+            "cv": self.cv,
+            "threshold": self.threshold,
+            "frameworks": [
+                {
+                    "framework": f.framework,
+                    "documents": f.documents,
+                    "micro": dict(zip(("precision", "recall", "f1"), _rounded(f.micro))),
+                    "macro": dict(zip(("precision", "recall", "f1"), _rounded(f.macro))),
+                    "negatives": f.negatives,
+                    "false_tags_per_negative": round(f.false_tags_per_negative, 3),
+                    "classes": [
+                        {"label": c.label, "support": c.support, "tp": c.tp, "fp": c.fp, "fn": c.fn,
+                         "precision": round(c.precision, 3), "recall": round(c.recall, 3), "f1": round(c.f1, 3)}
+                        for c in f.classes
+                    ],
+                }
+                for f in self.frameworks
+            ],
+        }
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else 0.0
+
+
+def _f1(precision: float, recall: float) -> float:
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def _rounded(values) -> list[float]:
+    return [round(v, 3) for v in values]
+
+
+def fit(labelled: list[Labelled], extracts: dict[str, Extract], info: dict,
+        settings: TrainingSettings | None = None) -> SupervisedModel:
+    """Train on the labelled documents that were read (rows marked ``exclude`` are left out)."""
+    usable = [item for item in labelled if not item.exclude and item.path in extracts]
+    if not usable:
+        raise ValueError("no labelled document could be read: check the paths in the labels file")
+    texts = [document_text(extracts[item.path]) for item in usable]
+    return train(texts, [item.labels for item in usable], info, settings)
+
+
+def predictions(evidence: list[Evidence], threshold: float) -> dict[tuple[str, str], set[str]]:
+    """(path, framework) -> the label classes tagged at or above the threshold."""
+    tagged: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for item in evidence:
+        if item.score >= threshold:
+            tagged[(item.path, item.framework)].add(label_class(item.framework, item.requirement))
+    return tagged
+
+
+def score(labelled: list[Labelled], evidence: list[Evidence], frameworks: list[str], threshold: float) -> list[FrameworkScore]:
+    tagged = predictions(evidence, threshold)
+    results = []
+    for framework in frameworks:
+        rows = [item for item in labelled if framework in item.labels]
+        counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # support, tp, fp, fn
+        negatives = false_on_negatives = 0
+        for item in rows:
+            gold = item.labels[framework]
+            predicted = tagged.get((item.path, framework), set())
+            for label in gold:
+                counts[label][0] += 1
+                counts[label][1 if label in predicted else 3] += 1
+            for label in predicted - gold:
+                counts[label][2] += 1
+            if not gold:
+                negatives += 1
+                false_on_negatives += len(predicted)
+        classes = tuple(ClassScore(label, *counts[label]) for label in sorted(counts, key=_natural))
+        results.append(FrameworkScore(framework, len(rows), negatives, false_on_negatives, classes))
+    return results
+
+
+def _natural(label: str) -> tuple:
+    return tuple(int(p) if p.isdigit() else p for p in label.replace(" ", ".").split("."))
+
+
+def cross_validate(
+    catalogs: list[tuple[Catalog, int | None]],
+    labelled: list[Labelled],
+    extracts: dict[str, Extract],
+    cv: str = "source",
+    tagger_settings: TaggerSettings | None = None,
+    training: TrainingSettings | None = None,
+    default_model: SupervisedModel | None = None,
+) -> Evaluation:
+    """Score every readable, non-excluded labelled document.
+
+    ``cv="source"``: leave one source family out; ``cv="none"``: score with ``default_model`` as it
+    is (with None, the catalog profiles alone: the cold start)."""
+    rows = [item for item in labelled if not item.exclude and item.path in extracts]
+    evidence: list[Evidence] = []
+    if cv == "source":
+        for source in sorted({item.source for item in rows}):
+            training_rows = [item for item in rows if item.source != source]
+            model = fit(training_rows, extracts, {"fold": source}, training)
+            tagger = Tagger(catalogs, tagger_settings, model)
+            for item in rows:
+                if item.source == source:
+                    evidence.extend(tagger.evidence(extracts[item.path]))
+    elif cv == "none":
+        tagger = Tagger(catalogs, tagger_settings, default_model)
+        for item in rows:
+            evidence.extend(tagger.evidence(extracts[item.path]))
+    else:
+        raise ValueError(f"unknown cross-validation {cv!r}: use 'source' or 'none'")
+    threshold = (tagger_settings or TaggerSettings()).threshold
+    frameworks = [catalog.id for catalog, _ in catalogs]
+    return Evaluation(cv, threshold, tuple(score(rows, evidence, frameworks, threshold)), tuple(evidence))

@@ -1,0 +1,75 @@
+"""Labelled documents for training and evaluation (docs/accuracy.md describes the format).
+
+A labels file is TSV or CSV with a header: ``path`` (relative to the corpus root), ``iso9001`` and
+``cmmi`` (semicolon-separated requirement ids), and optionally ``exclude`` (any non-empty value
+leaves the row out of training and scoring). Other columns are ignored.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+# Which labels column holds which framework's ids.
+COLUMNS = {"iso9001-2015": "iso9001", "cmmi-v2-dev": "cmmi"}
+
+
+class LabelsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Labelled:
+    path: str
+    labels: dict[str, frozenset[str]]  # framework -> label classes (see label_class)
+    exclude: str = ""
+
+    @property
+    def source(self) -> str:
+        """The source family: the first folder of the path (one organisation's repository)."""
+        return self.path.split("/", 1)[0]
+
+
+def label_class(framework: str, requirement_id: str) -> str:
+    """The granularity labels are given and scored at: ISO clauses at level 2 (``8.3.4`` -> ``8.3``),
+    CMMI practices at practice-area level (``PQA 2.1`` -> ``PQA``). Other frameworks: the id."""
+    if framework == "iso9001-2015":
+        return ".".join(requirement_id.split(".")[:2])
+    if framework == "cmmi-v2-dev":
+        return requirement_id.split(" ")[0]
+    return requirement_id
+
+
+def load_labels(path: Path) -> list[Labelled]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise LabelsError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    header = text.split("\n", 1)[0]
+    delimiter = "\t" if "\t" in header else ","
+    rows = list(csv.DictReader(text.splitlines(), delimiter=delimiter))
+    if not rows or "path" not in rows[0]:
+        raise LabelsError(f"{path}: needs a header with a 'path' column and at least one row")
+    present = [f for f, column in COLUMNS.items() if column in rows[0]]
+    if not present:
+        raise LabelsError(f"{path}: needs at least one of the columns {', '.join(COLUMNS.values())}")
+    labelled = []
+    for row in rows:
+        labels = {}
+        for framework in present:
+            ids = (row.get(COLUMNS[framework]) or "").split(";")
+            labels[framework] = frozenset(label_class(framework, i.strip()) for i in ids if i.strip())
+        labelled.append(Labelled(row["path"].strip(), labels, (row.get("exclude") or "").strip()))
+    return labelled
+
+
+def training_hash(labelled: list[Labelled], content_hashes: dict[str, str]) -> str:
+    """Changes when a label or a labelled document's content changes, and only then."""
+    digest = hashlib.sha256()
+    for item in sorted(labelled, key=lambda i: i.path):
+        parts = [item.path, item.exclude, content_hashes.get(item.path, "")]
+        parts += [f"{f}={','.join(sorted(v))}" for f, v in sorted(item.labels.items())]
+        digest.update("\t".join(parts).encode("utf-8", "surrogateescape") + b"\n")
+    return digest.hexdigest()
