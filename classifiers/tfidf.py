@@ -9,6 +9,7 @@ the terms that contributed most.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,7 +24,7 @@ from gapscan.classifiers.labels import label_class
 from gapscan.classifiers.profiles import profile_text
 from gapscan.classifiers.supervised import SupervisedModel
 from gapscan.mappings import Catalog
-from gapscan.scanner.documents import Extract
+from gapscan.scanner.documents import Extract, Section
 
 
 class ProfileSimilarity(BaseEstimator):
@@ -161,15 +162,31 @@ def document_header(extract: Extract) -> str:
 
 
 def document_text(extract: Extract) -> str:
-    """What the supervised model reads: the header and the whole text."""
-    return document_header(extract) + extract.text
+    """What the supervised model reads: the header and the substantive text."""
+    return document_header(extract) + "\n".join(s.text for s in substantive_sections(extract))
+
+
+# Document-control furniture that every controlled document carries: it says the document is
+# controlled, not what it is evidence for, so it is left out of scoring.
+_ADMINISTRATIVE = re.compile(
+    r"^\W*(approv|sign[- ]?off|signature|revision|change (history|log|record)|document (history|control|information)"
+    r"|version (history|control)|history of changes|amendment|training record|acknowledg|distribution"
+    r"|(table of )?contents\b|references?\b|definitions?\b|glossary|abbreviations|acronyms|terms and definitions)",
+    re.IGNORECASE,
+)
+
+
+def substantive_sections(extract: Extract) -> tuple[Section, ...]:
+    """The sections that carry content, or all of them when every one looks administrative."""
+    kept = tuple(s for s in extract.sections if not _ADMINISTRATIVE.match(s.locator))
+    return kept or extract.sections
 
 
 def _chunks(extract: Extract, min_chars: int, max_chars: int) -> list[tuple[str, str]]:
     """Sections joined until each has some substance; the locator is the first one's."""
     chunks: list[tuple[str, str]] = []
     locator, parts, size = "", [], 0
-    for section in extract.sections:
+    for section in substantive_sections(extract):
         if not parts:
             locator = section.locator
         parts.append(section.text)

@@ -95,6 +95,19 @@ class DocumentEntry:
 
 
 @dataclass(frozen=True)
+class HistoryPoint:
+    """One past scan from the index's history: when it finished and each framework's coverage."""
+
+    finished: str
+    documents: int
+    readable: int
+    coverage: tuple[tuple[str, float], ...] = ()  # (framework id, coverage 0..1), sorted by id
+
+    def coverage_of(self, framework: str) -> float | None:
+        return dict(self.coverage).get(framework)
+
+
+@dataclass(frozen=True)
 class GapReport:
     tool_version: str
     generated_at: str
@@ -102,6 +115,9 @@ class GapReport:
     frameworks: tuple[FrameworkResult, ...]
     documents: tuple[DocumentEntry, ...]
     warnings: tuple[str, ...] = field(default=())
+    # Past scans of this root, oldest first, this one last (the HTML draws the coverage trend).
+    # Not part of report.json.
+    history: tuple[HistoryPoint, ...] = ()
 
     @property
     def summary(self) -> dict[str, int]:

@@ -251,3 +251,68 @@ def explain_command(file: Path, frameworks, config_file: Path | None, show_all: 
         where = f" in {item.locator}" if item.locator else ""
         click.echo(f"  {mark}{item.framework} {item.requirement}: {item.score:.2f}{where}")
         click.echo(f"       terms: {', '.join(item.terms)}")
+
+
+def _serve_address(_ctx, _param, value: str | None) -> tuple[str, int] | None:
+    if value is None:
+        return None
+    from gapscan.scanner.serve import parse_address
+
+    try:
+        return parse_address(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@main.command("watch")
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@scan_options
+@click.option("--poll", type=click.FloatRange(min=0.1), is_flag=False, flag_value=5.0, default=None,
+              metavar="[SECONDS]",
+              help="Look for changes every SECONDS (default 5) instead of waiting for change notifications: "
+                   "for SMB/NFS shares, where inotify never fires. Write PATH before a bare --poll.")
+@click.option("--serve", metavar="[HOST:]PORT", callback=_serve_address,
+              help="Serve the output folder and /health over HTTP, on 127.0.0.1 unless HOST is given.")
+@click.option("--debounce", type=click.FloatRange(0, 60), default=0.5, show_default=True, metavar="SECONDS",
+              help="Update once nothing has changed for SECONDS.")
+def watch_command(path: Path, poll: float | None, serve: tuple[str, int] | None, debounce: float, **options) -> None:
+    """Watch PATH and keep the reports in --out current. Stops on Ctrl-C or SIGTERM; SIGHUP compares
+    the whole folder with the index again."""
+    import logging
+    import signal
+    import threading
+
+    from gapscan.scanner.watch import WatchService
+
+    config = config_from_options(path, options)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logging.getLogger().addHandler(handler)
+    logging.getLogger("gapscan").setLevel(
+        logging.WARNING if options["quiet"] else logging.DEBUG if options["verbose"] else logging.INFO)
+    if options["fail_under"] is not None or options["strict"]:
+        click.echo("note: --fail-under and --strict are gates of `gapscan scan`; watch ignores them", err=True)
+    service = WatchService(path, config, options["out_dir"], options["formats"], index_path=options["index_file"],
+                           jobs=options["jobs"], poll=poll, debounce=debounce, serve=serve)
+    handlers = {}
+    try:
+        try:
+            service.start()
+        except (ConfigError, CatalogError, IndexUnusable) as exc:
+            raise UsageProblem(str(exc)) from exc
+        except OSError as exc:
+            raise UsageProblem(f"cannot start: {exc}") from exc
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                handlers[signum] = signal.signal(signum, lambda *_: service.request_stop())
+            if hasattr(signal, "SIGHUP"):
+                handlers[signal.SIGHUP] = signal.signal(signal.SIGHUP, lambda *_: service.request_resync())
+        while not service.wait(0.5):
+            pass
+        service.stop()
+    finally:
+        for signum, previous in handlers.items():
+            signal.signal(signum, previous)
+        logging.getLogger().removeHandler(handler)
+    if service.error is not None:
+        raise click.ClickException(f"the watch service failed: {service.error}")

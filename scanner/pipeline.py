@@ -21,7 +21,7 @@ from gapscan.classifiers.evidence import Evidence
 from gapscan.classifiers.tfidf import Tagger
 from gapscan.mappings import Catalog, bundled_crosswalks, load_catalogs
 from gapscan.reports.assess import AssessmentInputs, Thresholds, assess
-from gapscan.reports.model import DocumentEntry, GapReport, Tag
+from gapscan.reports.model import DocumentEntry, GapReport, HistoryPoint, Tag
 from gapscan.scanner.config import Config, ConfigError
 from gapscan.scanner.discover import Candidate, FileFilter, discover, git_tracked, stat_candidate
 from gapscan.scanner.documents import Document, Extract, ExtractResult, Unreadable
@@ -141,7 +141,7 @@ class Scanner:
         tracked = None
         if not self.config.all_files and self.commit_dates is not None:
             listing = git_tracked(self.root)
-            tracked = set(listing) if listing is not None else None
+            tracked = set(listing) if listing else None  # as discover: nothing tracked -> read it all
         candidates, removed = [], 0
         for path in sorted(set(paths)):
             fmt = self.filter.format_for(path)
@@ -242,13 +242,27 @@ class Scanner:
             warnings=self.warnings,
         )
 
-    def record(self, report: GapReport) -> None:
-        """Keep this scan's coverage in the index's history."""
+    def record(self, report: GapReport) -> GapReport:
+        """Keep this scan's coverage in the index's history; returns the report with that history
+        (past scans, oldest first, this one last) for the HTML's coverage trend."""
         self.index.record_scan(
             report.generated_at,
             report.summary["documents"],
             report.summary["readable"],
             {f.id: f.coverage for f in report.frameworks},
+        )
+        return replace(report, history=self.history())
+
+    def history(self, limit: int = 50) -> tuple[HistoryPoint, ...]:
+        """The last ``limit`` scans of this root recorded in the index, oldest first."""
+        return tuple(
+            HistoryPoint(
+                finished=str(row["finished"]),
+                documents=int(row["documents"]),
+                readable=int(row["readable"]),
+                coverage=tuple(sorted((str(k), float(v)) for k, v in dict(row["coverage"]).items())),
+            )
+            for row in self.index.history(limit)
         )
 
     def all_evidence(self) -> tuple[Evidence, ...]:
@@ -270,7 +284,7 @@ def scan(
     with Scanner(root, config, index_path=index_path, jobs=jobs, skip=skip, progress=progress) as scanner:
         stats = scanner.sync()
         report = scanner.report(today)
-        scanner.record(report)
+        report = scanner.record(report)
         evidence = scanner.all_evidence()
     return ScanResult(report, replace(stats, seconds=time.monotonic() - started), evidence)
 
