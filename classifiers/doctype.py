@@ -25,7 +25,10 @@ _PROCEDURE = re.compile(
 
 
 def document_kind(path: str, title: str = "") -> str:
-    words = f"{path_words(path)} {title}".lower()
+    """Judged from the file name, its folder and the title; folders further up name collections
+    ("QMS-Template", "records") more often than they describe the document."""
+    name_and_folder = "/".join(path.split("/")[-2:])
+    words = f"{path_words(name_and_folder)} {title}".lower()
     if _TEMPLATE.search(words):
         return TEMPLATE
     if _RECORD.search(words):

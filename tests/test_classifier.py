@@ -98,6 +98,8 @@ def test_path_words():
         ("records/audits/2026-03 internal audit report.pdf", RECORD),
         ("procedures/Internal Audit Procedure.docx", PROCEDURE),
         ("management-review/minutes-2026.docx", RECORD),
+        ("QMS-Template/training_records/questionnaire.pdf", RECORD),
+        ("QMS-Template/procedures/CAPA.md", PROCEDURE),
     ],
 )
 def test_document_kind(path, kind):
