@@ -229,3 +229,152 @@ def generate(root: Path, count: int, seed: int = 1, first: int = 0) -> list[Path
         path.write_text(text, encoding="utf-8")
         written.append(path)
     return written
+
+
+# -- measuring -------------------------------------------------------------------------------------
+
+
+class ReportWatcher:
+    """Notices each new ``report.json`` (an atomic rename gives it a new inode) with a cheap stat,
+    and parses it only then."""
+
+    def __init__(self, out: Path):
+        self.path = out / "report.json"
+        self.seen: tuple[int, int] | None = self._key()
+
+    def _key(self) -> tuple[int, int] | None:
+        try:
+            info = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return (info.st_ino, info.st_mtime_ns)
+
+    def wait(self, accept, timeout: float = 600.0) -> tuple[float, dict]:
+        """(monotonic time the accepted report appeared, the report)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            key = self._key()
+            if key is not None and key != self.seen:
+                noticed = time.monotonic()
+                self.seen = key
+                report = json.loads(self.path.read_text(encoding="utf-8"))
+                if accept(report):
+                    return noticed, report
+            time.sleep(0.002)
+        raise TimeoutError(f"no accepted report within {timeout:g} s")
+
+
+def sha256_text(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def idle(service, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        health = service.health()
+        if health["status"] == "watching" and health["queue"] == 0 and health["in_flight"] == 0:
+            return
+        time.sleep(0.05)
+    raise TimeoutError("the service did not settle")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from gapscan.scanner.watch import DEFAULT_DEBOUNCE_SECONDS, WatchService
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--documents", type=int, default=2000, help="documents in the watched tree")
+    parser.add_argument("--burst", type=int, default=5000, help="documents copied in at once (0: skip)")
+    parser.add_argument("--trials", type=int, default=7, help="single-file changes to time")
+    parser.add_argument("--jobs", type=int, default=min(os.cpu_count() or 1, 8), help="extraction workers")
+    parser.add_argument("--debounce", type=float, default=DEFAULT_DEBOUNCE_SECONDS)
+    parser.add_argument("--poll", type=float, default=None, help="use the polling observer at this interval")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+
+    work = Path(tempfile.mkdtemp(prefix="gapscan-watch-bench-"))
+    config = Config()  # every bundled framework, as a user would run it
+    formats = ("html", "json")
+    print(f"gapscan watch benchmark: Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
+          f"{args.jobs} extraction workers, debounce {args.debounce:g} s, "
+          f"{'polling every %g s' % args.poll if args.poll else 'native events'}; in {work}")
+    try:
+        root, out = work / "qms", work / "out"
+        started = time.monotonic()
+        paths = generate(root, args.documents, seed=1)
+        print(f"generated {len(paths)} documents in {time.monotonic() - started:.1f} s")
+
+        service = WatchService(root, config, out, formats, index_path=work / "index.sqlite", jobs=args.jobs,
+                               poll=args.poll, debounce=args.debounce)
+        started = time.monotonic()
+        service.start()
+        try:
+            idle(service, timeout=1800)
+            print(f"start-up catch-up (empty index): {time.monotonic() - started:.1f} s for "
+                  f"{service.health()['documents']} documents")
+            watcher = ReportWatcher(out)
+
+            # 1. Single-file latency.
+            rng = random.Random(7)
+            latencies, processing = [], []
+            for trial in range(args.trials):
+                path = paths[(trial * 397) % len(paths)]
+                relative = path.relative_to(root).as_posix()
+                topic = rng.choice(sorted(TOPICS))
+                _, text = document_text(rng, topic, rng.choice(TOPICS[topic][0]), 90000 + trial)
+                text += f"\nRevision note {trial}: updated during the benchmark.\n"
+                expected = sha256_text(text)
+                with open(path, "w", encoding="utf-8") as handle:
+                    handle.write(text)
+                stopped_changing = time.monotonic()  # the last write is closed
+                noticed, _ = watcher.wait(
+                    lambda r: any(d["path"] == relative and d["sha256"] == expected for d in r["documents"]))
+                latencies.append(noticed - stopped_changing)
+                idle(service)
+                processing.append(service.batches[-1].seconds)
+                time.sleep(0.3)
+            print(f"single-file latency over {args.trials} trials on {args.documents} documents: "
+                  f"median {statistics.median(latencies):.2f} s, best {min(latencies):.2f} s, "
+                  f"worst {max(latencies):.2f} s (target < 2 s)")
+            print(f"  of which the batch itself (read, classify, assess, write reports): median "
+                  f"{statistics.median(processing):.2f} s; the rest is the {args.debounce:g} s quiet period "
+                  f"and event delivery")
+            print("  trials: " + ", ".join(f"{x:.2f}" for x in latencies))
+
+            # 2. Burst against a one-off scan of the same files.
+            if args.burst:
+                staging = work / "incoming"
+                generate(staging, args.burst, seed=2, first=args.documents)
+                started = time.monotonic()
+                once = scan(staging, config, index_path=work / "one-off.sqlite", jobs=args.jobs)
+                write_reports(once.report, work / "one-off-out", formats)
+                one_off = time.monotonic() - started
+                print(f"one-off scan of the {args.burst} burst files (empty index, reports written): "
+                      f"{one_off:.1f} s")
+
+                expected_count = args.documents + args.burst
+                first_file = time.monotonic()
+                shutil.copytree(staging, root / "incoming")
+                last_file = time.monotonic()
+                noticed, report = watcher.wait(lambda r: len(r["documents"]) == expected_count)
+                idle(service)
+                batches = [b for b in service.batches if b.kind == "batch" and len(b.changed) > 1]
+                print(f"burst of {args.burst} files copied in {last_file - first_file:.1f} s; report listing all "
+                      f"{expected_count} documents {noticed - last_file:.1f} s after the last file "
+                      f"({noticed - first_file:.1f} s after the first), in {len(batches)} batch(es)")
+                print(f"  burst / one-off scan = {(noticed - last_file) / one_off:.2f}x from the last file, "
+                      f"{(noticed - first_file) / one_off:.2f}x from the first (target <= 1.2x)")
+        finally:
+            service.stop()
+    finally:
+        if args.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -120,17 +120,17 @@ def fit(labelled: list[Labelled], extracts: dict[str, Extract], info: dict,
     return train(texts, [item.labels for item in usable], info, settings)
 
 
-def predictions(evidence: list[Evidence], threshold: float) -> dict[tuple[str, str], set[str]]:
-    """(path, framework) -> the label classes tagged at or above the threshold."""
+def predictions(evidence: list[Evidence]) -> dict[tuple[str, str], set[str]]:
+    """(path, framework) -> the label classes the classifier tagged."""
     tagged: dict[tuple[str, str], set[str]] = defaultdict(set)
     for item in evidence:
-        if item.score >= threshold:
+        if item.tag:
             tagged[(item.path, item.framework)].add(label_class(item.framework, item.requirement))
     return tagged
 
 
-def score(labelled: list[Labelled], evidence: list[Evidence], frameworks: list[str], threshold: float) -> list[FrameworkScore]:
-    tagged = predictions(evidence, threshold)
+def score(labelled: list[Labelled], evidence: list[Evidence], frameworks: list[str]) -> list[FrameworkScore]:
+    tagged = predictions(evidence)
     results = []
     for framework in frameworks:
         rows = [item for item in labelled if framework in item.labels]
@@ -187,4 +187,4 @@ def cross_validate(
         raise ValueError(f"unknown cross-validation {cv!r}: use 'source' or 'none'")
     threshold = (tagger_settings or TaggerSettings()).threshold
     frameworks = [catalog.id for catalog, _ in catalogs]
-    return Evaluation(cv, threshold, tuple(score(rows, evidence, frameworks, threshold)), tuple(evidence))
+    return Evaluation(cv, threshold, tuple(score(rows, evidence, frameworks)), tuple(evidence))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Evidence:
     """A document's score for a requirement, the section that carried it and the terms behind it.
-    ``score`` is in [0, 1]; at or above the classifier's threshold the document is a tag."""
+    ``score`` is in [0, 1]; ``tag`` is the classifier's decision that the document is evidence."""
 
     path: str
     framework: str
@@ -16,3 +16,4 @@ class Evidence:
     score: float
     locator: str = ""
     terms: tuple[str, ...] = ()
+    tag: bool = False

@@ -31,7 +31,7 @@ class ModelError(ValueError):
 
 @dataclass(frozen=True)
 class TrainingSettings:
-    c: float = 4.0  # inverse regularisation strength of each logistic regression
+    c: float = 1.0  # inverse regularisation strength of each logistic regression
     min_df: int = 2  # a term must occur in this many training documents
     max_features: int = 20_000
 

@@ -74,10 +74,14 @@ class TaggerSettings:
     profile_center: float = 0.16
     profile_width: float = 0.03
     # Where a supervised model knows the requirement's label class, its probability gets this weight.
-    supervised_weight: float = 0.6
-    threshold: float = 0.5  # at or above: a tag (the document is evidence)
-    weak_threshold: float = 0.4  # at or above (below the threshold): weak evidence, a partial
-    near_miss_floor: float = 0.2  # below: not worth listing as a near miss
+    supervised_weight: float = 0.5
+    # Chosen with `gapscan eval --cv source` on the shared corpus (docs/accuracy.md).
+    threshold: float = 0.4  # at or above: a tag (the document is evidence) ...
+    # ... if it also scores at least this share of the document's best score in that framework:
+    # a document is evidence for what it is mainly about, not for everything it mentions.
+    relative_cutoff: float = 0.8
+    weak_threshold: float = 0.32  # at or above (below the threshold): weak evidence, a partial
+    near_miss_floor: float = 0.15  # below: not worth listing as a near miss
     top_terms: int = 6
 
 
@@ -134,6 +138,9 @@ class Tagger:
             for column in set(self.columns[known & (scores >= settings.threshold)]):
                 supervised_terms[column] = self.supervised.top_terms(features, column, settings.top_terms)
 
+        best_in_framework: dict[str, float] = {}
+        for (framework, _), value in zip(self.keys, scores):
+            best_in_framework[framework] = max(best_in_framework.get(framework, 0.0), float(value))
         found = []
         for index in np.flatnonzero(scores >= settings.near_miss_floor):
             from_section = len(chunks) > 1 and cosine[index] > document_cosine[index]
@@ -149,6 +156,8 @@ class Tagger:
                     score=round(float(scores[index]), 4),
                     locator=chunks[best_section[index]][0] if from_section else "",
                     terms=terms[: settings.top_terms],
+                    tag=bool(scores[index] >= settings.threshold
+                             and scores[index] >= settings.relative_cutoff * best_in_framework[framework]),
                 )
             )
         return found

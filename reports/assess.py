@@ -1,6 +1,6 @@
 """Gap assessment: a verdict for every in-scope requirement from the evidence the classifier found.
 
-- covered: evidence at or above the threshold that is fresh enough and of the right kind;
+- covered: a document the classifier tagged for it, fresh enough and of the right kind;
 - partial: only weak matches, only stale evidence, or only procedures/templates where the catalog
   asks for records;
 - missing: nothing comes close;
@@ -33,9 +33,8 @@ class AssessmentInputs:
 
 @dataclass(frozen=True)
 class Thresholds:
-    tag: float  # a score at or above this is evidence
-    weak: float  # a score at or above this (but below tag) is weak evidence
-    floor: float  # a score below this is not even a near miss
+    weak: float  # an untagged score at or above this is weak evidence
+    floor: float  # an untagged score below this is not even a near miss
 
 
 def assess(
@@ -97,16 +96,16 @@ def _configured(table: dict, catalog: Catalog, requirement: Requirement):
 def _judge(requirement, found, inputs, thresholds, justification, age_limit):
     if justification:
         return "not_applicable", f"Not applicable: {justification}", [], []
-    tags = [e for e in found if e.score >= thresholds.tag]
-    weak = [e for e in found if thresholds.weak <= e.score < thresholds.tag]
-    near = [e for e in found if thresholds.floor <= e.score < thresholds.tag]
+    tags = [e for e in found if e.tag]
+    weak = [e for e in found if not e.tag and e.score >= thresholds.weak]
+    near = [e for e in found if not e.tag and e.score >= thresholds.floor]
     if not tags:
         if weak:
             best = weak[0]
             return (
                 "partial",
-                f"Only weak evidence: the closest document, {best.path}, scores {best.score:.2f}, "
-                f"below the {thresholds.tag:.2f} needed.",
+                f"Only weak evidence: the closest document, {best.path}, scores {best.score:.2f} "
+                "and is not tagged for it.",
                 [],
                 near,
             )

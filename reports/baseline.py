@@ -208,6 +208,9 @@ def compare(baseline: Baseline, report: GapReport) -> BaselineDiff:
             )
             if lost:
                 shrunk.append(EvidenceLoss(framework.id, verdict.id, verdict.title, after, tuple(lost), len(now)))
+    assessed = {framework.id for framework in report.frameworks}
+    notes += [f"{fid} is in the baseline but was not assessed in this scan." for fid in baseline.frameworks
+              if fid not in assessed]
     disappeared = sorted(
         path for path, sha in baseline.documents.items()
         if path not in current_docs and (not sha or sha not in current_shas)

@@ -73,6 +73,34 @@ class Group:
 
 
 @dataclass(frozen=True)
+class TrendSeries:
+    """One framework's line in the coverage trend: polyline segments (a scan without the framework
+    breaks the line) and a dot per scan, each with its tooltip."""
+
+    framework: str
+    label: str
+    index: int  # picks the line's dash pattern and colour
+    segments: tuple[str, ...]  # SVG points attributes
+    dots: tuple[tuple[float, float, str], ...]  # x, y, tooltip
+    first: float
+    last: float
+
+
+@dataclass(frozen=True)
+class TrendView:
+    width: int
+    height: int
+    left: int
+    right: int
+    top: int
+    bottom: int
+    series: tuple[TrendSeries, ...]
+    scans: int
+    first_day: str
+    last_day: str
+
+
+@dataclass(frozen=True)
 class FrameworkView:
     result: FrameworkResult
     anchor: str
@@ -165,7 +193,55 @@ def _context(report: GapReport, link_base: str) -> dict:
         "documents": tuple(sorted(report.documents, key=lambda d: d.path)),
         "total_requirements": sum(len(fw.verdicts) for fw in report.frameworks),
         "link_base": link_base,
+        "trend": _trend(report, {view.result.id: view.short_name for view in views}),
     }
+
+
+def _trend(report: GapReport, labels: dict[str, str]) -> TrendView | None:
+    """The coverage trend over the scans in ``report.history`` (two or more), one line per framework
+    of this report; x is the scan's position (scans are evenly spaced), y the coverage."""
+    history = report.history
+    if len(history) < 2 or not report.frameworks:
+        return None
+    width, height, left, right, top, bottom = 640, 190, 44, 628, 12, 160
+    step = (right - left) / (len(history) - 1)
+
+    def y_of(value: float) -> float:
+        return round(bottom - min(max(value, 0.0), 1.0) * (bottom - top), 2)
+
+    series = []
+    for index, framework in enumerate(report.frameworks):
+        segments, current, dots, values = [], [], [], []
+        for position, point in enumerate(history):
+            value = point.coverage_of(framework.id)
+            if value is None:
+                if current:
+                    segments.append(current)
+                current = []
+                continue
+            x, y = round(left + position * step, 2), y_of(value)
+            current.append(f"{_format_number(x)},{_format_number(y)}")
+            dots.append((x, y, f"{format_timestamp(point.finished)}: {format_percent(value)}"))
+            values.append(value)
+        if current:
+            segments.append(current)
+        if not values:
+            continue
+        series.append(
+            TrendSeries(
+                framework=framework.id,
+                label=labels.get(framework.id, framework.id),
+                index=index % 4,
+                segments=tuple(" ".join(seg) for seg in segments),
+                dots=tuple(dots),
+                first=values[0],
+                last=values[-1],
+            )
+        )
+    if not series:
+        return None
+    return TrendView(width, height, left, right, top, bottom, tuple(series), len(history),
+                     format_day(history[0].finished), format_day(history[-1].finished))
 
 
 def _framework_view(fw: FrameworkResult) -> FrameworkView:
@@ -291,7 +367,8 @@ def document_href(path: str, link_base: str = "") -> str:
     ("//host") or absolute URL, and ":" is encoded so a name cannot act as a URL scheme.
     """
     segments = [s for s in str(path).replace("\\", "/").split("/") if s not in ("", ".")]
-    encoded = "/".join(quote(segment, safe="") for segment in segments)
+    # surrogateescape: a file name that was not valid UTF-8 keeps its original bytes in the link
+    encoded = "/".join(quote(segment.encode("utf-8", "surrogateescape"), safe="") for segment in segments)
     return f"{link_base}{encoded}"
 
 

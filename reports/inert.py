@@ -22,8 +22,11 @@ _CONTROL = re.compile("[\u0000-\u001f\u007f-\u009f\u2028\u2029]+")
 # A cell starting with one of these is read as a formula by Excel, LibreOffice or Google Sheets
 # (tab and carriage return too, and the full-width forms some input methods produce).
 _FORMULA_START = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
-# Markdown: every ASCII punctuation character may be backslash-escaped and is then literal text.
-_MD_PUNCT = re.compile(r"([!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])")
+# Markdown: an ASCII punctuation character may be backslash-escaped and is then literal text.
+# Escaped here: what could start emphasis, code, HTML, a link or image (the brackets), a table
+# cell, strikethrough, an entity, math ($) or a heading; "://" and "www." so no autolink forms.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~&$])")
+_MD_AUTOLINK = re.compile(r"(:)(?=//)|(?<=www)(\.)", re.IGNORECASE)
 
 
 def clean(text: object) -> str:
@@ -74,8 +77,9 @@ def md_text(text: object, limit: int = 400) -> str:
     """Markdown that renders as exactly this text: punctuation is backslash-escaped (so no HTML,
     link, image, emphasis or table cell break can form), line breaks become spaces, and ``@`` is
     followed by a zero-width space so that no one is mentioned (notified) by a file name."""
-    value = truncate(one_line(text), limit)
-    return _MD_PUNCT.sub(r"\\\1", value).replace("@", "@\u200b")
+    value = _MD_SPECIAL.sub(r"\\\1", truncate(one_line(text), limit))
+    value = _MD_AUTOLINK.sub(lambda m: "\\" + (m.group(1) or m.group(2)), value)
+    return value.replace("@", "\\@\u200b")
 
 
 def md_code(text: object, limit: int = 200, *, in_table: bool = True) -> str:

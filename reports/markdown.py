@@ -11,6 +11,8 @@ renders as text, never as HTML, a link, an image or a mention.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from gapscan.reports.baseline import Publication, gate_failures
 from gapscan.reports.inert import md_code, md_text
 from gapscan.reports.model import FrameworkResult, GapReport, Verdict
@@ -56,6 +58,18 @@ class _Page:
         self.closing = []
 
 
+def _when(value: str) -> str:
+    """An ISO timestamp as "2026-11-25 15:00 UTC"; anything else escaped as given."""
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return md_text(value, 40)
+    text = moment.strftime("%Y-%m-%d %H:%M")
+    if moment.tzinfo is not None:
+        text += " UTC" if not moment.utcoffset() else moment.strftime(" %z")
+    return text
+
+
 def _pct(value: float) -> str:
     return f"{value * 100:.0f}%"
 
@@ -78,8 +92,9 @@ def render_markdown(report: GapReport, publication: Publication | None = None) -
     page.add(
         "## gapscan: evidence gaps",
         "",
-        f"Scanned {md_code(report.root, 160, in_table=False)} on {md_text(report.generated_at, 40)} with gapscan "
-        f"{md_text(report.tool_version, 30)}: {summary['documents']} documents, {summary['readable']} read"
+        f"Scanned {md_code(report.root, 160, in_table=False)} on {_when(report.generated_at)} with gapscan "
+        f"{md_text(report.tool_version, 30)}: {summary['documents']} "
+        f"{'document' if summary['documents'] == 1 else 'documents'}, {summary['readable']} read"
         + (f", **{summary['unreadable']} not read**" if summary["unreadable"] else "")
         + ".",
         "",
@@ -168,7 +183,7 @@ def _changes(page: _Page, publication: Publication) -> None:
     diff = publication.diff
     assert diff is not None
     page.add(
-        f"### Changes since the baseline ({md_text(diff.generated_at, 40) or 'undated'})",
+        f"### Changes since the baseline of {_when(diff.generated_at) or 'unknown date'}",
         "",
         f"**{len(diff.new_gaps)} new {'gap' if len(diff.new_gaps) == 1 else 'gaps'}**, "
         f"{len(diff.resolved)} resolved, {len(diff.improved)} improved, "

@@ -1,7 +1,7 @@
 """The ``gapscan`` command line.
 
-Exit codes: 0 scan done and gates passed; 1 a gate failed (``--fail-under``, unreadable documents
-with ``--strict``); 2 usage, configuration or catalog error.
+Exit codes: 0 scan done and gates passed; 1 a gate failed (``--fail-under``, ``--fail-on``,
+unreadable documents with ``--strict``); 2 usage, configuration or catalog error.
 """
 
 from __future__ import annotations
@@ -14,10 +14,21 @@ import click
 
 from gapscan.classifiers.tfidf import Tagger
 from gapscan.mappings import CatalogError, load_catalogs
-from gapscan.scanner.config import Config, ConfigError, load_config
+from gapscan.reports.baseline import (
+    BaselineError,
+    Publication,
+    WaiverError,
+    WaiverReview,
+    compare,
+    gate_failures,
+    load_baseline,
+    load_waivers,
+    review_waivers,
+)
+from gapscan.scanner.config import FAIL_ON, Config, ConfigError, load_config
 from gapscan.scanner.documents import Document, Extract, format_of
 from gapscan.scanner.extract import extract_file
-from gapscan.scanner.index import IndexUnusable, sha256_file
+from gapscan.scanner.index import IndexUnusable, default_index_path, remove_index, sha256_file
 from gapscan.scanner.output import DEFAULT_FORMATS, FORMATS, write_reports
 from gapscan.scanner.pipeline import ScanResult, scan, select_catalogs, tool_version
 
@@ -56,6 +67,8 @@ def scan_options(command):
                      help="Configuration file (default: closest gapscan.toml or [tool.gapscan])."),
         click.option("--index", "index_file", type=click.Path(dir_okay=False, path_type=Path),
                      help="SQLite index file (default: in the user cache folder, keyed by PATH)."),
+        click.option("--rebuild-index", is_flag=True,
+                     help="Delete the index (a corrupt one, say) and build it anew: every file is read again."),
         click.option("--jobs", type=click.IntRange(1, 64), help="Worker processes for extraction."),
         click.option("--include", multiple=True, metavar="GLOB", help="Only files matching (gitignore style)."),
         click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files matching (gitignore style)."),
@@ -64,6 +77,14 @@ def scan_options(command):
         click.option("--fail-under", type=click.FloatRange(0, 100), metavar="PCT",
                      help="Exit 1 when any framework's coverage is below PCT percent."),
         click.option("--strict", is_flag=True, help="Exit 1 when any document is unreadable."),
+        click.option("--baseline", "baseline_file", metavar="REPORT.json",
+                     type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="A previous report.json: report new and resolved gaps, lost evidence, documents gone."),
+        click.option("--fail-on", type=click.Choice(FAIL_ON), default=None,
+                     help="Exit 1 on new gaps (against --baseline), on any gap, or not on gaps (default: none)."),
+        click.option("--partial-ok", is_flag=True, help="Partial requirements fail no gate (JUnit: skipped)."),
+        click.option("--waivers", "waivers_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="TOML file of accepted gaps, each with a reason and an expiry date."),
         click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors."),
         click.option("--verbose", "-v", is_flag=True, help="List every unreadable document and every gap."),
     ]
@@ -81,6 +102,8 @@ def config_from_options(path: Path, options: dict) -> Config:
         exclude=options["exclude"] or None,
         all_files=options["all_files"],
         fail_under=options["fail_under"],
+        fail_on=options.get("fail_on"),
+        waivers=options.get("waivers_file"),
     )
 
 
@@ -89,8 +112,11 @@ def config_from_options(path: Path, options: dict) -> Config:
 @scan_options
 def scan_command(path: Path, **options) -> None:
     """Scan PATH and write the gap report."""
+    started = time.monotonic()
     config = config_from_options(path, options)
     quiet, out_dir = options["quiet"], options["out_dir"]
+    baseline, waivers = _baseline_and_waivers(config, options)  # usage errors before the scan
+    _rebuild_index(path, options)
     progress = _Progress(enabled=not quiet)
     try:
         result = scan(path, config, index_path=options["index_file"], jobs=options["jobs"], skip=(out_dir,),
@@ -99,10 +125,71 @@ def scan_command(path: Path, **options) -> None:
         raise UsageProblem(str(exc)) from exc
     finally:
         progress.close()
-    written = write_reports(result.report, out_dir, options["formats"])
+    publication = _publication(path, result, config, options, baseline, waivers)
+    written = write_reports(result.report, out_dir, options["formats"], publication=publication)
     if not quiet:
         _summarise(result, written, options["verbose"])
-    sys.exit(_gates(result, config, options["strict"]))
+        _summarise_publication(publication)
+    code = _gates(result, config, options["strict"], publication)
+    if not quiet:
+        click.echo(f"Done in {time.monotonic() - started:.1f} s.")
+    sys.exit(code)
+
+
+def _baseline_and_waivers(config: Config, options: dict):
+    """The baseline and the waivers, loaded before scanning so that a bad file stops the run early."""
+    if options.get("fail_on") == "new-gaps" and options.get("baseline_file") is None:
+        raise UsageProblem("--fail-on new-gaps needs --baseline PREVIOUS/report.json")
+    if config.fail_on == "new-gaps" and options.get("baseline_file") is None and not options["quiet"]:
+        click.echo("note: fail_on = \"new-gaps\" is not checked without --baseline", err=True)
+    try:
+        baseline = load_baseline(options["baseline_file"]) if options.get("baseline_file") else None
+        waivers = load_waivers(config.waivers) if config.waivers is not None else ()
+    except (BaselineError, WaiverError) as exc:
+        raise UsageProblem(str(exc)) from exc
+    return baseline, waivers
+
+
+def _publication(path: Path, result: ScanResult, config: Config, options: dict, baseline, waivers) -> Publication:
+    """What md, junit, xlsx, csv and sarif show besides the report: the diff, waivers, gate options."""
+    from datetime import date
+
+    from gapscan.reports.sarif import locate
+
+    report = result.report
+    repo_prefix, config_path = locate(path, config.source) if "sarif" in options["formats"] else ("", "")
+    return Publication(
+        diff=compare(baseline, report) if baseline is not None else None,
+        waivers=review_waivers(waivers, report, date.today()) if waivers else WaiverReview(),
+        partial_ok=options.get("partial_ok", False),
+        fail_on=config.fail_on if config.fail_on and (baseline is not None or config.fail_on != "new-gaps") else "none",
+        config_path=config_path,
+        repo_prefix=repo_prefix,
+    )
+
+
+def _summarise_publication(publication: Publication) -> None:
+    diff = publication.diff
+    if diff is not None:
+        click.echo(
+            f"Against the baseline: {len(diff.new_gaps)} new gap(s), {len(diff.resolved)} resolved, "
+            f"{len(diff.shrunk)} requirement(s) with less evidence, {len(diff.disappeared)} document(s) gone."
+        )
+    for waiver in publication.waivers.expired:
+        click.echo(f"  warning: waiver for {waiver.framework} {waiver.requirement} expired on "
+                   f"{waiver.expires.isoformat()} and no longer applies")
+    for waiver in publication.waivers.unused:
+        click.echo(f"  note: waiver for {waiver.framework} {waiver.requirement} matches no gap")
+
+
+def _rebuild_index(path: Path, options: dict) -> None:
+    """``--rebuild-index``: delete the index file (and SQLite's files beside it) before the scan."""
+    if not options.get("rebuild_index"):
+        return
+    try:
+        remove_index(options["index_file"] or default_index_path(path.resolve()))
+    except IndexUnusable as exc:
+        raise UsageProblem(str(exc)) from exc
 
 
 def _load(path: Path, config_file: Path | None) -> Config:
@@ -112,7 +199,7 @@ def _load(path: Path, config_file: Path | None) -> Config:
         raise UsageProblem(str(exc)) from exc
 
 
-def _gates(result: ScanResult, config: Config, strict: bool) -> int:
+def _gates(result: ScanResult, config: Config, strict: bool, publication: Publication | None = None) -> int:
     failures = []
     if config.fail_under is not None:
         for framework in result.report.frameworks:
@@ -123,6 +210,8 @@ def _gates(result: ScanResult, config: Config, strict: bool) -> int:
     unreadable = result.report.summary["unreadable"]
     if strict and unreadable:
         failures.append(f"{unreadable} document(s) unreadable (--strict)")
+    if publication is not None:
+        failures += gate_failures(result.report, publication)
     for failure in failures:
         click.echo(f"gate failed: {failure}", err=True)
     return EXIT_GATE if failures else EXIT_OK
@@ -168,6 +257,7 @@ class _Progress:
         self.bar = None
         self.stage = ""
         self.last_line = 0.0
+        self.started = time.monotonic()
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if not self.enabled or total == 0 or stage == "discover":
@@ -183,7 +273,7 @@ class _Progress:
         elif stage != self.stage or done == total or time.monotonic() - self.last_line > 10:
             self.stage = stage
             self.last_line = time.monotonic()
-            click.echo(f"{stage}: {done}/{total}", err=True)
+            click.echo(f"{stage}: {done}/{total} documents, {time.monotonic() - self.started:.0f} s", err=True)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -242,12 +332,12 @@ def explain_command(file: Path, frameworks, config_file: Path | None, show_all: 
         sys.exit(EXIT_GATE)
     threshold = tagger.settings.threshold
     found = sorted(tagger.evidence(result), key=lambda e: -e.score)
-    shown = [e for e in found if show_all or e.score >= threshold]
+    shown = [e for e in found if show_all or e.tag]
     click.echo(f"{file}: {len(result.sections)} section(s); tag threshold {threshold:.2f}")
     if not shown:
         click.echo("  no tags: this document is not evidence for any requirement")
     for item in shown:
-        mark = "tag " if item.score >= threshold else "    "
+        mark = "tag " if item.tag else "    "
         where = f" in {item.locator}" if item.locator else ""
         click.echo(f"  {mark}{item.framework} {item.requirement}: {item.score:.2f}{where}")
         click.echo(f"       terms: {', '.join(item.terms)}")
@@ -292,27 +382,112 @@ def watch_command(path: Path, poll: float | None, serve: tuple[str, int] | None,
         logging.WARNING if options["quiet"] else logging.DEBUG if options["verbose"] else logging.INFO)
     if options["fail_under"] is not None or options["strict"]:
         click.echo("note: --fail-under and --strict are gates of `gapscan scan`; watch ignores them", err=True)
+    _rebuild_index(path, options)
     service = WatchService(path, config, options["out_dir"], options["formats"], index_path=options["index_file"],
                            jobs=options["jobs"], poll=poll, debounce=debounce, serve=serve)
     handlers = {}
     try:
+        # Handlers first: a signal during start-up stops the service as cleanly as one later.
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                handlers[signum] = signal.signal(signum, lambda *_: service.request_stop())
+            if hasattr(signal, "SIGHUP"):
+                handlers[signal.SIGHUP] = signal.signal(signal.SIGHUP, lambda *_: service.request_resync())
         try:
             service.start()
         except (ConfigError, CatalogError, IndexUnusable) as exc:
             raise UsageProblem(str(exc)) from exc
         except OSError as exc:
             raise UsageProblem(f"cannot start: {exc}") from exc
-        if threading.current_thread() is threading.main_thread():
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                handlers[signum] = signal.signal(signum, lambda *_: service.request_stop())
-            if hasattr(signal, "SIGHUP"):
-                handlers[signal.SIGHUP] = signal.signal(signal.SIGHUP, lambda *_: service.request_resync())
         while not service.wait(0.5):
             pass
-        service.stop()
     finally:
+        service.stop()  # idempotent: joins the worker and closes the server whatever happened above
         for signum, previous in handlers.items():
             signal.signal(signum, previous)
         logging.getLogger().removeHandler(handler)
     if service.error is not None:
         raise click.ClickException(f"the watch service failed: {service.error}")
+
+
+def learning_options(command):
+    """The options of ``train`` and ``eval``: a labels file and the folder its paths are relative to."""
+    options = [
+        click.option("--labels", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+                     help="TSV or CSV with columns path, iso9001, cmmi (and optionally exclude)."),
+        click.option("--corpus", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
+                     help="The folder the labels' paths are relative to."),
+        click.option("--cmmi-level", type=click.IntRange(2, 3), help="Target CMMI maturity level (2 or 3)."),
+        click.option("--index", "index_file", type=click.Path(dir_okay=False, path_type=Path),
+                     help="SQLite index file for the corpus (default: in the user cache folder)."),
+        click.option("--jobs", type=click.IntRange(1, 64), help="Worker processes for extraction."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _corpus(labels: Path, corpus: Path, cmmi_level, index_file, jobs):
+    from gapscan.classifiers.labels import LabelsError
+    from gapscan.scanner.learn import read_corpus
+
+    progress = _Progress(enabled=True)
+    try:
+        return read_corpus(corpus, labels, Config(cmmi_level=cmmi_level, all_files=True), index_file, jobs, progress)
+    except (LabelsError, ConfigError, CatalogError, IndexUnusable) as exc:
+        raise UsageProblem(str(exc)) from exc
+    finally:
+        progress.close()
+
+
+@main.command("train")
+@learning_options
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Model file to write (.npz).")
+def train_command(labels: Path, corpus: Path, cmmi_level, index_file, jobs, out_file: Path) -> None:
+    """Fit the supervised model from labelled documents."""
+    from gapscan.scanner.learn import train_model
+
+    documents = _corpus(labels, corpus, cmmi_level, index_file, jobs)
+    for path in documents.missing:
+        click.echo(f"warning: labelled document not readable or not found: {path}", err=True)
+    try:
+        model = train_model(documents)
+    except ValueError as exc:
+        raise UsageProblem(str(exc)) from exc
+    model.save(out_file)
+    click.echo(f"Trained on {model.info['documents']} documents, {len(model.classes)} label classes, "
+               f"{len(model.vocabulary)} terms; wrote {out_file}")
+
+
+@main.command("eval")
+@learning_options
+@click.option("--cv", type=click.Choice(["source", "none"]), default="source", show_default=True,
+              help="source: leave each source folder out in turn; none: score with the shipped model.")
+@click.option("--json", "json_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the figures as JSON to this file.")
+@click.option("--gaps/--no-gaps", default=True, show_default=True,
+              help="Also check that removing a requirement's documents turns it into a gap.")
+def eval_command(labels: Path, corpus: Path, cmmi_level, index_file, jobs, cv: str, json_file: Path | None,
+                 gaps: bool) -> None:
+    """Precision, recall and F1 of the tags against labelled documents."""
+    import json
+
+    from gapscan.scanner.learn import evaluate, format_evaluation, format_gap_detection, gap_detection
+
+    documents = _corpus(labels, corpus, cmmi_level, index_file, jobs)
+    evaluation = evaluate(documents, cv)
+    click.echo(format_evaluation(evaluation))
+    figures = evaluation.as_dict()
+    if gaps:
+        checks = gap_detection(documents, evaluation)
+        click.echo(format_gap_detection(checks))
+        figures["gap_detection"] = [
+            {"framework": c.framework, "label": c.label, "removed": c.removed, "covered_before": c.covered_before,
+             "detected": c.detected,
+             "collateral": list(c.collateral)}
+            for c in checks
+        ]
+    if json_file is not None:
+        json_file.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+        click.echo(f"Wrote {json_file}")

@@ -29,6 +29,8 @@ class Config:
     catalog_folders: tuple[Path, ...] = ()
     labels: Path | None = None
     fail_under: float | None = None
+    fail_on: str | None = None  # new-gaps / any-gap / none (None: none)
+    waivers: Path | None = None  # TOML file of accepted gaps (reports/baseline.py)
     all_files: bool = False
     limits: Limits = field(default_factory=Limits)
     source: Path | None = None  # the file this came from, if any
@@ -40,8 +42,9 @@ class Config:
 
 _KNOWN_KEYS = {
     "include", "exclude", "frameworks", "cmmi", "not_applicable", "max_age",
-    "catalogs", "labels", "fail_under", "all_files", "limits",
+    "catalogs", "labels", "fail_under", "all_files", "limits", "fail_on", "waivers",
 }
+FAIL_ON = ("new-gaps", "any-gap", "none")
 _LIMIT_KEYS = {f.name for f in fields(Limits)}
 _AGE = re.compile(r"^\s*(\d+)\s*(d|day|days|w|week|weeks|m|month|months|y|year|years)?\s*$")
 _AGE_DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}
@@ -60,13 +63,32 @@ def find_config(root: Path) -> Path | None:
 
 
 def load_config(root: Path, explicit: Path | None = None) -> Config:
-    path = explicit or find_config(root.resolve())
+    root = root.resolve()
+    path = explicit or find_config(root)
     if path is None:
         return Config()
     data = _read(path)
     if path.name == "pyproject.toml":
         data = data.get("tool", {}).get("gapscan", {})
-    return _parse(data, path)
+    config = _parse(data, path)
+    if explicit is None and path.parent.resolve() == root:
+        _check_contained(config, path, root)
+    return config
+
+
+def _check_contained(config: Config, path: Path, root: Path) -> None:
+    """A configuration file inside the scanned tree may have been put there by anyone who can write
+    to it (a shared drive): the files it names must be inside the tree too, so that it cannot make
+    gapscan read catalogs, labels (which train a model) or waivers from elsewhere on the machine.
+    Output paths (``--out``, ``--index``) are never configuration keys at all."""
+    named = [("catalogs", folder) for folder in config.catalog_folders]
+    named += [(key, value) for key, value in (("labels", config.labels), ("waivers", config.waivers)) if value]
+    for key, value in named:
+        if not value.resolve().is_relative_to(root):
+            raise ConfigError(
+                f"{path}: {key} names {value}, outside the scanned folder {root}; a configuration file "
+                "inside the scanned folder may only name files inside it (use --config to allow this)"
+            )
 
 
 def _read(path: Path) -> dict:
@@ -89,6 +111,12 @@ def _parse(data: dict, path: Path) -> Config:
     if level is not None and level not in (2, 3):
         raise ConfigError(f"{path}: cmmi.level must be 2 or 3, not {level!r}")
     labels = data.get("labels")
+    fail_on = data.get("fail_on")
+    if fail_on is not None and fail_on not in FAIL_ON:
+        raise ConfigError(f"{path}: fail_on must be one of {', '.join(FAIL_ON)}, not {fail_on!r}")
+    waivers = data.get("waivers")
+    if waivers is not None and (not isinstance(waivers, str) or not waivers.strip()):
+        raise ConfigError(f"{path}: waivers must be the path of a waivers file")
     return Config(
         include=_strings(data, "include", path),
         exclude=_strings(data, "exclude", path),
@@ -99,6 +127,8 @@ def _parse(data: dict, path: Path) -> Config:
         catalog_folders=tuple(base / p for p in _strings(data, "catalogs", path)),
         labels=base / labels if isinstance(labels, str) else None,
         fail_under=_number(data.get("fail_under"), "fail_under", path),
+        fail_on=fail_on,
+        waivers=base / waivers if waivers else None,
         all_files=bool(data.get("all_files", False)),
         limits=_limits(_table(data, "limits", path), path),
         source=path,

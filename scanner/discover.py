@@ -9,6 +9,7 @@ are followed once (loops are cut), and every path is reported relative to the ro
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 from dataclasses import dataclass, field
@@ -75,6 +76,36 @@ def stat_candidate(root: Path, relative: str, fmt: str) -> Candidate | None:
     return Candidate(relative, absolute, fmt, info.st_size, info.st_mtime)
 
 
+def _broken_link(root: Path, relative: str, fmt: str) -> Candidate | None:
+    """A symlink that leads nowhere (dangling, or a loop) is still a document someone put there:
+    it becomes a candidate with the link's own size and time, and reading it reports why not."""
+    absolute = root / relative
+    try:
+        info = absolute.lstat()
+    except OSError:
+        return None
+    if not stat.S_ISLNK(info.st_mode):
+        return None
+    return Candidate(relative, absolute, fmt, info.st_size, info.st_mtime)
+
+
+# Characters a report shows escaped in a path: C0 and C1 controls (a newline or an ANSI escape in a
+# file name would break lines and tables, or drive a terminal) and lone surrogates.
+_UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def display_path(path: str) -> str:
+    """A path as reports show it. Most paths are returned unchanged. A name that was not valid UTF-8
+    (Python holds its undecodable bytes as lone surrogates, which no UTF-8 writer accepts) or that
+    holds control characters is shown with those bytes as ``\\xNN`` and every backslash doubled,
+    so the exact bytes can be recovered: ``codecs.escape_decode(shown.encode())[0]``."""
+    if not _UNSHOWABLE.search(path):
+        return path
+    raw = path.encode("utf-8", "surrogateescape").replace(b"\\", b"\\\\")
+    shown = raw.decode("utf-8", "backslashreplace")
+    return _UNSHOWABLE.sub(lambda match: "".join(map("\\x{:02x}".format, match.group(0).encode())), shown)
+
+
 def discover(
     root: Path,
     include: tuple[str, ...] = (),
@@ -104,8 +135,10 @@ def discover(
         try:
             candidate = stat_candidate(root, relative, fmt)
         except OSError as exc:
-            warnings.append(f"{relative}: cannot read: {exc.strerror or exc}")
-            continue
+            candidate = _broken_link(root, relative, fmt)
+            if candidate is None:
+                warnings.append(f"{display_path(relative)}: cannot read: {exc.strerror or exc}")
+                continue
         if candidate is not None:
             candidates.append(candidate)
 
@@ -115,38 +148,51 @@ def discover(
 
 
 def _walk(root: Path, skip: set[Path], warnings: list[str]) -> list[str]:
+    """Every file below ``root``, relative to it. Iterative (a folder nested thousands deep would
+    exhaust the recursion of ``os.walk``); folders are recognised by device and inode, so a symlink
+    loop or a second link to a folder is read once, and ``skip`` folders are never entered."""
     found: list[str] = []
     seen_folders: set[tuple[int, int]] = set()
-
-    def on_error(error: OSError) -> None:
-        where = Path(error.filename) if error.filename else root
-        relative = _relative(root, where) or "."
-        warnings.append(f"{relative}: cannot list folder: {error.strerror or error}")
-
-    for folder, subfolders, files in os.walk(root, followlinks=True, onerror=on_error):
-        here = Path(folder)
+    skip_keys = {key for key in map(_folder_key, skip) if key is not None}
+    stack: list[tuple[str, str]] = [(str(root), "")]  # (absolute folder, relative folder)
+    while stack:
+        folder, relative_folder = stack.pop()
         try:
-            info = here.stat()
-        except OSError:
-            subfolders[:] = []
+            info = os.stat(folder)
+        except OSError as error:  # gone since it was listed, or a path longer than the OS allows
+            warnings.append(f"{display_path(relative_folder)}: cannot list folder: {error.strerror or error}")
             continue
         key = (info.st_dev, info.st_ino)
-        if key in seen_folders:  # a symlink loop or a second link to a folder we already read
-            subfolders[:] = []
-            continue
+        if key in seen_folders or key in skip_keys:
+            continue  # a symlink loop, a second link to a folder we read, or our own output
         seen_folders.add(key)
-        subfolders[:] = sorted(
-            d for d in subfolders if d not in VCS_FOLDERS and (here / d).resolve() not in skip
-        )
-        relative_folder = _relative(root, here)
-        for name in files:
-            found.append(f"{relative_folder}/{name}" if relative_folder else name)
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError as error:
+            warnings.append(f"{display_path(relative_folder) or '.'}: cannot list folder: {error.strerror or error}")
+            continue
+        subfolders = []
+        for entry in entries:
+            relative = f"{relative_folder}/{entry.name}" if relative_folder else entry.name
+            try:
+                is_folder = entry.is_dir()  # follows symlinks, as discovery does
+            except OSError:
+                is_folder = False
+            if not is_folder:
+                found.append(relative)
+            elif entry.name not in VCS_FOLDERS:
+                subfolders.append((entry.path, relative))
+        stack.extend(reversed(subfolders))
     return found
 
 
-def _relative(root: Path, path: Path) -> str:
-    relative = os.path.relpath(path, root)
-    return "" if relative == "." else relative.replace(os.sep, "/")
+def _folder_key(folder: str | Path) -> tuple[int, int] | None:
+    try:
+        info = os.stat(folder)
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino)
 
 
 def _git(root: Path, *args: str) -> bytes | None:

@@ -3,12 +3,18 @@ hash and extractor version, and the history of scans.
 
 An unchanged file (same size and mtime) is neither hashed nor read again; a renamed or copied file
 with known content reuses the cached extract.
+
+Paths are stored as text, except a name that is not valid UTF-8 (Python holds its undecodable bytes
+as lone surrogates, which SQLite's text cannot): its exact bytes are stored as a BLOB instead.
+Every database error becomes :class:`IndexUnusable`, naming the file and ``--rebuild-index``.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import os
 import sqlite3
 from dataclasses import asdict
 from pathlib import Path
@@ -48,6 +54,54 @@ class IndexUnusable(RuntimeError):
     """The index file cannot be used (corrupt, from a newer gapscan, or not writable)."""
 
 
+REBUILD_HINT = "run the scan again with --rebuild-index to delete it and build it anew"
+# Files SQLite keeps beside the database in WAL mode.
+_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def remove_index(path: Path) -> None:
+    """Delete an index file and the files SQLite keeps beside it (``--rebuild-index``)."""
+    for suffix in ("", *_SIDE_FILES):
+        try:
+            os.unlink(f"{path}{suffix}")
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise IndexUnusable(f"{path}{suffix}: cannot delete the index: {exc.strerror or exc}") from exc
+
+
+def _unusable(path: Path, exc: BaseException) -> IndexUnusable:
+    if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+        return IndexUnusable(f"{path}: the index is in use by another gapscan ({exc}); try again later")
+    return IndexUnusable(f"{path}: the index is unusable ({exc}); {REBUILD_HINT}")
+
+
+def _guarded(method):
+    """Turn any database failure inside ``method`` into :class:`IndexUnusable`."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except (sqlite3.Error, ValueError, KeyError, TypeError) as exc:
+            raise _unusable(self.path, exc) from exc
+
+    return wrapper
+
+
+def _key(path: str) -> str | bytes:
+    """How a path is stored: text, or the name's exact bytes where it is not valid UTF-8."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape")
+    return path
+
+
+def _path(value: str | bytes) -> str:
+    return value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else value
+
+
 def default_index_path(root: Path) -> Path:
     """The index for a scanned root lives in the user cache directory, keyed by the root's path."""
     key = hashlib.sha256(str(root.resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:16]
@@ -65,7 +119,11 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
 class Index:
     def __init__(self, path: Path):
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise IndexUnusable(f"{path}: cannot create the index folder: {exc.strerror or exc}") from exc
+        self._db = None
         try:
             self._db = sqlite3.connect(path, timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -76,12 +134,20 @@ class Index:
                 self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
                 self._db.commit()
             elif int(row[0]) > SCHEMA_VERSION:
-                raise IndexUnusable(f"{path}: made by a newer gapscan (schema {row[0]})")
-        except sqlite3.DatabaseError as exc:
-            raise IndexUnusable(f"{path}: the index is unusable ({exc}); delete it to rebuild") from exc
+                raise IndexUnusable(f"{path}: made by a newer gapscan (schema {row[0]}); {REBUILD_HINT}")
+        except (sqlite3.Error, ValueError) as exc:
+            if self._db is not None:
+                self._db.close()
+            raise _unusable(path, exc) from exc
+        except IndexUnusable:
+            self._db.close()
+            raise
 
     def close(self) -> None:
-        self._db.close()
+        try:
+            self._db.close()
+        except sqlite3.Error:
+            pass
 
     def __enter__(self) -> Index:
         return self
@@ -91,33 +157,38 @@ class Index:
 
     # -- files ---------------------------------------------------------------------------------
 
+    @_guarded
     def known_hash(self, path: str, size: int, mtime: float) -> str | None:
         """The content hash recorded for a path, if the file still has the same size and mtime."""
-        row = self._db.execute("SELECT size, mtime, sha256 FROM files WHERE path=?", (path,)).fetchone()
+        row = self._db.execute("SELECT size, mtime, sha256 FROM files WHERE path=?", (_key(path),)).fetchone()
         if row and row[0] == size and row[1] == mtime:
             return row[2]
         return None
 
+    @_guarded
     def record_files(self, documents: list[Document]) -> None:
         self._db.executemany(
             "INSERT OR REPLACE INTO files (path, size, mtime, sha256) VALUES (?, ?, ?, ?)",
-            [(d.path, d.size, d.mtime, d.sha256) for d in documents],
+            [(_key(d.path), d.size, d.mtime, d.sha256) for d in documents],
         )
         self._db.commit()
 
+    @_guarded
     def forget(self, path: str) -> None:
-        self._db.execute("DELETE FROM files WHERE path=?", (path,))
+        self._db.execute("DELETE FROM files WHERE path=?", (_key(path),))
         self._db.commit()
 
+    @_guarded
     def forget_missing(self, present: set[str]) -> int:
         """Drop rows for files no longer on disk; returns how many."""
-        gone = [p for (p,) in self._db.execute("SELECT path FROM files") if p not in present]
+        gone = [p for (p,) in self._db.execute("SELECT path FROM files") if _path(p) not in present]
         self._db.executemany("DELETE FROM files WHERE path=?", [(p,) for p in gone])
         self._db.commit()
         return len(gone)
 
     # -- extracts ------------------------------------------------------------------------------
 
+    @_guarded
     def cached(self, document: Document, extractor: int) -> Extract | Unreadable | None:
         row = self._db.execute(
             "SELECT status, reason, payload FROM extracts WHERE sha256=? AND extractor=?",
@@ -136,6 +207,7 @@ class Index:
             warnings=tuple(data["warnings"]),
         )
 
+    @_guarded
     def store(self, results: list[Extract | Unreadable], extractor: int) -> None:
         rows = []
         for result in results:
@@ -157,6 +229,7 @@ class Index:
 
     # -- scan history --------------------------------------------------------------------------
 
+    @_guarded
     def record_scan(self, finished: str, documents: int, readable: int, coverage: dict[str, float]) -> None:
         self._db.execute(
             "INSERT INTO scans (finished, documents, readable, coverage) VALUES (?, ?, ?, ?)",
@@ -164,6 +237,7 @@ class Index:
         )
         self._db.commit()
 
+    @_guarded
     def history(self, limit: int = 50) -> list[dict]:
         rows = self._db.execute(
             "SELECT finished, documents, readable, coverage FROM scans ORDER BY id DESC LIMIT ?", (limit,)
@@ -174,7 +248,22 @@ class Index:
         ]
 
 
+# Failures that say nothing about the content: transient (a busy machine, a file being replaced),
+# about the file system (permissions), or set by limits the user may raise. Not cached.
+_NOT_CACHED = (
+    "timed out",
+    "extraction crashed",
+    "cannot read",
+    "could not read",
+    "file vanished",
+    "permission denied",
+    "out of memory",
+    "too large",
+    "zip bomb suspected",
+)
+
+
 def is_cacheable(result: Unreadable) -> bool:
-    """Failures that depend on the file's content are cached; time-outs and crashes may be
-    transient (a busy machine), so those files are tried again on the next scan."""
-    return not result.reason.startswith(("timed out", "extraction crashed", "cannot read"))
+    """Failures that depend on the file's content alone are cached by content hash; the others
+    (see ``_NOT_CACHED``) are tried again on the next scan."""
+    return not result.reason.startswith(_NOT_CACHED)

@@ -7,21 +7,42 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
+from gapscan.reports.baseline import Publication
+from gapscan.reports.csv_report import render_csv
 from gapscan.reports.html import render_html
 from gapscan.reports.json_report import render_json
+from gapscan.reports.junit import render_junit
+from gapscan.reports.markdown import render_markdown
 from gapscan.reports.model import GapReport
+from gapscan.reports.sarif import render_sarif
+from gapscan.reports.xlsx import render_xlsx
 
-FORMATS = ("html", "json")
+FORMATS = ("html", "json", "md", "junit", "xlsx", "csv", "sarif")
 DEFAULT_FORMATS = ("html", "json")
+# The file each format is written to, in --out.
+FILE_NAMES = {
+    "html": "report.html",
+    "json": "report.json",
+    "md": "report.md",
+    "junit": "report.junit.xml",
+    "xlsx": "report.xlsx",
+    "csv": "report.csv",
+    "sarif": "report.sarif",
+}
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write to a temporary file beside ``path`` and rename it over: readers never see half a file."""
+def write_atomic(path: Path, text: str | bytes) -> None:
+    """Write to a temporary file beside ``path`` and rename it over: readers never see half a file.
+    ``text`` is written as UTF-8; ``bytes`` (an xlsx workbook) as they are."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
+        if isinstance(text, bytes):
+            with os.fdopen(handle, "wb") as binary:
+                binary.write(text)
+        else:
+            with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+                stream.write(text)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -29,18 +50,30 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def write_reports(
-    report: GapReport, out_dir: Path, formats: tuple[str, ...], template_dir: Path | None = None
+    report: GapReport,
+    out_dir: Path,
+    formats: tuple[str, ...],
+    template_dir: Path | None = None,
+    publication: Publication | None = None,
 ) -> list[Path]:
+    """Write each format; ``publication`` (baseline diff, waivers, gate options) feeds md, junit,
+    xlsx, csv and sarif."""
+    publication = publication or Publication()
     # Evidence links in the HTML are relative, so the report keeps working when both folders move.
     link_base = Path(os.path.relpath(report.root, out_dir.resolve())).as_posix() + "/"
-    renderers: dict[str, tuple[str, Callable[[GapReport], str]]] = {
-        "html": ("report.html", lambda r: render_html(r, template_dir=template_dir, link_base=link_base)),
-        "json": ("report.json", render_json),
+    renderers: dict[str, Callable[[GapReport], str | bytes]] = {
+        "html": lambda r: render_html(r, template_dir=template_dir, link_base=link_base),
+        "json": render_json,
+        "md": lambda r: render_markdown(r, publication),
+        "junit": lambda r: render_junit(r, publication),
+        "xlsx": lambda r: render_xlsx(r, publication),
+        "csv": lambda r: render_csv(r, publication),
+        "sarif": lambda r: render_sarif(r, publication),
     }
     written = []
     for fmt in formats:
-        name, render = renderers[fmt]
-        path = out_dir / name
+        render = renderers[fmt]
+        path = out_dir / FILE_NAMES[fmt]
         write_atomic(path, render(report))
         written.append(path)
     return written

@@ -18,14 +18,18 @@ from typing import Callable
 
 from gapscan.classifiers.doctype import document_kind
 from gapscan.classifiers.evidence import Evidence
+from gapscan.classifiers.labels import LabelsError
+from gapscan.classifiers.models import default_model, model_from_labels
+from gapscan.classifiers.supervised import ModelError
 from gapscan.classifiers.tfidf import Tagger
 from gapscan.mappings import Catalog, bundled_crosswalks, load_catalogs
 from gapscan.reports.assess import AssessmentInputs, Thresholds, assess
 from gapscan.reports.model import DocumentEntry, GapReport, HistoryPoint, Tag
 from gapscan.scanner.config import Config, ConfigError
-from gapscan.scanner.discover import Candidate, FileFilter, discover, git_tracked, stat_candidate
+from gapscan.scanner.discover import Candidate, FileFilter, discover, display_path, git_tracked, stat_candidate
 from gapscan.scanner.documents import Document, Extract, ExtractResult, Unreadable
 from gapscan.scanner.extract import EXTRACTOR_VERSION, extract_all
+from gapscan.scanner.extract.guards import too_large
 from gapscan.scanner.index import Index, default_index_path, sha256_file
 
 Progress = Callable[[str, int, int], None]  # stage, done, total
@@ -97,7 +101,8 @@ class Scanner:
         self.root = root.resolve()
         self.config = config
         self.catalogs = select_catalogs(config)
-        self.tagger = Tagger(self.catalogs)
+        self.tagger = Tagger(self.catalogs, supervised=default_model())
+        self.labels_hash = ""  # training hash of the model trained from the configured labels
         self.jobs = jobs or min(os.cpu_count() or 1, 8)
         self.skip = skip
         self.notify = progress or (lambda stage, done, total: None)
@@ -105,6 +110,7 @@ class Scanner:
         self.index = Index(index_path or default_index_path(self.root))
         self.results: dict[str, ExtractResult] = {}
         self.evidence: dict[str, list[Evidence]] = {}
+        self.git = False  # whether the root is read as a git work tree (tracked files only)
         self.commit_dates: dict[str, str] = {}
         self.warnings: tuple[str, ...] = ()
 
@@ -121,6 +127,7 @@ class Scanner:
         """Bring every document up to date with the disk: only new and changed files are read."""
         started = time.monotonic()
         found = discover(self.root, self.config.include, self.config.exclude, self.config.all_files, self.skip)
+        self.git = found.git
         self.commit_dates = found.commit_dates
         self.warnings = found.warnings
         self.notify("discover", len(found.candidates), len(found.candidates))
@@ -131,6 +138,8 @@ class Scanner:
         self.index.forget_missing(present)
         changed = [c for c in found.candidates if not self._unchanged(c)]
         extracted = self._process(changed)
+        if self.config.labels is not None:
+            self._use_labels(self.config.labels)
         return ScanStats(len(found.candidates), extracted, len(found.candidates) - extracted, len(removed),
                          time.monotonic() - started)
 
@@ -139,7 +148,7 @@ class Scanner:
         read again, a vanished or excluded one stops counting as evidence."""
         started = time.monotonic()
         tracked = None
-        if not self.config.all_files and self.commit_dates is not None:
+        if self.git:
             listing = git_tracked(self.root)
             tracked = set(listing) if listing else None  # as discover: nothing tracked -> read it all
         candidates, removed = [], 0
@@ -161,6 +170,22 @@ class Scanner:
         extracted = self._process(candidates)
         return ScanStats(len(self.results), extracted, 0, removed, time.monotonic() - started)
 
+    def _use_labels(self, labels: Path) -> None:
+        """Switch to the model trained from the user's labels (training it when they changed) and
+        score every document again with it."""
+        extracts = {p: r for p, r in self.results.items() if isinstance(r, Extract)}
+        try:
+            model, _ = model_from_labels(labels, extracts, self.catalogs)
+        except (LabelsError, ModelError, ValueError) as exc:
+            raise ConfigError(f"labels {labels}: {exc}") from exc
+        if model.info["training_hash"] == self.labels_hash:
+            return
+        self.labels_hash = model.info["training_hash"]
+        self.tagger = Tagger(self.catalogs, supervised=model)
+        for done, (path, extract) in enumerate(extracts.items(), 1):
+            self.evidence[path] = self.tagger.evidence(extract)
+            self.notify("classify", done, len(extracts))
+
     def _unchanged(self, candidate: Candidate) -> bool:
         known = self.results.get(candidate.path)
         return known is not None and known.document.size == candidate.size and known.document.mtime == candidate.mtime
@@ -178,6 +203,9 @@ class Scanner:
             sha = self.index.known_hash(candidate.path, candidate.size, candidate.mtime)
             document = Document(candidate.path, candidate.format, candidate.size, candidate.mtime, sha or "")
             if sha is None:
+                if candidate.size > self.config.limits.max_file_bytes:  # never read: not hashed either
+                    ready.append(Unreadable(document, too_large(candidate.size, self.config.limits)))
+                    continue
                 try:
                     document = replace(document, sha256=sha256_file(candidate.absolute))
                 except OSError as exc:
@@ -215,8 +243,9 @@ class Scanner:
             for r in results
             if isinstance(r, Extract)
         }
+        results, evidence, dates, kinds = _displayable(results, evidence, dates, kinds)
         settings = self.tagger.settings
-        thresholds = Thresholds(settings.threshold, settings.weak_threshold, settings.near_miss_floor)
+        thresholds = Thresholds(settings.weak_threshold, settings.near_miss_floor)
         inputs = AssessmentInputs(dates, kinds, today or date.today())
         in_scope = {catalog.id for catalog, _ in self.catalogs}
         frameworks = tuple(
@@ -236,9 +265,9 @@ class Scanner:
         return GapReport(
             tool_version=tool_version(),
             generated_at=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
-            root=str(self.root),
+            root=display_path(str(self.root)),
             frameworks=frameworks,
-            documents=_document_entries(results, evidence, dates, settings.threshold),
+            documents=_document_entries(results, evidence, dates),
             warnings=self.warnings,
         )
 
@@ -289,6 +318,18 @@ def scan(
     return ScanResult(report, replace(stats, seconds=time.monotonic() - started), evidence)
 
 
+def _displayable(results, evidence, dates, kinds):
+    """Paths as reports show them (see ``display_path``): a file name that is not valid UTF-8, or
+    that holds control characters, is written with escapes. The index keeps the real path."""
+    if all(display_path(r.document.path) == r.document.path for r in results):
+        return results, evidence, dates, kinds
+    results = [replace(r, document=replace(r.document, path=display_path(r.document.path))) for r in results]
+    evidence = [replace(e, path=display_path(e.path)) for e in evidence]
+    dates = {display_path(path): value for path, value in dates.items()}
+    kinds = {display_path(path): value for path, value in kinds.items()}
+    return results, evidence, dates, kinds
+
+
 def _content_date(result: ExtractResult, commit_dates: dict[str, str]) -> str:
     """When the document's content dates from: its own metadata, a date written in it, its last
     commit (a fresh CI clone makes every mtime "now"), then its modification time."""
@@ -304,10 +345,10 @@ def _content_date(result: ExtractResult, commit_dates: dict[str, str]) -> str:
     return datetime.fromtimestamp(result.document.mtime, timezone.utc).date().isoformat()
 
 
-def _document_entries(results, evidence: list[Evidence], dates, threshold: float) -> tuple[DocumentEntry, ...]:
+def _document_entries(results, evidence: list[Evidence], dates) -> tuple[DocumentEntry, ...]:
     tags: dict[str, list[Tag]] = {}
     for item in evidence:
-        if item.score >= threshold:
+        if item.tag:
             tags.setdefault(item.path, []).append(Tag(item.framework, item.requirement, item.score))
     entries = []
     for result in results:

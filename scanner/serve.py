@@ -167,7 +167,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _file(self, path: Path, refresh: bool) -> None:
         try:
-            with open(path, "rb") as handle:  # one open file: a rename over it can't tear the body
+            # The real path has no symlink left; O_NOFOLLOW refuses one swapped in since. One open
+            # file: a report renamed over it meanwhile cannot tear the body.
+            descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            with os.fdopen(descriptor, "rb") as handle:
                 body = handle.read()
         except OSError:
             raise Refused(HTTPStatus.NOT_FOUND, "not found") from None

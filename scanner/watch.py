@@ -496,8 +496,8 @@ class WatchService:
                         self._pending_sync = self._pending_sync or "observer restarted"
                     self._start_observer()
                 if self._pending_sync:
-                    self._catch_up(self._pending_sync)
-                    self._pending_sync = None
+                    why, self._pending_sync = self._pending_sync, None
+                    self._catch_up(why)
                     self._failures = 0
                     continue
                 self._set(status="watching")
@@ -624,7 +624,8 @@ class WatchService:
         stats = scanner.sync()
         self.last_sync = stats
         if self._check_root()[0]:
-            return  # the root went away while we read it: the next turn waits for it
+            self._pending_sync = why  # the root went away while we read it: wait for it, then again
+            return
         changed = tuple(sorted(p for p, r in scanner.results.items() if before.get(p) is not r))
         removed = tuple(sorted(p for p in before if p not in scanner.results))
         if why != "start-up" and not (changed or removed or self._stale) and dates == scanner.commit_dates:
@@ -643,9 +644,10 @@ class WatchService:
     def _process(self, batch: dict[str, _Change]) -> None:
         started = time.monotonic()
         if batch.pop(RESYNC, None) is not None:
-            for path, change in batch.items():  # the tree-wide comparison covers them
-                if not change.folder and look_at(self.root / path) != change.look:
-                    self.queue.put(path, look_at(self.root / path))
+            for path, change in batch.items():  # the tree-wide comparison covers the stable ones
+                now = look_at(self.root / path)
+                if not change.folder and now != change.look:
+                    self.queue.put(path, now)
             self._catch_up("resync")
             return
         ready, unstable = self._settle(batch)
@@ -654,11 +656,13 @@ class WatchService:
                 log.debug("batch: %d file(s) still changing, retried once stable", unstable)
             return
         if self._check_root()[0]:
+            self._pending_sync = "catch-up"  # the next turn waits for the root if it is really gone
             return
         self._set(status="updating", in_flight=len(ready))
         scanner = self._scanner
         before = {p: scanner.results.get(p) for p in ready}
-        scanner.update(ready)
+        stats = scanner.update(ready)
+        log.debug("read %d and classified %d file(s) in %.2f s", stats.extracted, len(ready), stats.seconds)
         changed = tuple(sorted(p for p in ready if scanner.results.get(p, before[p]) is not before[p]))
         removed = tuple(sorted(p for p in ready if before[p] is not None and p not in scanner.results))
         if not (changed or removed or self._stale):
@@ -666,7 +670,8 @@ class WatchService:
             log.info("batch: %s in %.2f s; nothing changed", _files(len(ready), 0, 0, unstable), summary.seconds)
             return
         if self._check_root()[0]:
-            return  # files vanished with the root, not one by one: don't publish that
+            self._pending_sync = "catch-up"  # files vanished with the root, not one by one: don't publish
+            return
         coverage, previous = self._publish()
         summary = self._remember("batch", len(ready), changed, removed, unstable, started, coverage)
         log.info("batch: %s in %.2f s; %s", _files(len(ready), len(changed), len(removed), unstable),
@@ -703,11 +708,15 @@ class WatchService:
 
     def _publish(self) -> tuple[dict[str, float], dict[str, float]]:
         """Assess, record and write every report; returns (coverage now, coverage before)."""
+        started = time.monotonic()
         report: GapReport = self._scanner.report()
         self._scanner.record(report)
+        assessed = time.monotonic()
         self._stale = True
         write_reports(report, self.out_dir, self.formats)
         self._stale = False
+        log.debug("assessed in %.2f s, wrote %s in %.2f s", assessed - started, ",".join(self.formats),
+                  time.monotonic() - assessed)
         coverage = {f.id: f.coverage for f in report.frameworks}
         with self._lock:
             previous = self._coverage

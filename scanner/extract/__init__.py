@@ -32,13 +32,15 @@ from gapscan.scanner.extract.guards import (
     Limits,
     check_size,
     check_zip,
+    one_line_text,
+    clean_text,
     describe_error,
 )
 
 __all__ = ["EXTRACTOR_VERSION", "Limits", "extract_all", "extract_file"]
 
 # Bump whenever the text, sections or metadata produced for the same bytes change.
-EXTRACTOR_VERSION = 1
+EXTRACTOR_VERSION = 2
 
 # Format key -> handler module in this package.
 _HANDLERS = {
@@ -125,11 +127,19 @@ def _finish(document: Document, draft: Draft, limits: Limits) -> ExtractResult:
     sections = draft.sections()
     if not sections:
         return Unreadable(document, NO_TEXT)
-    warnings_ = list(draft.warnings)
+    warnings_ = [clean_text(warning) for warning in draft.warnings]
     if draft.full:
         warnings_.append(f"text truncated at {limits.max_chars:,} characters")
     text = "\n".join(section.text for section in sections)
-    metadata = replace(draft.metadata, dates_in_text=dates_in_text(text))
+    metadata = draft.metadata
+    metadata = replace(
+        metadata,
+        title=one_line_text(metadata.title),
+        author=one_line_text(metadata.author),
+        created=clean_text(metadata.created),
+        modified=clean_text(metadata.modified),
+        dates_in_text=dates_in_text(text),
+    )
     return Extract(document, sections, metadata, tuple(warnings_))
 
 

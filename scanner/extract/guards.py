@@ -7,6 +7,7 @@ that, and any other exception (through :func:`describe_error`), into an ``Unread
 
 from __future__ import annotations
 
+import codecs
 import re
 import zipfile
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from gapscan.scanner.documents import Metadata, Section
 
 MiB = 1024 * 1024
 NO_TEXT = "no extractable text (image-only or empty)"
+UNSAFE_XML = "unsafe XML: entity or DTD declarations are not allowed"
 
 # Encrypted OOXML files are OLE compound files holding the encrypted package, not zips.
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -28,6 +30,17 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _RATIO_MIN_BYTES = 10 * MiB
 _MAX_RATIO = 200
 _LOCATOR_CHARS = 120
+# How much of each zip member's start is inflated to look for a DTD before its root element.
+_PROLOG_WINDOW = 64 * 1024
+# Members that are never XML (pictures, fonts, media, OLE objects): their prologue is not checked.
+_BINARY_SUFFIXES = (
+    ".png", ".jpg", ".jpeg", ".jfif", ".gif", ".bmp", ".tif", ".tiff", ".emf", ".wmf", ".wdp",
+    ".svg", ".bin", ".ttf", ".odttf", ".otf", ".mp3", ".mp4", ".m4a", ".wav", ".wmv", ".avi",
+)  # fmt: skip
+_XML_SPACE = " \t\r\n"
+# Lone surrogates: what Python makes of bytes it could not decode. No UTF-8 writer (SQLite, JSON,
+# HTML) accepts them, so text leaving the extractor never holds one.
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -116,9 +129,11 @@ def check_size(size: int, limits: Limits) -> None:
     if size == 0:
         raise Refused("empty file (0 bytes)")
     if size > limits.max_file_bytes:
-        raise Refused(
-            f"too large ({human_size(size)} > limit {human_size(limits.max_file_bytes)})"
-        )
+        raise Refused(too_large(size, limits))
+
+
+def too_large(size: int, limits: Limits) -> str:
+    return f"too large ({human_size(size)} > limit {human_size(limits.max_file_bytes)})"
 
 
 def check_zip(path: Path, fmt: str, limits: Limits) -> None:
@@ -148,12 +163,60 @@ def check_zip(path: Path, fmt: str, limits: Limits) -> None:
             )
     if total > limits.max_archive_bytes:
         raise Refused(f"zip bomb suspected: archive inflates to {human_size(total)}")
+    with zipfile.ZipFile(path) as archive:
+        for member in members:
+            if member.is_dir() or member.filename.lower().endswith(_BINARY_SUFFIXES):
+                continue
+            with archive.open(member) as stream:
+                head = stream.read(_PROLOG_WINDOW)
+            if declares_dtd(head, complete=len(head) < _PROLOG_WINDOW):
+                raise Refused(UNSAFE_XML)
+
+
+def declares_dtd(head: bytes, complete: bool = True) -> bool:
+    """Whether XML starting with ``head`` has a document type declaration (where entities are
+    declared: billion laughs, external entities) before its root element.
+
+    Office and OpenDocument files never carry one, so any is refused before a parser sees it; the
+    parsers are also configured not to expand entities, which stays the second line of defence.
+    ``complete`` says ``head`` is the whole member; a prologue running past an incomplete head
+    (64 KB of comments) counts as a declaration.
+    """
+    if head.startswith(codecs.BOM_UTF8):
+        head = head[len(codecs.BOM_UTF8) :]
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text = head.decode("utf-16", "ignore")
+    elif head.startswith(b"<\0"):
+        text = head.decode("utf-16-le", "ignore")
+    elif head.startswith(b"\0<"):
+        text = head.decode("utf-16-be", "ignore")
+    else:
+        text = head.decode("latin-1")
+    position = 0
+    while True:
+        while position < len(text) and text[position] in _XML_SPACE:
+            position += 1
+        if text.startswith("<?", position):
+            end = text.find("?>", position + 2)
+            position = end + 2
+        elif text.startswith("<!--", position):
+            end = text.find("-->", position + 4)
+            position = end + 3
+        else:
+            return text.startswith("<!", position)
+        if end < 0:
+            return not complete
+
+
+def clean_text(text: str) -> str:
+    """Text with any lone surrogate replaced by U+FFFD."""
+    return _SURROGATES.sub("\ufffd", text)
 
 
 def describe_error(error: BaseException) -> str:
     """A one-line reason for an exception raised while reading a file."""
     if isinstance(error, Refused):
-        return str(error)
+        return _one_line(error, 300)  # it may quote a member name, which may hold anything
     if isinstance(error, MemoryError):
         return "out of memory (over the worker memory limit)"
     if isinstance(error, RecursionError):
@@ -163,7 +226,7 @@ def describe_error(error: BaseException) -> str:
     if isinstance(error, PermissionError):
         return "permission denied"
     if isinstance(error, DefusedXmlException):
-        return "unsafe XML: entity or DTD declarations are not allowed"
+        return UNSAFE_XML
     if isinstance(error, ParseError):
         return f"corrupt: malformed XML ({_one_line(error)})"
     if isinstance(error, zipfile.BadZipFile):
@@ -174,22 +237,29 @@ def describe_error(error: BaseException) -> str:
 
 
 def _one_line(error: BaseException, limit: int = 200) -> str:
-    text = " ".join(str(error).split()) or type(error).__name__
+    text = " ".join(_CONTROLS.sub(" ", clean_text(str(error))).split()) or type(error).__name__
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 _SPACES = re.compile(r"[^\S\n]+")  # whitespace other than line breaks
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")  # never text; a NUL breaks some writers
 
 
 def normalise(text: str) -> str:
     """Collapse runs of spaces in each line and drop blank lines."""
+    text = _CONTROLS.sub(" ", clean_text(text))
     lines = (_SPACES.sub(" ", line).strip() for line in text.replace("\r", "\n").split("\n"))
     return "\n".join(line for line in lines if line)
 
 
+def one_line_text(text: str) -> str:
+    """Text as one line: no line breaks, control characters or lone surrogates."""
+    return " ".join(_CONTROLS.sub(" ", clean_text(text)).split())
+
+
 def locator_text(text: str) -> str:
     """A heading or title as a one-line locator of bounded length."""
-    line = " ".join(text.split())
+    line = one_line_text(text)
     return line if len(line) <= _LOCATOR_CHARS else line[: _LOCATOR_CHARS - 1] + "…"
 
 

@@ -1,0 +1,203 @@
+"""``report.sarif``: gaps as SARIF 2.1.0 results, for GitHub code scanning and other SARIF viewers.
+
+- a ``partial`` requirement (weak, stale, or procedure-only evidence) is a ``warning`` located at
+  the document concerned (its best evidence, or the closest near miss), other evidence as related
+  locations;
+- a ``missing`` requirement is an ``error`` located at the configuration file, or at the scanned
+  root when there is none inside the repository;
+- a gap with a waiver in force carries an accepted external suppression with the waiver's reason;
+- unreadable documents are tool execution notifications.
+
+Rules are the requirements (``iso9001-2015/9.2``), so an alert is titled by its requirement and
+stays the same alert from run to run (``partialFingerprints`` are keyed by framework and
+requirement, never by position). URIs are relative to the repository root (``uriBaseId``
+``%SRCROOT%``) and percent-encoded, as GitHub expects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path, PurePosixPath
+from urllib.parse import quote
+
+from gapscan.reports.baseline import Publication
+from gapscan.reports.inert import clean, one_line, truncate
+from gapscan.reports.model import FrameworkResult, GapReport, Verdict
+
+SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+BASE_ID = "%SRCROOT%"
+_MAX_RELATED = 9
+_MESSAGE_CHARS = 2_000
+
+
+def render_sarif(report: GapReport, publication: Publication | None = None) -> str:
+    publication = publication or Publication()
+    rules: list[dict] = []
+    indexes: dict[str, int] = {}
+    results: list[dict] = []
+    for framework in report.frameworks:
+        for verdict in framework.verdicts:
+            if verdict.status not in ("missing", "partial"):
+                continue
+            rule_id = _rule_id(framework.id, verdict.id)
+            if rule_id not in indexes:  # rules must be unique
+                indexes[rule_id] = len(rules)
+                rules.append(_rule(framework, verdict))
+            results.append(_result(framework, verdict, indexes[rule_id], publication))
+    run: dict = {
+        "tool": {
+            "driver": {
+                "name": "gapscan",
+                "version": clean(report.tool_version),
+                "rules": rules,
+            }
+        },
+        "results": results,
+        "invocations": [
+            {
+                "executionSuccessful": True,
+                "toolExecutionNotifications": [
+                    {
+                        "level": "warning",
+                        "message": {"text": truncate(one_line(f"{d.path} was not read: {d.reason or d.status}"), _MESSAGE_CHARS)},
+                        "locations": [_location(publication.repo_prefix + d.path)],
+                    }
+                    for d in report.documents
+                    if d.status != "ok"
+                ],
+            }
+        ],
+        "columnKind": "unicodeCodePoints",
+    }
+    base = _base_uri(report.root, publication.repo_prefix)
+    if base:
+        run["originalUriBaseIds"] = {BASE_ID: {"uri": base}}
+    log = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+
+
+def _rule(framework: FrameworkResult, verdict: Verdict) -> dict:
+    name = one_line(framework.title or framework.id)
+    rule = {
+        "id": _rule_id(framework.id, verdict.id),
+        "shortDescription": {"text": truncate(one_line(f"{name} {verdict.id} {verdict.title}"), 1_000)},
+        "fullDescription": {"text": truncate(one_line(verdict.intent or verdict.title or verdict.id), _MESSAGE_CHARS)},
+        "defaultConfiguration": {"level": "error" if verdict.status == "missing" else "warning"},
+        "properties": {"tags": ["evidence-gap", one_line(framework.id)]},
+    }
+    if verdict.typical_evidence:
+        rule["help"] = {
+            "text": truncate(one_line("Typical evidence: " + "; ".join(verdict.typical_evidence)), _MESSAGE_CHARS)
+        }
+    return rule
+
+
+def _rule_id(framework: str, requirement: str) -> str:
+    return one_line(f"{framework}/{requirement}")
+
+
+def _result(framework: FrameworkResult, verdict: Verdict, rule_index: int, publication: Publication) -> dict:
+    message = f"{verdict.id} {verdict.title} is {verdict.status.replace('_', ' ')}: {verdict.reason}"
+    if verdict.near_misses and not verdict.evidence:
+        message += " Near misses: " + ", ".join(f"{n.path} ({n.score:.2f})" for n in verdict.near_misses) + "."
+    located = [e.path for e in verdict.evidence] or [n.path for n in verdict.near_misses]
+    if verdict.status == "partial" and located:
+        locations = [_location(publication.repo_prefix + located[0])]
+        related = [
+            dict(_location(publication.repo_prefix + path), id=number)
+            for number, path in enumerate(located[1 : 1 + _MAX_RELATED], 1)
+        ]
+    else:
+        target = publication.config_path or (publication.repo_prefix or ".")
+        locations = [_location(target, directory=not publication.config_path)]
+        related = [
+            dict(_location(publication.repo_prefix + n.path), id=number)
+            for number, n in enumerate(verdict.near_misses[:_MAX_RELATED], 1)
+        ]
+    identity = f"{framework.id}\x00{verdict.id}"
+    result: dict = {
+        "ruleId": _rule_id(framework.id, verdict.id),
+        "ruleIndex": rule_index,
+        "kind": "fail",
+        "level": "error" if verdict.status == "missing" else ("note" if publication.partial_ok else "warning"),
+        "message": {"text": truncate(one_line(message), _MESSAGE_CHARS)},
+        "locations": locations,
+        "partialFingerprints": {"gapscanRequirement/v1": hashlib.sha256(clean(identity).encode("utf-8")).hexdigest()},
+        "properties": {"framework": clean(framework.id), "requirement": clean(verdict.id), "status": verdict.status},
+    }
+    if related:
+        result["relatedLocations"] = related
+    waiver = publication.waiver_for(framework.id, verdict.id)
+    if waiver is not None:
+        result["suppressions"] = [
+            {"kind": "external", "status": "accepted", "justification": truncate(one_line(waiver.label()), _MESSAGE_CHARS)}
+        ]
+    return result
+
+
+def _location(path: str, *, directory: bool = False) -> dict:
+    uri = _uri(path)
+    if directory and not uri.endswith("/"):
+        uri += "/"
+    return {
+        "physicalLocation": {
+            "artifactLocation": {"uri": uri, "uriBaseId": BASE_ID},
+            "region": {"startLine": 1},
+        }
+    }
+
+
+def _uri(path: str) -> str:
+    """A relative URI reference for a POSIX path: every segment percent-encoded (so ``:``, ``#``,
+    ``?``, spaces, controls and non-ASCII cannot change its meaning), never absolute."""
+    raw = str(path).replace("\\", "/").encode("utf-8", "surrogateescape")
+    segments = [s for s in raw.split(b"/") if s not in (b"", b".")]
+    if not segments:
+        return "./"
+    return "/".join(quote(segment, safe="") for segment in segments)
+
+
+def _base_uri(root: str, prefix: str) -> str:
+    """``file:`` URI of the repository root (the scanned root less ``prefix``), ending in ``/``."""
+    path = PurePosixPath(clean(root).replace("\\", "/"))
+    if not path.is_absolute():
+        return ""
+    depth = len([p for p in prefix.split("/") if p])
+    if depth:
+        if depth >= len(path.parts):
+            return ""
+        path = path.parents[depth - 1]
+    uri = "file://" + quote(str(path).encode("utf-8", "surrogateescape"), safe="/")
+    return uri if uri.endswith("/") else uri + "/"
+
+
+# -- where the scanned root sits (I/O: called by the command line, not by the renderer) -----------
+
+
+def locate(root: Path, config_file: Path | None) -> tuple[str, str]:
+    """The scanned root relative to its git work tree (``""`` or ``"qms/"``), and the configuration
+    file relative to that work tree (or to the root outside a repository; ``""`` when outside)."""
+    root = root.resolve()
+    prefix = ""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--show-prefix"], capture_output=True, timeout=15, check=False
+        )
+        if done.returncode == 0:
+            prefix = done.stdout.decode("utf-8", "surrogateescape").strip()
+    except (OSError, subprocess.SubprocessError):
+        prefix = ""
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    top = root
+    for _ in [p for p in prefix.split("/") if p]:
+        top = top.parent
+    config = ""
+    if config_file is not None:
+        try:
+            config = Path(config_file).resolve().relative_to(top).as_posix()
+        except ValueError:
+            config = ""
+    return prefix, config
