@@ -21,9 +21,8 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def corpus_scan(tmp_path_factory):
-    index = tmp_path_factory.mktemp("index") / "index.sqlite"
-    return scan(CORPUS, Config(), index_path=index, jobs=2, today=date(2026, 11, 25))
+def corpus_scan(corpus_index):
+    return scan(CORPUS, Config(), index_path=corpus_index, jobs=2, today=date(2026, 11, 25))
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,207 @@
+"""Training, the model file, evaluation and gap detection (issue: classifier quality)."""
+
+import json
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gapscan.classifiers import evaluate as evaluation
+from gapscan.classifiers.evidence import Evidence
+from gapscan.classifiers.labels import Labelled, label_class, load_labels, training_hash
+from gapscan.classifiers.models import default_model, model_from_labels
+from gapscan.classifiers.supervised import FORMAT, ModelError, SupervisedModel, train
+from gapscan.scanner.config import Config
+from gapscan.scanner.pipeline import Scanner, scan
+
+CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+needs_corpus = pytest.mark.skipif(not (CORPUS / "labels.tsv").is_file(),
+                                  reason=f"shared corpus not found at {CORPUS} (it is kept outside the repository)")
+
+AUDIT = "The internal audit programme schedules audits of every process; auditors record findings in the audit report."
+TRAINING = "Training needs come from the skills matrix; each course is logged in the training record with the trainer."
+OTHER = "The canteen opens at noon and the car park closes at seven in the evening."
+
+
+def test_labels_tsv_and_csv_with_classes_at_label_granularity(tmp_path):
+    tsv = tmp_path / "labels.tsv"
+    tsv.write_text("path\tiso9001\tcmmi\texclude\tnote\na.md\t9.2;8.3.4\tPQA 2.1\t\tx\nb.md\t\t\tindex\ty\n", encoding="utf-8")
+    csv_file = tmp_path / "labels.csv"
+    csv_file.write_text("path,iso9001\na.md,9.2\n", encoding="utf-8")
+    first, second = load_labels(tsv)
+    assert first.labels == {"iso9001-2015": {"9.2", "8.3"}, "cmmi-v2-dev": {"PQA"}}
+    assert second.exclude == "index" and second.labels["iso9001-2015"] == frozenset()
+    assert load_labels(csv_file)[0].labels == {"iso9001-2015": {"9.2"}}
+    assert label_class("iso9001-2015", "7.1.5") == "7.1" and label_class("cmmi-v2-dev", "RDM 2.5") == "RDM"
+
+
+def test_training_hash_changes_with_labels_or_content_only():
+    rows = [Labelled("a.md", {"iso9001-2015": frozenset({"9.2"})})]
+    base = training_hash(rows, {"a.md": "1"})
+    assert training_hash(rows, {"a.md": "1"}) == base
+    assert training_hash(rows, {"a.md": "2"}) != base
+    assert training_hash([Labelled("a.md", {"iso9001-2015": frozenset({"7.2"})})], {"a.md": "1"}) != base
+
+
+def small_model():
+    texts = [AUDIT, AUDIT + " Findings are closed.", TRAINING, TRAINING + " Competence is checked.", OTHER, OTHER]
+    labels = [{"iso9001-2015": frozenset({"9.2"})}] * 2 + [{"iso9001-2015": frozenset({"7.2"})}] * 2 + [{"iso9001-2015": frozenset()}] * 2
+    return train(texts, labels, {"training_hash": "abc", "catalogs": {"iso9001-2015": "2015"}})
+
+
+def test_model_round_trips_as_plain_arrays_and_records_its_provenance(tmp_path):
+    model = small_model()
+    path = tmp_path / "model.npz"
+    model.save(path)
+    loaded = SupervisedModel.load(path)
+    assert loaded.classes == model.classes == (("iso9001-2015", "7.2"), ("iso9001-2015", "9.2"))
+    features = loaded.features([AUDIT])
+    assert np.allclose(loaded.probabilities(features), model.probabilities(model.features([AUDIT])))
+    assert loaded.probabilities(features)[0].argmax() == 1
+    assert loaded.info["format"] == FORMAT and loaded.info["training_hash"] == "abc"
+    assert {"scikit-learn", "numpy", "python"} <= set(loaded.info["libraries"])
+    assert loaded.info["catalogs"] == {"iso9001-2015": "2015"}
+
+
+def test_model_file_with_pickled_objects_is_refused(tmp_path):
+    path = tmp_path / "evil.npz"
+    np.savez(path, meta=np.array([{"format": FORMAT}], dtype=object))
+    with pytest.raises(ModelError, match="not a gapscan model"):
+        SupervisedModel.load(path)
+
+
+def test_shipped_model_loads_and_records_what_it_was_built_with():
+    model = default_model()
+    assert model is not None, "classifiers/data/default-model.npz is part of the package"
+    assert model.info["catalogs"] == {"iso9001-2015": "2015 (with Amendment 1:2024)", "cmmi-v2-dev": "2.0"}
+    assert len(model.info["training_hash"]) == 64 and model.info["documents"] > 100
+
+
+def test_scores_count_false_tags_on_unlabelled_documents():
+    rows = [Labelled("a", {"iso9001-2015": frozenset({"9.2"})}), Labelled("b", {"iso9001-2015": frozenset()})]
+    evidence = [
+        Evidence("a", "iso9001-2015", "9.2", 0.9, tag=True),
+        Evidence("a", "iso9001-2015", "10.2", 0.5, tag=True),
+        Evidence("b", "iso9001-2015", "7.2", 0.5, tag=True),
+        Evidence("b", "iso9001-2015", "7.3", 0.3, tag=False),
+    ]
+    (result,) = evaluation.score(rows, evidence, ["iso9001-2015"])
+    precision, recall, f1 = result.micro
+    assert (round(precision, 3), recall) == (0.333, 1.0)
+    assert result.negatives == 1 and result.false_tags_per_negative == 1.0
+    assert {c.label: (c.tp, c.fp, c.fn) for c in result.classes} == {"9.2": (1, 0, 0), "10.2": (0, 1, 0), "7.2": (0, 1, 0)}
+
+
+def write(root: Path, relative: str, text: str) -> None:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+@pytest.fixture
+def labelled_tree(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    root = tmp_path / "qms"
+    for source in ("org-a", "org-b", "org-c"):
+        write(root, f"{source}/audit.md", f"# Audit\n{AUDIT} ({source})")
+        write(root, f"{source}/training.md", f"# Training\n{TRAINING} ({source})")
+        write(root, f"{source}/canteen.md", f"# Canteen\n{OTHER} ({source})")
+    rows = ["path\tiso9001\tcmmi"]
+    for source in ("org-a", "org-b", "org-c"):
+        rows += [f"{source}/audit.md\t9.2\tPQA", f"{source}/training.md\t7.2\tOT", f"{source}/canteen.md\t\t"]
+    write(root, "labels.tsv", "\n".join(rows) + "\n")
+    return root
+
+
+def test_cross_validation_never_scores_a_source_with_a_model_that_saw_it(labelled_tree, monkeypatch):
+    seen = []
+    real_fit = evaluation.fit
+
+    def recording_fit(rows, extracts, info, settings=None):
+        seen.append((info["fold"], {r.source for r in rows}))
+        return real_fit(rows, extracts, info, settings)
+
+    monkeypatch.setattr(evaluation, "fit", recording_fit)
+    with Scanner(labelled_tree, Config(), index_path=labelled_tree.parent / "i.sqlite", jobs=1) as scanner:
+        scanner.sync()
+        extracts = {p: r for p, r in scanner.results.items() if hasattr(r, "sections")}
+        result = evaluation.cross_validate(scanner.catalogs, load_labels(labelled_tree / "labels.tsv"), extracts)
+    assert sorted(fold for fold, _ in seen) == ["org-a", "org-b", "org-c"]
+    assert all(fold not in sources and len(sources) == 2 for fold, sources in seen)
+    iso = result.frameworks[0]
+    assert iso.documents == 9 and iso.micro[0] > 0.5
+
+
+def test_labels_in_config_train_once_and_retrain_only_on_change(labelled_tree):
+    with Scanner(labelled_tree, Config(), index_path=labelled_tree.parent / "i.sqlite", jobs=1) as scanner:
+        scanner.sync()
+        extracts = {p: r for p, r in scanner.results.items() if hasattr(r, "sections")}
+        model, trained = model_from_labels(labelled_tree / "labels.tsv", extracts, scanner.catalogs)
+        assert trained
+        again, trained_again = model_from_labels(labelled_tree / "labels.tsv", extracts, scanner.catalogs)
+        assert not trained_again and again.info["training_hash"] == model.info["training_hash"]
+    write(labelled_tree, "org-a/audit.md", f"# Audit\n{AUDIT} Revised.")
+    with Scanner(labelled_tree, Config(), index_path=labelled_tree.parent / "i.sqlite", jobs=1) as scanner:
+        scanner.sync()
+        extracts = {p: r for p, r in scanner.results.items() if hasattr(r, "sections")}
+        _, retrained = model_from_labels(labelled_tree / "labels.tsv", extracts, scanner.catalogs)
+        assert retrained
+
+
+def test_scan_with_labels_in_config_uses_the_trained_model(labelled_tree):
+    write(labelled_tree, "gapscan.toml", 'labels = "labels.tsv"\nframeworks = ["iso9001-2015"]\n')
+    from gapscan.scanner.config import load_config
+
+    result = scan(labelled_tree, load_config(labelled_tree), index_path=labelled_tree.parent / "i.sqlite", jobs=1)
+    documents = {d.path: d for d in result.report.documents}
+    assert "9.2" in {t.requirement for t in documents["org-b/audit.md"].tags}
+    assert not documents["org-b/canteen.md"].tags
+    models = list((labelled_tree.parent / "cache" / "gapscan" / "models").glob("labels-*.npz"))
+    assert len(models) == 1
+
+
+@needs_corpus
+def test_eval_command_reports_figures_as_json(tmp_path, corpus_index):
+    out = tmp_path / "eval.json"
+    done = subprocess.run([sys.executable, "-m", "gapscan.scanner", "eval", "--labels", str(CORPUS / "labels.tsv"),
+                           "--corpus", str(CORPUS), "--index", str(corpus_index), "--json", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(out.read_text(encoding="utf-8"))
+    assert figures["cv"] == "source"
+    frameworks = {f["framework"]: f for f in figures["frameworks"]}
+    assert set(frameworks) == {"iso9001-2015", "cmmi-v2-dev"}
+    for framework in frameworks.values():
+        assert framework["documents"] == 173 and framework["classes"]
+        assert framework["false_tags_per_negative"] < 0.5
+    assert figures["gap_detection"]
+    assert "micro  precision" in done.stdout
+
+
+@needs_corpus
+@pytest.mark.parametrize("framework, label", [("iso9001-2015", "8.4"), ("cmmi-v2-dev", "PQA")])
+def test_removing_a_requirements_documents_turns_it_into_a_gap(corpus_index, framework, label):
+    rows = [r for r in load_labels(CORPUS / "labels.tsv") if not r.exclude and label in r.labels.get(framework, ())]
+    assert len(rows) >= 2
+    index = corpus_index
+    full = scan(CORPUS, Config(), index_path=index, jobs=2, today=date(2026, 11, 25)).report
+    without = scan(CORPUS, Config(exclude=tuple("/" + r.path for r in rows)), index_path=index, jobs=2,
+                   today=date(2026, 11, 25)).report
+
+    def verdicts(report):
+        (result,) = [f for f in report.frameworks if f.id == framework]
+        return {v.id: v for v in result.verdicts}
+
+    before, after = verdicts(full), verdicts(without)
+    ours = [rid for rid in after if label_class(framework, rid) == label]
+    assert any(before[rid].status == "covered" for rid in ours), "the label was evidenced before removal"
+    assert all(after[rid].status in ("missing", "partial") for rid in ours), {r: after[r].status for r in ours}
+    removed = {r.path for r in rows}
+    still_evidenced = {t.requirement for d in without.documents for t in d.tags
+                       if t.framework == framework and d.path not in removed}
+    lost = [rid for rid, v in before.items() if v.status == "covered" and after[rid].status != "covered"
+            and rid in still_evidenced and label_class(framework, rid) != label]
+    assert not lost, lost
