@@ -127,12 +127,15 @@ def _judge(requirement, found, inputs, thresholds, justification, age_limit):
     if requirement.needs_records:
         records = [e for e in fresh if counts_as_record(inputs.kinds.get(e.path, ""))]
         if not records:
-            return (
-                "partial",
-                f"Only procedures or templates found ({fresh[0].path}); records that show it is done are required.",
-                tags,
-                near,
-            )
+            stale_records = [e for e in tags if e not in fresh and counts_as_record(inputs.kinds.get(e.path, ""))]
+            if stale_records:
+                newest = max(inputs.dates.get(e.path, "") for e in stale_records)
+                reason = (f"The records are stale: the newest dates from {newest}, older than the "
+                          f"{age_limit}-day limit; only procedures or templates are current.")
+            else:
+                reason = (f"Only procedures or templates found ({fresh[0].path}); "
+                          "records that show it is done are required.")
+            return "partial", reason, tags, near
         fresh = records
 
     best = fresh[0]

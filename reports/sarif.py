@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
@@ -61,7 +62,7 @@ def render_sarif(report: GapReport, publication: Publication | None = None) -> s
                 "toolExecutionNotifications": [
                     {
                         "level": "warning",
-                        "message": {"text": truncate(one_line(f"{d.path} was not read: {d.reason or d.status}"), _MESSAGE_CHARS)},
+                        "message": {"text": _text(f"{d.path} was not read: {d.reason or d.status}")},
                         "locations": [_location(publication.repo_prefix + d.path)],
                     }
                     for d in report.documents
@@ -82,16 +83,22 @@ def _rule(framework: FrameworkResult, verdict: Verdict) -> dict:
     name = one_line(framework.title or framework.id)
     rule = {
         "id": _rule_id(framework.id, verdict.id),
-        "shortDescription": {"text": truncate(one_line(f"{name} {verdict.id} {verdict.title}"), 1_000)},
-        "fullDescription": {"text": truncate(one_line(verdict.intent or verdict.title or verdict.id), _MESSAGE_CHARS)},
+        "shortDescription": {"text": _text(f"{name} {verdict.id} {verdict.title}", 1_000)},
+        "fullDescription": {"text": _text(verdict.intent or verdict.title or verdict.id)},
         "defaultConfiguration": {"level": "error" if verdict.status == "missing" else "warning"},
         "properties": {"tags": ["evidence-gap", one_line(framework.id)]},
     }
     if verdict.typical_evidence:
         rule["help"] = {
-            "text": truncate(one_line("Typical evidence: " + "; ".join(verdict.typical_evidence)), _MESSAGE_CHARS)
+            "text": _text("Typical evidence: " + "; ".join(verdict.typical_evidence))
         }
     return rule
+
+
+def _text(value: str, limit: int = _MESSAGE_CHARS) -> str:
+    """Plain message text: one line, and square brackets escaped (SARIF reads ``[text](target)``
+    in a message as an embedded link, so a file name could otherwise make one)."""
+    return re.sub(r"([\[\]])", r"\\\1", truncate(one_line(value), limit))
 
 
 def _rule_id(framework: str, requirement: str) -> str:
@@ -122,7 +129,7 @@ def _result(framework: FrameworkResult, verdict: Verdict, rule_index: int, publi
         "ruleIndex": rule_index,
         "kind": "fail",
         "level": "error" if verdict.status == "missing" else ("note" if publication.partial_ok else "warning"),
-        "message": {"text": truncate(one_line(message), _MESSAGE_CHARS)},
+        "message": {"text": _text(message)},
         "locations": locations,
         "partialFingerprints": {"gapscanRequirement/v1": hashlib.sha256(clean(identity).encode("utf-8")).hexdigest()},
         "properties": {"framework": clean(framework.id), "requirement": clean(verdict.id), "status": verdict.status},
@@ -132,7 +139,7 @@ def _result(framework: FrameworkResult, verdict: Verdict, rule_index: int, publi
     waiver = publication.waiver_for(framework.id, verdict.id)
     if waiver is not None:
         result["suppressions"] = [
-            {"kind": "external", "status": "accepted", "justification": truncate(one_line(waiver.label()), _MESSAGE_CHARS)}
+            {"kind": "external", "status": "accepted", "justification": _text(waiver.label())}
         ]
     return result
 

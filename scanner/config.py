@@ -208,6 +208,12 @@ def _limits(table: dict, path: Path) -> Limits:
     if unknown:
         raise ConfigError(f"{path}: unknown limit(s): {', '.join(unknown)}")
     for key, value in table.items():
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
-            raise ConfigError(f"{path}: limits.{key} must be a non-negative number")
+        if key == "timeout_seconds":
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
+                raise ConfigError(f"{path}: limits.{key} must be a number of seconds above 0")
+        elif key == "max_memory_bytes":  # 0 turns the cap off
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ConfigError(f"{path}: limits.{key} must be a whole number of bytes, 0 or more")
+        elif not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(f"{path}: limits.{key} must be a whole number above 0")
     return replace(Limits(), **table)

@@ -160,7 +160,7 @@ def _walk(root: Path, skip: set[Path], warnings: list[str]) -> list[str]:
         try:
             info = os.stat(folder)
         except OSError as error:  # gone since it was listed, or a path longer than the OS allows
-            warnings.append(f"{display_path(relative_folder)}: cannot list folder: {error.strerror or error}")
+            warnings.append(f"{_short(relative_folder)}: cannot list folder: {error.strerror or error}")
             continue
         key = (info.st_dev, info.st_ino)
         if key in seen_folders or key in skip_keys:
@@ -170,7 +170,7 @@ def _walk(root: Path, skip: set[Path], warnings: list[str]) -> list[str]:
             with os.scandir(folder) as listing:
                 entries = sorted(listing, key=lambda entry: entry.name)
         except OSError as error:
-            warnings.append(f"{display_path(relative_folder) or '.'}: cannot list folder: {error.strerror or error}")
+            warnings.append(f"{_short(relative_folder) or '.'}: cannot list folder: {error.strerror or error}")
             continue
         subfolders = []
         for entry in entries:
@@ -185,6 +185,16 @@ def _walk(root: Path, skip: set[Path], warnings: list[str]) -> list[str]:
                 subfolders.append((entry.path, relative))
         stack.extend(reversed(subfolders))
     return found
+
+
+def _short(relative: str, limit: int = 200) -> str:
+    """A path for a warning: shown as reports show paths, its middle cut when it is very long
+    (a folder nested thousands deep)."""
+    shown = display_path(relative)
+    if len(shown) <= limit:
+        return shown
+    half = (limit - 1) // 2
+    return f"{shown[:half]}…{shown[-half:]}"
 
 
 def _folder_key(folder: str | Path) -> tuple[int, int] | None:

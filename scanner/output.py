@@ -43,6 +43,7 @@ def write_atomic(path: Path, text: str | bytes) -> None:
         else:
             with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
                 stream.write(text)
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; a report is for its readers
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

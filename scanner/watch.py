@@ -28,6 +28,7 @@ import os
 import stat
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -294,6 +295,10 @@ class WatchService:
         Raises what stops the service from starting: ``OSError`` (the address is taken),
         ``ConfigError``/``CatalogError`` (unknown framework), ``IndexUnusable``.
         """
+        # watchdog's inotify emitter warns (with its whole watch table, kilobytes per line) when a
+        # folder created or moved in is registered twice; the second registration is harmless.
+        warnings.filterwarnings("ignore", message="Callback with id", category=RuntimeWarning,
+                                module="watchdog.observers.inotify")
         if self.serve_address is not None:
             from gapscan.scanner.serve import ReportServer
 

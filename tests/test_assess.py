@@ -83,3 +83,13 @@ def test_coverage_counts_partial_as_half():
     _, result = verdicts(evidence)
     assert result.counts["covered"] == 1 and result.counts["partial"] == 1
     assert result.coverage == round(1.5 / 56, 4)
+
+
+def test_current_procedure_with_stale_records_says_the_records_are_stale():
+    found, _ = verdicts(
+        [ev("PR-02 internal audit procedure.docx", "9.2", 0.5), ev("audits/audit report 2021.pdf", "9.2", 0.45)],
+        dates={"PR-02 internal audit procedure.docx": "2026-02-01", "audits/audit report 2021.pdf": "2021-06-30"},
+        kinds={"PR-02 internal audit procedure.docx": "procedure", "audits/audit report 2021.pdf": "record"},
+    )
+    assert found["9.2"].status == "partial"
+    assert found["9.2"].reason.startswith("The records are stale: the newest dates from 2021-06-30")

@@ -28,9 +28,6 @@ from gapscan.scanner.output import write_reports
 from gapscan.scanner.pipeline import scan
 from gapscan.scanner.watch import ChangeQueue, WatchService, look_at, split_stable
 
-# watchdog's inotify emitter warns when a folder moved out of the tree comes back in; harmless.
-pytestmark = pytest.mark.filterwarnings("ignore:Callback with id:RuntimeWarning")
-
 ISO = Config(frameworks=("iso9001-2015",))
 MODES = [pytest.param(None, id="inotify"), pytest.param(0.2, id="poll")]
 

@@ -6,6 +6,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 
 import openpyxl
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
 from gapscan.scanner.extract.guards import (
     Draft,
@@ -14,6 +15,17 @@ from gapscan.scanner.extract.guards import (
     describe_error,
     office_properties,
 )
+
+
+def _no_declared_size(sheet: ReadOnlyWorksheet) -> None:
+    """Opening a read-only sheet, openpyxl looks for its declared size, and parses the whole sheet
+    when there is none (minutes for a million rows, before the first row is read). The size only
+    pads rows to a rectangle, which text extraction does not need, and a hostile declared size
+    (A1:XFD1048576) would pad an empty sheet with a million rows of 16,384 cells: ignore it."""
+
+
+if hasattr(ReadOnlyWorksheet, "_get_size"):
+    ReadOnlyWorksheet._get_size = _no_declared_size
 
 
 def read(path: Path, fmt: str, limits: Limits) -> Draft:
