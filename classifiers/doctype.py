@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 
-from gapscan.classifiers.analysis import path_words
 
 TEMPLATE, PROCEDURE, RECORD, OTHER = "template", "procedure", "record", "other"
 
@@ -27,8 +26,9 @@ _PROCEDURE = re.compile(
 def document_kind(path: str, title: str = "") -> str:
     """Judged from the file name, its folder and the title; folders further up name collections
     ("QMS-Template", "records") more often than they describe the document."""
-    name_and_folder = "/".join(path.split("/")[-2:])
-    words = f"{path_words(name_and_folder)} {title}".lower()
+    name_and_folder = "/".join(path.split("/")[-2:]).rsplit(".", 1)[0]
+    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", name_and_folder)  # digits kept: "review 2024", "Q3"
+    words = f"{re.sub(r'[^A-Za-z0-9]+', ' ', spaced)} {title}".lower()
     if _TEMPLATE.search(words):
         return TEMPLATE
     if _RECORD.search(words):
@@ -40,3 +40,8 @@ def document_kind(path: str, title: str = "") -> str:
 
 def counts_as_record(kind: str) -> bool:
     return kind in (RECORD, OTHER)
+
+
+def counts_as_document(kind: str) -> bool:
+    """A maintained document: a procedure, policy or plan, not a record of one event."""
+    return kind in (PROCEDURE, OTHER)

@@ -115,12 +115,17 @@ def train(
 ) -> SupervisedModel:
     """Fit one logistic regression per label class seen in ``labels`` (framework -> classes)."""
     settings = settings or TrainingSettings()
-    counter = CountVectorizer(analyzer=terms, min_df=settings.min_df, max_features=settings.max_features)
+    min_df = min(settings.min_df, max(1, len(texts) // 2))  # a handful of labelled documents still trains
+    counter = CountVectorizer(analyzer=terms, min_df=min_df, max_features=settings.max_features)
     counts = counter.fit_transform(texts).astype(np.float32)
     vocabulary = tuple(counter.get_feature_names_out())
     document_frequency = np.bincount(counts.indices, minlength=counts.shape[1])
     idf = (np.log((1 + len(texts)) / (1 + document_frequency)) + 1.0).astype(np.float32)
-    classes = sorted({(f, c) for item in labels for f, cs in item.items() for c in cs})
+    # A class needs positive and negative examples; one every document has teaches nothing.
+    classes = sorted(
+        (f, c) for f, c in {(f, c) for item in labels for f, cs in item.items() for c in cs}
+        if not all(c in item.get(f, ()) for item in labels)
+    )
     model = SupervisedModel(vocabulary, idf, tuple(classes), np.zeros((0, len(vocabulary))), np.zeros(0))
     features = model.features(texts)
     coef = np.zeros((len(classes), len(vocabulary)), dtype=np.float32)

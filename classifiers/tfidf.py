@@ -35,9 +35,9 @@ class ProfileSimilarity(BaseEstimator):
         self.max_df = max_df
 
     def fit(self, X: list[str], y: list[str]) -> ProfileSimilarity:
-        self.vectorizer_ = TfidfVectorizer(
-            analyzer=terms, sublinear_tf=self.sublinear_tf, max_df=self.max_df, dtype=np.float32
-        )
+        # With only a couple of profiles (a small user catalog) every term is "frequent".
+        max_df = self.max_df if len(X) >= 3 else 1.0
+        self.vectorizer_ = TfidfVectorizer(analyzer=terms, sublinear_tf=self.sublinear_tf, max_df=max_df, dtype=np.float32)
         self.profiles_ = self.vectorizer_.fit_transform(X)
         self.classes_ = np.asarray(y)
         self.features_ = self.vectorizer_.get_feature_names_out()
@@ -80,6 +80,9 @@ class TaggerSettings:
     # ... if it also scores at least this share of the document's best score in that framework:
     # a document is evidence for what it is mainly about, not for everything it mentions.
     relative_cutoff: float = 0.8
+    # A document with fewer words of its own than this is never evidence, whatever its name says
+    # ("internal-audit-report-2024.md" holding "TBD"); it can still be listed as a near miss.
+    min_content_words: int = 15
     weak_threshold: float = 0.32  # at or above (below the threshold): weak evidence, a partial
     near_miss_floor: float = 0.15  # below: not worth listing as a near miss
     top_terms: int = 6
@@ -141,6 +144,8 @@ class Tagger:
         best_in_framework: dict[str, float] = {}
         for (framework, _), value in zip(self.keys, scores):
             best_in_framework[framework] = max(best_in_framework.get(framework, 0.0), float(value))
+        substantive = len(_WORD.findall(" ".join(s.text for s in substantive_sections(extract))))
+        has_content = substantive >= settings.min_content_words
         found = []
         for index in np.flatnonzero(scores >= settings.near_miss_floor):
             from_section = len(chunks) > 1 and cosine[index] > document_cosine[index]
@@ -156,7 +161,7 @@ class Tagger:
                     score=round(float(scores[index]), 4),
                     locator=chunks[best_section[index]][0] if from_section else "",
                     terms=terms[: settings.top_terms],
-                    tag=bool(scores[index] >= settings.threshold
+                    tag=bool(has_content and scores[index] >= settings.threshold
                              and scores[index] >= settings.relative_cutoff * best_in_framework[framework]),
                 )
             )
@@ -177,6 +182,7 @@ def document_text(extract: Extract) -> str:
 
 # Document-control furniture that every controlled document carries: it says the document is
 # controlled, not what it is evidence for, so it is left out of scoring.
+_WORD = re.compile(r"[^\W\d_]{2,}")
 _ADMINISTRATIVE = re.compile(
     r"^\W*(approv|sign[- ]?off|signature|revision|change (history|log|record)|document (history|control|information)"
     r"|version (history|control)|history of changes|amendment|training record|acknowledg|distribution"

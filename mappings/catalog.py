@@ -233,6 +233,8 @@ def load_catalogs(extra_folders: list[Path] | tuple[Path, ...] = ()) -> dict[str
     catalogs: dict[str, Catalog] = {}
     paths = _bundled_paths(".catalog.toml")
     for folder in extra_folders:
+        if not Path(folder).is_dir():
+            raise CatalogError(f"{folder}: catalogs folder not found")
         paths.extend(sorted(Path(folder).glob("*.catalog.toml")))
     for path in paths:
         catalog = load_catalog(path)

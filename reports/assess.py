@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
-from gapscan.classifiers.doctype import counts_as_record
+from gapscan.classifiers.doctype import counts_as_document, counts_as_record
 from gapscan.classifiers.evidence import Evidence
 from gapscan.mappings import Catalog, Crosswalk, Requirement
 from gapscan.reports.model import EvidenceRef, FrameworkResult, NearMiss, Related, Verdict
@@ -33,6 +33,7 @@ class AssessmentInputs:
 
 @dataclass(frozen=True)
 class Thresholds:
+    tag: float  # the classifier's score threshold (a tag also needs the document to be about it)
     weak: float  # an untagged score at or above this is weak evidence
     floor: float  # an untagged score below this is not even a near miss
 
@@ -46,7 +47,7 @@ def assess(
     not_applicable: dict[str, str] | None = None,
     max_age_days: dict[str, int] | None = None,
     crosswalks: tuple[Crosswalk, ...] = (),
-    frameworks_in_scope: dict[str, tuple[str, ...]] | None = None,
+    frameworks_in_scope: set[str] | None = None,
 ) -> FrameworkResult:
     by_requirement: dict[str, list[Evidence]] = defaultdict(list)
     for item in evidence:
@@ -102,13 +103,12 @@ def _judge(requirement, found, inputs, thresholds, justification, age_limit):
     if not tags:
         if weak:
             best = weak[0]
-            return (
-                "partial",
-                f"Only weak evidence: the closest document, {best.path}, scores {best.score:.2f} "
-                "and is not tagged for it.",
-                [],
-                near,
-            )
+            if best.score >= thresholds.tag:
+                reason = (f"Only passing mentions: {best.path} matches ({best.score:.2f}) but is mainly about "
+                          "other requirements.")
+            else:
+                reason = f"Only weak evidence: the closest document, {best.path}, matches at {best.score:.2f}."
+            return "partial", reason, [], near
         return "missing", "No document is evidence for this requirement.", [], near
 
     if age_limit:
@@ -137,6 +137,13 @@ def _judge(requirement, found, inputs, thresholds, justification, age_limit):
                           "records that show it is done are required.")
             return "partial", reason, tags, near
         fresh = records
+        if requirement.evidence == "both" and not any(counts_as_document(inputs.kinds.get(e.path, "")) for e in tags):
+            return (
+                "partial",
+                f"Records found ({fresh[0].path}) but no maintained document such as a process description.",
+                tags,
+                near,
+            )
 
     best = fresh[0]
     others = len(tags) - 1

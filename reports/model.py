@@ -14,7 +14,7 @@ class EvidenceRef:
     path: str
     score: float
     locator: str = ""
-    modified: str = ""  # ISO date the evidence dates from (see reports.assess for the sources)
+    modified: str = ""  # ISO date the evidence dates from (sources: scanner.pipeline._content_date)
     terms: tuple[str, ...] = ()
 
 

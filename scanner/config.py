@@ -57,8 +57,10 @@ def find_config(root: Path) -> Path | None:
         if candidate.is_file():
             return candidate
         pyproject = folder / "pyproject.toml"
-        if pyproject.is_file() and "gapscan" in _read(pyproject).get("tool", {}):
-            return pyproject
+        if pyproject.is_file():
+            tool = _read(pyproject).get("tool", {})
+            if isinstance(tool, dict) and "gapscan" in tool:
+                return pyproject
     return None
 
 
@@ -69,7 +71,10 @@ def load_config(root: Path, explicit: Path | None = None) -> Config:
         return Config()
     data = _read(path)
     if path.name == "pyproject.toml":
-        data = data.get("tool", {}).get("gapscan", {})
+        tool = data.get("tool", {})
+        data = tool.get("gapscan", {}) if isinstance(tool, dict) else None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: [tool.gapscan] must be a table")
     config = _parse(data, path)
     if explicit is None and path.parent.resolve() == root:
         _check_contained(config, path, root)
@@ -107,10 +112,20 @@ def _parse(data: dict, path: Path) -> Config:
         raise ConfigError(f"{path}: unknown key(s): {', '.join(unknown)}")
     base = path.parent
     cmmi = _table(data, "cmmi", path)
+    if set(cmmi) - {"level"}:
+        raise ConfigError(f"{path}: unknown key(s) in [cmmi]: {', '.join(sorted(set(cmmi) - {'level'}))}")
     level = cmmi.get("level")
     if level is not None and level not in (2, 3):
         raise ConfigError(f"{path}: cmmi.level must be 2 or 3, not {level!r}")
     labels = data.get("labels")
+    if labels is not None and (not isinstance(labels, str) or not labels.strip()):
+        raise ConfigError(f"{path}: labels must be the path of a labels file")
+    all_files = data.get("all_files", False)
+    if not isinstance(all_files, bool):
+        raise ConfigError(f"{path}: all_files must be true or false")
+    fail_under = _number(data.get("fail_under"), "fail_under", path)
+    if fail_under is not None and not 0 <= fail_under <= 100:
+        raise ConfigError(f"{path}: fail_under is a percentage from 0 to 100, not {fail_under:g}")
     fail_on = data.get("fail_on")
     if fail_on is not None and fail_on not in FAIL_ON:
         raise ConfigError(f"{path}: fail_on must be one of {', '.join(FAIL_ON)}, not {fail_on!r}")
@@ -125,11 +140,11 @@ def _parse(data: dict, path: Path) -> Config:
         not_applicable=_per_framework(data, "not_applicable", path, _justification),
         max_age_days=_per_framework(data, "max_age", path, parse_age),
         catalog_folders=tuple(base / p for p in _strings(data, "catalogs", path)),
-        labels=base / labels if isinstance(labels, str) else None,
-        fail_under=_number(data.get("fail_under"), "fail_under", path),
+        labels=base / labels if labels else None,
+        fail_under=fail_under,
         fail_on=fail_on,
         waivers=base / waivers if waivers else None,
-        all_files=bool(data.get("all_files", False)),
+        all_files=all_files,
         limits=_limits(_table(data, "limits", path), path),
         source=path,
     )

@@ -113,7 +113,8 @@ def discover(
     all_files: bool = False,
     skip: tuple[Path, ...] = (),
 ) -> Discovery:
-    """Find the documents under ``root``. ``skip`` holds folders never to descend into (our output)."""
+    """Find the documents under ``root``. ``skip`` holds folders never to descend into (our output)
+    and files that are not documents (our labels file)."""
     root = root.resolve()
     wanted = FileFilter(include, exclude)
     skip_resolved = {p.resolve() for p in skip}
@@ -130,7 +131,7 @@ def discover(
     candidates = []
     for relative in paths:
         fmt = wanted.format_for(relative)
-        if fmt is None:
+        if fmt is None or root / relative in skip_resolved:  # a skipped file: the labels file, say
             continue
         try:
             candidate = stat_candidate(root, relative, fmt)
@@ -208,7 +209,9 @@ def _folder_key(folder: str | Path) -> tuple[int, int] | None:
 def _git(root: Path, *args: str) -> bytes | None:
     try:
         done = subprocess.run(
-            ["git", "-C", str(root), *args],
+            # A CI job or a service often runs as another user than the checkout's owner; git then
+            # refuses the repository ("dubious ownership") and we would silently read every file.
+            ["git", "-c", "safe.directory=*", "-C", str(root), *args],
             capture_output=True,
             timeout=120,
             check=False,
@@ -223,7 +226,7 @@ def git_tracked(root: Path) -> list[str] | None:
     inside = _git(root, "rev-parse", "--is-inside-work-tree")
     if inside is None or inside.strip() != b"true":
         return None
-    listing = _git(root, "-c", "core.quotepath=off", "ls-files", "-z", "--cached", "--", ".")
+    listing = _git(root, "-c", "core.quotepath=off", "ls-files", "-z", "--cached", "--recurse-submodules", "--", ".")
     if listing is None:
         return None
     return [p for p in listing.decode("utf-8", "surrogateescape").split("\0") if p]

@@ -105,7 +105,7 @@ def _path(value: str | bytes) -> str:
 def default_index_path(root: Path) -> Path:
     """The index for a scanned root lives in the user cache directory, keyed by the root's path."""
     key = hashlib.sha256(str(root.resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:16]
-    return Path(platformdirs.user_cache_dir("gapscan")) / "index" / f"{root.name or 'root'}-{key}.sqlite"
+    return Path(platformdirs.user_cache_dir("gapscan")) / "index" / f"{(root.name or 'root')[:40]}-{key}.sqlite"
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:

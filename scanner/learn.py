@@ -74,7 +74,7 @@ def gap_detection(corpus: Corpus, evaluation: Evaluation, minimum: int = 2) -> l
     """For every label with at least ``minimum`` labelled documents: assess the corpus without those
     documents, using the evidence each document got from the model that never saw its source."""
     settings = TaggerSettings()
-    thresholds = Thresholds(settings.weak_threshold, settings.near_miss_floor)
+    thresholds = Thresholds(settings.threshold, settings.weak_threshold, settings.near_miss_floor)
     dates = {p: (e.metadata.modified or e.metadata.created or "")[:10] for p, e in corpus.extracts.items()}
     kinds = {p: document_kind(p, e.metadata.title) for p, e in corpus.extracts.items()}
     inputs = AssessmentInputs(dates, kinds, date.today())

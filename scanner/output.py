@@ -61,7 +61,10 @@ def write_reports(
     xlsx, csv and sarif."""
     publication = publication or Publication()
     # Evidence links in the HTML are relative, so the report keeps working when both folders move.
-    link_base = Path(os.path.relpath(report.root, out_dir.resolve())).as_posix() + "/"
+    try:
+        link_base = Path(os.path.relpath(report.root, out_dir.resolve())).as_posix() + "/"
+    except ValueError:  # Windows: the report and the scanned share are on different drives
+        link_base = Path(report.root).as_uri() + "/"
     renderers: dict[str, Callable[[GapReport], str | bytes]] = {
         "html": lambda r: render_html(r, template_dir=template_dir, link_base=link_base),
         "json": render_json,

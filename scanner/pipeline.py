@@ -69,7 +69,7 @@ def _report_rank(framework: str) -> tuple[int, str]:
 def select_catalogs(config: Config) -> list[tuple[Catalog, int | None]]:
     """The catalogs to assess, each with its target level (CMMI maturity level)."""
     catalogs = load_catalogs(config.catalog_folders)
-    wanted = config.frameworks or tuple(sorted(catalogs, key=_report_rank))
+    wanted = tuple(dict.fromkeys(config.frameworks)) or tuple(sorted(catalogs, key=_report_rank))
     unknown = [f for f in wanted if f not in catalogs]
     if unknown:
         raise ConfigError(f"unknown framework(s): {', '.join(unknown)}; known: {', '.join(catalogs)}")
@@ -81,8 +81,24 @@ def select_catalogs(config: Config) -> list[tuple[Catalog, int | None]]:
             level = config.cmmi_level or catalog.default_level
             if level not in catalog.levels:
                 raise ConfigError(f"{framework}: level {level} is not one of {list(catalog.levels)}")
+        if not catalog.in_scope(level):
+            raise ConfigError(f"{framework}: no requirement is in scope" + (f" at level {level}" if level else ""))
         selected.append((catalog, level))
+    _check_requirement_settings(config, {catalog.id: catalog for catalog, _ in selected})
     return selected
+
+
+def _check_requirement_settings(config: Config, catalogs: dict[str, Catalog]) -> None:
+    """A misspelt framework or clause in not_applicable or max_age would silently do nothing."""
+    for key, table in (("not_applicable", config.not_applicable), ("max_age", config.max_age_days)):
+        for framework, entries in table.items():
+            catalog = catalogs.get(framework)
+            if catalog is None:
+                continue  # a framework this run does not assess (--framework) may still be configured
+            known = {r.id for r in catalog.requirements}
+            unknown = sorted(set(entries) - known)
+            if unknown:
+                raise ConfigError(f"{key}.{framework}: no such requirement: {', '.join(unknown)}")
 
 
 class Scanner:
@@ -104,7 +120,8 @@ class Scanner:
         self.tagger = Tagger(self.catalogs, supervised=default_model())
         self.labels_hash = ""  # training hash of the model trained from the configured labels
         self.jobs = jobs or min(os.cpu_count() or 1, 8)
-        self.skip = skip
+        # Our own inputs are not documents: a labels file lists clause ids and would be tagged.
+        self.skip = skip + tuple(p for p in (config.labels, config.waivers) if p is not None)
         self.notify = progress or (lambda stage, done, total: None)
         self.filter = FileFilter(config.include, config.exclude)
         self.index = Index(index_path or default_index_path(self.root))
@@ -236,8 +253,9 @@ class Scanner:
     def report(self, today: date | None = None) -> GapReport:
         """Assess every framework on the current evidence."""
         results = [self.results[p] for p in sorted(self.results)]
-        evidence = [e for p in sorted(self.evidence) for e in self.evidence[p]]
-        dates = {r.document.path: _content_date(r, self.commit_dates) for r in results}
+        evidence = list(self.all_evidence())
+        today = today or date.today()
+        dates = {r.document.path: _content_date(r, self.commit_dates, today) for r in results}
         kinds = {
             r.document.path: document_kind(r.document.path, r.metadata.title)
             for r in results
@@ -245,8 +263,8 @@ class Scanner:
         }
         results, evidence, dates, kinds = _displayable(results, evidence, dates, kinds)
         settings = self.tagger.settings
-        thresholds = Thresholds(settings.weak_threshold, settings.near_miss_floor)
-        inputs = AssessmentInputs(dates, kinds, today or date.today())
+        thresholds = Thresholds(settings.threshold, settings.weak_threshold, settings.near_miss_floor)
+        inputs = AssessmentInputs(dates, kinds, today)
         in_scope = {catalog.id for catalog, _ in self.catalogs}
         frameworks = tuple(
             assess(
@@ -330,15 +348,17 @@ def _displayable(results, evidence, dates, kinds):
     return results, evidence, dates, kinds
 
 
-def _content_date(result: ExtractResult, commit_dates: dict[str, str]) -> str:
+def _content_date(result: ExtractResult, commit_dates: dict[str, str], today: date) -> str:
     """When the document's content dates from: its own metadata, a date written in it, its last
-    commit (a fresh CI clone makes every mtime "now"), then its modification time."""
+    commit (a fresh CI clone makes every mtime "now"), then its modification time. Dates after
+    today ("Next review: 2031-03-01") say when it is due, not when it was written."""
     if isinstance(result, Extract):
         metadata = result.metadata
         if metadata.modified or metadata.created:
             return (metadata.modified or metadata.created)[:10]
-        if metadata.dates_in_text:
-            return max(metadata.dates_in_text)[:10]
+        past = [d[:10] for d in metadata.dates_in_text if d[:10] <= today.isoformat()]
+        if past:
+            return max(past)
     path = result.document.path
     if path in commit_dates:
         return commit_dates[path]

@@ -5,7 +5,7 @@ from gapscan.mappings import bundled_catalogs
 from gapscan.reports.assess import AssessmentInputs, Thresholds, assess
 
 ISO = "iso9001-2015"
-THRESHOLDS = Thresholds(weak=0.16, floor=0.08)
+THRESHOLDS = Thresholds(tag=0.2, weak=0.16, floor=0.08)
 TODAY = date(2026, 11, 25)
 
 
@@ -93,3 +93,15 @@ def test_current_procedure_with_stale_records_says_the_records_are_stale():
     )
     assert found["9.2"].status == "partial"
     assert found["9.2"].reason.startswith("The records are stale: the newest dates from 2021-06-30")
+
+
+def test_both_needs_a_maintained_document_as_well_as_records():
+    found, _ = verdicts([ev("records/process-kpi-results-2024.xlsx", "4.4", 0.5)],
+                        kinds={"records/process-kpi-results-2024.xlsx": "record"})
+    assert found["4.4"].status == "partial" and "maintained document" in found["4.4"].reason
+
+
+def test_strong_but_untagged_match_is_called_a_passing_mention():
+    item = Evidence("manual.docx", ISO, "7.4", 0.75, "page 1", ("communication",), tag=False)
+    found, _ = verdicts([item])
+    assert found["7.4"].status == "partial" and "mainly about other requirements" in found["7.4"].reason

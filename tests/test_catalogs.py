@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 
 from gapscan.mappings import CatalogError, bundled_catalogs, bundled_crosswalks, load_catalog, load_catalogs
+from gapscan.scanner.config import Config
+from gapscan.scanner.pipeline import scan
 
 CATALOGS = Path(__file__).resolve().parents[1] / "mappings" / "catalogs"
 
@@ -108,6 +110,13 @@ def test_user_catalog_folder_adds_a_framework(tmp_path):
     )
     catalogs = load_catalogs((tmp_path,))
     assert "as9100d" in catalogs and "iso9001-2015" in catalogs
+    qms = tmp_path / "qms"
+    qms.mkdir()
+    (qms / "ops-risk.md").write_text("The operational risk register lists each risk, its owner and controls.\n" * 3,
+                                     encoding="utf-8")
+    config = Config(frameworks=("as9100d",), catalog_folders=(tmp_path,))
+    report = scan(qms, config, index_path=tmp_path / "i.sqlite", jobs=1).report
+    assert [f.id for f in report.frameworks] == ["as9100d"] and len(report.frameworks[0].verdicts) == 1
 
 
 def test_duplicate_catalog_id_is_an_error(tmp_path):

@@ -104,3 +104,15 @@ def test_path_words():
 )
 def test_document_kind(path, kind):
     assert document_kind(path) == kind
+
+
+def test_a_placeholder_is_never_evidence_whatever_its_name(tagger):
+    doc = extract("records/internal-audit-report-2024.md", ("body", "TBD"), title="Internal audit report")
+    found = tagger.evidence(doc)
+    assert found and not any(e.tag for e in found)
+
+
+@pytest.mark.parametrize("path", ["procedures/internal-audit-2024-03.docx", "reviews/Management review 2023.docx",
+                                  "audits/audit_Q3.docx"])
+def test_dates_in_file_names_mark_records(path):
+    assert document_kind(path) == RECORD

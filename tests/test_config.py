@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,29 @@ def test_flags_override_the_file(tmp_path):
 @pytest.mark.parametrize("value, days", [(30, 30), ("400d", 400), ("2 weeks", 14), ("18 months", 540), ("1y", 365)])
 def test_ages(value, days):
     assert parse_age(value) == days
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('all_files = "false"\n', "all_files must be true or false"),
+        ("labels = 5\n", "labels must be the path"),
+        ("[cmmi]\nlevle = 2\n", "unknown key(s) in [cmmi]: levle"),
+        ("fail_under = 250\n", "percentage from 0 to 100"),
+    ],
+)
+def test_values_of_the_wrong_kind_are_errors(tmp_path, text, message):
+    write(tmp_path / "gapscan.toml", text)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(tmp_path)
+
+
+@pytest.mark.parametrize("text", ['tool = "gapscanner"\n', "[tool]\ngapscan = 1\n"])
+def test_pyproject_whose_tool_entries_are_not_tables(tmp_path, text):
+    write(tmp_path / "pyproject.toml", text)
+    try:
+        config = load_config(tmp_path)
+    except ConfigError as error:
+        assert "[tool.gapscan] must be a table" in str(error)
+    else:
+        assert config.source is None

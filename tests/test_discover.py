@@ -101,3 +101,12 @@ def test_scanning_a_subfolder_of_a_repository_is_relative_to_that_folder(repo):
 def test_untracked_folder_inside_a_repository_is_read_in_full(repo):
     touch(repo, "generated/demo/policy.md")
     assert paths(discover(repo / "generated")) == ["demo/policy.md"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="changing a repository's owner needs root")
+def test_a_repository_owned_by_another_user_is_still_read_as_a_repository(repo):
+    touch(repo, "ignored.txt")
+    (repo / ".gitignore").write_text("ignored.txt\n", encoding="utf-8")
+    subprocess.run(["chown", "-R", "nobody", str(repo)], check=True)
+    found = discover(repo)
+    assert found.git and "ignored.txt" not in paths(found)

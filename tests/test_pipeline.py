@@ -113,3 +113,40 @@ def test_not_applicable_from_config(tree, tmp_path):
     result = run(tree, tmp_path, not_applicable={"iso9001-2015": {"8.3": "No design work."}})
     verdicts = {v.id: v for v in result.report.frameworks[0].verdicts}
     assert verdicts["8.3.2"].status == "not_applicable" and "No design work." in verdicts["8.3.2"].reason
+
+
+@pytest.mark.parametrize(
+    "config, message",
+    [
+        (Config(not_applicable={"iso9001-2015": {"8.3.0": "typo"}}), "not_applicable.iso9001-2015: no such requirement: 8.3.0"),
+        (Config(max_age_days={"iso9001-2015": {"99": 10}}), "max_age.iso9001-2015: no such requirement: 99"),
+        (Config(frameworks=("iso27001",)), "unknown framework(s): iso27001"),
+    ],
+)
+def test_misspelt_settings_are_errors_not_silently_ignored(config, message):
+    from gapscan.scanner.config import ConfigError
+    from gapscan.scanner.pipeline import select_catalogs
+
+    with pytest.raises(ConfigError) as error:
+        select_catalogs(config)
+    assert message in str(error.value)
+
+
+def test_repeated_framework_is_assessed_once(tree, tmp_path):
+    result = scan(tree, Config(frameworks=("iso9001-2015", "iso9001-2015")), index_path=tmp_path / "i.sqlite", jobs=1)
+    assert [f.id for f in result.report.frameworks] == ["iso9001-2015"]
+
+
+def test_a_review_date_in_the_future_does_not_make_old_records_fresh(tree, tmp_path):
+    write(tree, "records/audits/internal-audit-report-2018.md",
+          AUDIT_REPORT.replace("2026-03-12", "2018-03-01") + "\nNext review date: 2031-03-01\n")
+    (tree / "records/audits/internal-audit-report-2026-03.md").unlink()
+    result = run(tree, tmp_path)
+    by_path = {d.path: d for d in result.report.documents}
+    assert by_path["records/audits/internal-audit-report-2018.md"].modified == "2018-03-01"
+
+
+def test_the_labels_file_is_not_a_document(tree, tmp_path):
+    write(tree, "labels.tsv", "path\tiso9001\nprocedures/internal-audit-procedure.md\t9.2\n")
+    result = run(tree, tmp_path, labels=tree / "labels.tsv")
+    assert "labels.tsv" not in {d.path for d in result.report.documents}

@@ -141,7 +141,7 @@ def test_sigkill_at_any_point_leaves_an_index_the_next_scan_completes(tmp_path):
             with sqlite3.connect(index) as db:
                 assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",), name
     assert all(done for _, done in killed), killed
-    assert not (out / "report.json").exists(), "the mid-write kill came after the last report"
+    assert not (out / "report.xlsx").exists(), "the mid-write kill came after the last report"
 
     final = Scan(tree, work)
     assert final.wait() == 0, final.log.read_text()

@@ -3,6 +3,7 @@ real worker processes, and the real command line with real signals."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -350,6 +351,23 @@ def test_an_unmounted_share_counts_as_gone(tmp_path):
     service._identity, service._mounted = (info.st_dev, info.st_ino), True
     problem, _ = service._check_root()  # it was a mount point and is not one any more
     assert problem == "is no longer mounted"
+
+
+def test_out_of_inotify_watches_falls_back_to_polling(tree, services, tmp_path, monkeypatch):
+    from gapscan.scanner import watch
+
+    class Exhausted(watch.Observer):
+        def start(self):
+            raise OSError(errno.ENOSPC, "inotify watch limit reached")
+
+    monkeypatch.setattr(watch, "Observer", Exhausted)
+    monkeypatch.setattr(watch, "DEFAULT_POLL_SECONDS", 0.2)
+    out = tmp_path / "out"
+    service = services(tree)
+    wait_for(lambda: load(out), what="the first report")
+    assert service.health()["observer"] == "polling every 0.2 s"
+    write(tree, "procedures/internal-audit.md", AUDIT_PROCEDURE)
+    wait_for(lambda: "procedures/internal-audit.md" in documents(load(out)), what="the change, by polling")
 
 
 def test_lost_inotify_events_trigger_a_full_comparison(tree, services, tmp_path):

@@ -137,7 +137,8 @@ def too_large(size: int, limits: Limits) -> str:
 
 
 def check_zip(path: Path, fmt: str, limits: Limits) -> None:
-    """Refuse a zip-based document that is encrypted, not a zip, or would inflate too far.
+    """Refuse a zip-based document that is encrypted, not a zip, would inflate too far, or holds
+    XML with a document type declaration (entity expansion, external entities).
 
     Sizes come from the central directory; ``zipfile`` never inflates a member past its declared
     size (a lying header fails the CRC check instead), so checking declared sizes is enough.
@@ -165,6 +166,8 @@ def check_zip(path: Path, fmt: str, limits: Limits) -> None:
         raise Refused(f"zip bomb suspected: archive inflates to {human_size(total)}")
     with zipfile.ZipFile(path) as archive:
         for member in members:
+            if member.flag_bits & 0x1:
+                raise Refused(f"encrypted (password-protected zip member {member.filename})")
             if member.is_dir() or member.filename.lower().endswith(_BINARY_SUFFIXES):
                 continue
             with archive.open(member) as stream:
