@@ -744,11 +744,11 @@ class WatchService:
 def _discard(observer: BaseObserver) -> None:
     """Stop an observer and its emitters, whether or not it was started."""
     try:
+        # stop() also when it never started: it unschedules the watches and ends the inotify
+        # reader thread that an inotify observer starts as soon as it is created.
+        observer.stop()
         if observer.is_alive():
-            observer.stop()
             observer.join(10)
-        else:
-            observer.unschedule_all()
     except Exception:  # noqa: BLE001 - a half-started observer may refuse; nothing to keep
         log.debug("stopping the observer failed", exc_info=True)
 

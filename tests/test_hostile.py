@@ -15,7 +15,6 @@ import json
 import os
 import socket
 import sqlite3
-import stat
 import tempfile
 import threading
 import time
@@ -40,7 +39,6 @@ from gapscan.scanner.config import Config
 from gapscan.scanner.discover import display_path
 from gapscan.scanner.documents import Document, format_of
 from gapscan.scanner.extract import Limits, extract_file
-from gapscan.scanner.index import sha256_file
 from gapscan.scanner.output import FORMATS, write_reports
 from gapscan.scanner.pipeline import ScanResult, scan
 
