@@ -126,7 +126,7 @@ def discover(
     if tracked is not None:
         paths = _from_git(root, tracked, skip_resolved)
     else:
-        paths = _walk(root, skip_resolved, warnings)
+        paths = walk_files(root, skip_resolved, warnings)
 
     candidates = []
     for relative in paths:
@@ -148,7 +148,7 @@ def discover(
     return Discovery(root, tuple(candidates), tracked is not None, commit_dates, tuple(warnings))
 
 
-def _walk(root: Path, skip: set[Path], warnings: list[str]) -> list[str]:
+def walk_files(root: Path, skip: set[Path], warnings: list[str]) -> list[str]:
     """Every file below ``root``, relative to it. Iterative (a folder nested thousands deep would
     exhaust the recursion of ``os.walk``); folders are recognised by device and inode, so a symlink
     loop or a second link to a folder is read once, and ``skip`` folders are never entered."""

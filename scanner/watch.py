@@ -52,7 +52,7 @@ from watchdog.observers.polling import PollingObserver
 
 from gapscan.reports.model import GapReport
 from gapscan.scanner.config import Config
-from gapscan.scanner.discover import VCS_FOLDERS, FileFilter
+from gapscan.scanner.discover import VCS_FOLDERS, FileFilter, walk_files
 from gapscan.scanner.index import default_index_path
 from gapscan.scanner.output import DEFAULT_FORMATS, write_reports
 from gapscan.scanner.pipeline import Scanner, ScanStats
@@ -702,20 +702,17 @@ class WatchService:
         absolute = self.root / folder
         if not absolute.is_dir():
             return
-        for here, subfolders, files in os.walk(absolute, followlinks=False):
-            subfolders[:] = [d for d in subfolders if d not in VCS_FOLDERS]
-            for name in files:
-                relative = self._relative(os.path.join(here, name))
-                if (relative is None or relative in batch or relative in ready
-                        or self.filter.format_for(relative) is None):
-                    continue
-                self.queue.put(relative, look_at(os.path.join(here, name)))
+        for inside in walk_files(absolute, set(), []):  # iterative: a deeply nested folder is fine
+            relative = f"{prefix}{inside}"
+            if relative in batch or relative in ready or self.filter.format_for(relative) is None:
+                continue
+            self.queue.put(relative, look_at(str(absolute / inside)))
 
     def _publish(self) -> tuple[dict[str, float], dict[str, float]]:
         """Assess, record and write every report; returns (coverage now, coverage before)."""
         started = time.monotonic()
         report: GapReport = self._scanner.report()
-        self._scanner.record(report)
+        report = self._scanner.record(report)  # with the scan history, for the HTML trend
         assessed = time.monotonic()
         self._stale = True
         write_reports(report, self.out_dir, self.formats)

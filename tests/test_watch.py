@@ -265,7 +265,7 @@ def test_a_file_being_written_waits_until_it_is_stable(tree, services, tmp_path)
     ready, changing = split_stable(tree, queue.take(1.0))
     assert ready == ["records/growing.md"] and changing == {}
 
-    # In the service: a slow writer is read once, when it has finished.
+    # In the service: a file written line by line ends up read whole, and nothing else is read.
     out = tmp_path / "out"
     service = services(tree)
     wait_for(lambda: load(out), what="the first report")
