@@ -168,11 +168,18 @@ class Tagger:
         return found
 
 
+# The title, file name and folder say what a document is more reliably than pages of body text
+# (a CAPA training questionnaire is about CAPA but is a training record); repeating them is their
+# weight as a feature. 1 -> 5 raised leave-one-source-out precision, ISO 0.77 -> 0.85 and CMMI
+# 0.64 -> 0.71 (docs/accuracy.md); more made a file name outweigh its content.
+HEADER_WEIGHT = 5
+
+
 def document_header(extract: Extract) -> str:
     """Title, file name and folder as words. The rest of a path says where a collection lives,
     not what the document is."""
     name_and_folder = "/".join(extract.document.path.split("/")[-2:])
-    return f"{extract.metadata.title}\n{path_words(name_and_folder)}\n"
+    return f"{extract.metadata.title}\n{path_words(name_and_folder)}\n" * HEADER_WEIGHT
 
 
 def document_text(extract: Extract) -> str:
