@@ -121,3 +121,16 @@ def big_report(requirements: int = 3000, path_chars: int = 3000) -> GapReport:
     fw = FrameworkResult("big", "Big catalog " + "B" * 300, "1", verdicts)
     docs = tuple(_doc(f"{long}{i}", f"{i:064d}", status="unreadable", reason="r" * 500) for i in range(300))
     return GapReport("0.1.0", "2026-05-02T10:00:00+00:00", "/r/" + "y" * 5000, (fw, fw), docs)
+
+
+# Two ordinary documents in our own words, for tests that scan a small real tree.
+POLICY = """# Quality policy
+Top management sets this quality policy: we commit to customer satisfaction, to meeting applicable
+requirements and to continual improvement of the quality management system. The policy is
+communicated to all staff, understood and applied, and reviewed at each management review.
+"""
+AUDIT = """# Internal audit report IA-2026-02
+Audit date: 2026-02-10. Lead auditor: R. Patel. Audit criteria: ISO 9001 and our procedures.
+Scope: purchasing and production. Findings: two minor nonconformities, one observation.
+Corrective actions raised in the CAPA log; follow-up audit planned within the audit programme.
+"""

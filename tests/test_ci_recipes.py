@@ -15,20 +15,10 @@ from pathlib import Path
 import pytest
 import xmlschema
 import yaml
+from report_samples import AUDIT, POLICY
 
 ROOT = Path(__file__).resolve().parents[1]
 JUNIT_XSD = Path(__file__).parent / "schemas" / "junit-10.xsd"
-
-POLICY = """# Quality policy
-Top management sets this quality policy: we commit to customer satisfaction, to meeting applicable
-requirements and to continual improvement of the quality management system. The policy is
-communicated to all staff, understood and applied, and reviewed at each management review.
-"""
-AUDIT = """# Internal audit report IA-2026-02
-Audit date: 2026-02-10. Lead auditor: R. Patel. Audit criteria: ISO 9001 and our procedures.
-Scope: purchasing and production. Findings: two minor nonconformities, one observation.
-Corrective actions raised in the CAPA log; follow-up audit planned within the audit programme.
-"""
 
 
 def git(repo: Path, *args: str) -> None:

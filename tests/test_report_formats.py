@@ -36,6 +36,8 @@ from gapscan.scanner.config import Config
 from gapscan.scanner.output import FILE_NAMES, FORMATS, write_reports
 from gapscan.scanner.pipeline import scan
 from report_samples import (
+    AUDIT,
+    POLICY,
     AT,
     CDATA,
     FORMULA,
@@ -321,16 +323,6 @@ def test_every_format_renders_a_pathological_report(sarif_validator, junit_schem
 # -- a real scan, every format written by write_reports ----------------------------------------------
 
 
-POLICY = """# Quality policy
-Top management sets this quality policy: we commit to customer satisfaction, to meeting applicable
-requirements and to continual improvement of the quality management system. The policy is
-communicated to all staff, understood and applied, and reviewed at each management review.
-"""
-AUDIT = """# Internal audit report IA-2026-02
-Audit date: 2026-02-10. Lead auditor: R. Patel. Audit criteria: ISO 9001 and our procedures.
-Scope: purchasing and production. Findings: two minor nonconformities, one observation.
-Corrective actions raised in the CAPA log; follow-up audit planned within the audit programme.
-"""
 
 
 @pytest.fixture(scope="module")
