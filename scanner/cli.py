@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from gapscan.classifiers.models import default_model
 from gapscan.classifiers.tfidf import Tagger
 from gapscan.mappings import CatalogError, load_catalogs
 from gapscan.reports.baseline import (
@@ -318,14 +319,16 @@ def explain_command(file: Path, frameworks, config_file: Path | None, show_all: 
     """Show which requirements FILE is evidence for, with scores, sections and terms."""
     config = _load(file.parent, config_file).with_overrides(frameworks=frameworks or None)
     try:
-        tagger = Tagger(select_catalogs(config))
+        # The scan's own tagger: the shipped model blended with the catalog profiles.
+        tagger = Tagger(select_catalogs(config), supervised=default_model())
     except (ConfigError, CatalogError) as exc:
         raise UsageProblem(str(exc)) from exc
     fmt = format_of(file.name)
     if fmt is None:
         raise UsageProblem(f"{file.name}: not a document format gapscan reads")
     stat = file.stat()
-    document = Document(file.name, fmt, stat.st_size, stat.st_mtime, sha256_file(file))
+    # A scan scores a document with its folder name, so explain names it the same way.
+    document = Document(_scan_path(file, config), fmt, stat.st_size, stat.st_mtime, sha256_file(file))
     result = extract_file(file, document, config.limits)
     if not isinstance(result, Extract):
         click.echo(f"{file}: unreadable: {result.reason}")
@@ -341,6 +344,15 @@ def explain_command(file: Path, frameworks, config_file: Path | None, show_all: 
         where = f" in {item.locator}" if item.locator else ""
         click.echo(f"  {mark}{item.framework} {item.requirement}: {item.score:.2f}{where}")
         click.echo(f"       terms: {', '.join(item.terms)}")
+    if config.labels is not None:
+        click.echo(f"  note: scores are the shipped model's; a scan also learns from {config.labels}")
+
+
+def _scan_path(file: Path, config: Config) -> str:
+    """The path a scan of the configured folder (or else of the file's folder's parent) reports."""
+    file = file.resolve()
+    root = config.source.parent.resolve() if config.source is not None else file.parent.parent
+    return file.relative_to(root).as_posix() if file.is_relative_to(root) else f"{file.parent.name}/{file.name}"
 
 
 def _serve_address(_ctx, _param, value: str | None) -> tuple[str, int] | None:

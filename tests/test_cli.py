@@ -1,6 +1,7 @@
 """``gapscan`` as a user runs it: a real process on the generated demo quality system."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -164,3 +165,13 @@ def test_explain_shows_tags_with_terms(demo, tmp_path):
     done = gapscan("explain", str(demo / "02-procedures" / "PR-03-corrective-action.docx"), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "iso9001-2015 10.2" in done.stdout and "terms:" in done.stdout
+
+
+@pytest.mark.parametrize("path", ["02-procedures/PR-03-corrective-action.docx", "03-records/training/training-matrix.xlsx"])
+def test_explain_gives_the_tags_and_scores_the_scan_reported(scanned, demo, path):
+    _, report, work = scanned
+    (document,) = [d for d in report["documents"] if d["path"] == path]
+    reported = {(t["framework"], t["requirement"], f"{t['score']:.2f}") for t in document["tags"]}
+    done = gapscan("explain", str(demo / path), cwd=work)
+    explained = {m.groups() for m in re.finditer(r"^  tag (\S+) (.+): (\d\.\d\d)", done.stdout, re.MULTILINE)}
+    assert reported and explained == reported
