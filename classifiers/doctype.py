@@ -23,12 +23,26 @@ _PROCEDURE = re.compile(
 )
 
 
-def document_kind(path: str, title: str = "") -> str:
-    """Judged from the file name, its folder and the title; folders further up name collections
-    ("QMS-Template", "records") more often than they describe the document."""
+# A record of an activity, named as such: "training-capa/questionnaire.txt", "Training log".
+_ACTIVITY_RECORD = {
+    "training": re.compile(
+        r"\btraining\b.*\b(questionnaires?|quiz(zes)?|logs?|records?|checklists?|attendance|certificates?)\b"
+        r"|\b(questionnaires?|quiz(zes)?|logs?|records?|checklists?|attendance|certificates?)\b.*\btraining\b"
+    ),
+}
+
+
+def _name_words(path: str, title: str) -> str:
+    """The file name, its folder and the title as lower-case words; folders further up name
+    collections ("QMS-Template", "records") more often than they describe the document."""
     name_and_folder = "/".join(path.split("/")[-2:]).rsplit(".", 1)[0]
     spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", name_and_folder)  # digits kept: "review 2024", "Q3"
-    words = f"{re.sub(r'[^A-Za-z0-9]+', ' ', spaced)} {title}".lower()
+    return f"{re.sub(r'[^A-Za-z0-9]+', ' ', spaced)} {title}".lower()
+
+
+def document_kind(path: str, title: str = "") -> str:
+    """Judged from the file name, its folder and the title."""
+    words = _name_words(path, title)
     if _TEMPLATE.search(words):
         return TEMPLATE
     if _RECORD.search(words):
@@ -45,3 +59,12 @@ def counts_as_record(kind: str) -> bool:
 def counts_as_document(kind: str) -> bool:
     """A maintained document: a procedure, policy or plan, not a record of one event."""
     return kind in (PROCEDURE, OTHER)
+
+
+def record_of(path: str, title: str = "") -> str | None:
+    """The activity this document records, when its name says so: a training questionnaire on
+    CAPA records training, whatever its questions are about."""
+    words = _name_words(path, title)
+    if _PROCEDURE.search(words):  # "records/training-procedure.docx" describes training, it records none
+        return None
+    return next((activity for activity, pattern in _ACTIVITY_RECORD.items() if pattern.search(words)), None)

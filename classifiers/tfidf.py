@@ -19,6 +19,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from gapscan.classifiers.analysis import path_words, terms
+from gapscan.classifiers.doctype import record_of
 from gapscan.classifiers.evidence import Evidence
 from gapscan.classifiers.labels import label_class
 from gapscan.classifiers.profiles import profile_text
@@ -76,14 +77,17 @@ class TaggerSettings:
     # Where a supervised model knows the requirement's label class, its probability gets this weight.
     supervised_weight: float = 0.5
     # Chosen with `gapscan eval --cv source` on the shared corpus (docs/accuracy.md).
-    threshold: float = 0.4  # at or above: a tag (the document is evidence) ...
+    threshold: float = 0.35  # at or above: a tag (the document is evidence) ...
     # ... if it also scores at least this share of the document's best score in that framework:
     # a document is evidence for what it is mainly about, not for everything it mentions.
     relative_cutoff: float = 0.8
+    # A record of an activity (a training questionnaire) scores at least this for the requirements
+    # its records evidence (``records_of`` in the catalog), and only those are tagged in its framework.
+    record_score: float = 0.9
     # A document with fewer words of its own than this is never evidence, whatever its name says
     # ("internal-audit-report-2024.md" holding "TBD"); it can still be listed as a near miss.
     min_content_words: int = 15
-    weak_threshold: float = 0.32  # at or above (below the threshold): weak evidence, a partial
+    weak_threshold: float = 0.28  # at or above (below the threshold): weak evidence, a partial
     near_miss_floor: float = 0.15  # below: not worth listing as a near miss
     top_terms: int = 6
 
@@ -100,10 +104,12 @@ class Tagger:
     ):
         self.settings = settings or TaggerSettings()
         self.keys: list[tuple[str, str]] = []
+        self.records_of: list[tuple[str, ...]] = []
         texts = []
         for catalog, level in catalogs:
             for requirement in catalog.in_scope(level):
                 self.keys.append((catalog.id, requirement.id))
+                self.records_of.append(requirement.records_of)
                 texts.append(profile_text(catalog, requirement))
         self.model = ProfileSimilarity().fit(texts, [f"{fw}\t{rid}" for fw, rid in self.keys])
         self.supervised = supervised
@@ -141,6 +147,11 @@ class Tagger:
             for column in set(self.columns[known & (scores >= settings.threshold)]):
                 supervised_terms[column] = self.supervised.top_terms(features, column, settings.top_terms)
 
+        activity = record_of(extract.document.path, extract.metadata.title)
+        recorded = np.array([activity in kinds for kinds in self.records_of], dtype=bool)
+        scores = np.where(recorded, np.maximum(scores, settings.record_score), scores)
+        record_frameworks = {self.keys[i][0] for i in np.flatnonzero(recorded)}
+
         best_in_framework: dict[str, float] = {}
         for (framework, _), value in zip(self.keys, scores):
             best_in_framework[framework] = max(best_in_framework.get(framework, 0.0), float(value))
@@ -148,10 +159,11 @@ class Tagger:
         has_content = substantive >= settings.min_content_words
         found = []
         for index in np.flatnonzero(scores >= settings.near_miss_floor):
-            from_section = len(chunks) > 1 and cosine[index] > document_cosine[index]
+            from_section = not recorded[index] and len(chunks) > 1 and cosine[index] > document_cosine[index]
             row = 1 + best_section[index] if from_section else 0
             framework, requirement = self.keys[index]
-            terms = supervised_terms.get(self.columns[index], ())[:3]
+            terms = (f"{activity} record",) if recorded[index] else ()
+            terms += supervised_terms.get(self.columns[index], ())[:3]
             terms += tuple(t for t in self.model.top_terms(vectors[row], index, settings.top_terms) if t not in terms)
             found.append(
                 Evidence(
@@ -162,7 +174,8 @@ class Tagger:
                     locator=chunks[best_section[index]][0] if from_section else "",
                     terms=terms[: settings.top_terms],
                     tag=bool(has_content and scores[index] >= settings.threshold
-                             and scores[index] >= settings.relative_cutoff * best_in_framework[framework]),
+                             and scores[index] >= settings.relative_cutoff * best_in_framework[framework]
+                             and (recorded[index] or framework not in record_frameworks)),
                 )
             )
         return found

@@ -33,6 +33,9 @@ class Requirement:
     keywords: tuple[str, ...] = ()
     phrases: tuple[str, ...] = ()
     max_age_days: int | None = None
+    # Activities whose records are evidence for this requirement whatever their subject: a
+    # training quiz about CAPA is a training record, not CAPA evidence (classifiers/doctype.py).
+    records_of: tuple[str, ...] = ()
 
     @property
     def needs_records(self) -> bool:
@@ -165,6 +168,7 @@ def load_catalog(path: str | Path) -> Catalog:
             keywords=tuple(entry.get("keywords", ())),
             phrases=tuple(entry.get("phrases", ())),
             max_age_days=entry.get("max_age_days"),
+            records_of=tuple(entry.get("records_of", ())),
         )
         for entry in data["requirements"]
     )

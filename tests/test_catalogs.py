@@ -86,6 +86,13 @@ def test_wrong_value_names_the_field(tmp_path):
         load_catalog(path)
 
 
+def test_records_of_names_activities_gapscan_recognises(tmp_path):
+    assert bundled_catalogs()["iso9001-2015"].get("7.2").records_of == ("training",)
+    path = broken_copy(tmp_path, 'records_of = ["training"]', 'records_of = ["lunch"]')
+    with pytest.raises(CatalogError, match=r"requirement '7.2': field 'records_of.0': 'lunch' is not one of"):
+        load_catalog(path)
+
+
 def test_numeric_clause_id_is_rejected(tmp_path):
     path = broken_copy(tmp_path, 'id = "9.2"', "id = 9.2")
     with pytest.raises(CatalogError, match=r"field 'id'"):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from gapscan.classifiers.analysis import path_words, stem, terms
-from gapscan.classifiers.doctype import PROCEDURE, RECORD, TEMPLATE, document_kind
+from gapscan.classifiers.doctype import PROCEDURE, RECORD, TEMPLATE, document_kind, record_of
 from gapscan.classifiers.tfidf import ProfileSimilarity, Tagger
 from gapscan.mappings import bundled_catalogs
 from gapscan.scanner.documents import Document, Extract, Metadata, Section
@@ -13,6 +13,12 @@ ISO = "iso9001-2015"
 @pytest.fixture(scope="module")
 def tagger():
     return Tagger([(bundled_catalogs()[ISO], None)])
+
+
+@pytest.fixture(scope="module")
+def both():
+    catalogs = bundled_catalogs()
+    return Tagger([(catalogs[ISO], None), (catalogs["cmmi-v2-dev"], 3)])
 
 
 def extract(path, *sections, title=""):
@@ -116,3 +122,49 @@ def test_a_placeholder_is_never_evidence_whatever_its_name(tagger):
                                   "audits/audit_Q3.docx"])
 def test_dates_in_file_names_mark_records(path):
     assert document_kind(path) == RECORD
+
+
+def test_terms_join_non_to_the_word_it_negates():
+    assert set(terms("non-conforming")) == set(terms("non conforming")) == set(terms("nonconforming"))
+
+
+def test_document_control_furniture_is_not_a_term():
+    assert terms("SOP template ID 12, approved; form number 3") == []
+
+
+@pytest.mark.parametrize(
+    "path, title, activity",
+    [
+        ("training_records/training-capa/questionnaire.txt", "", "training"),
+        ("records/Training Log 2026.xlsx", "", "training"),
+        ("hr/induction.docx", "Training attendance sheet", "training"),
+        ("training-onboarding/OnBoardingChecklist.md", "", "training"),
+        ("SOPs/training.md", "Training SOP", None),
+        ("records/training-matrix.xlsx", "", "training"),
+        ("records/training-procedure.docx", "", None),
+        ("records/audit-log.xlsx", "", None),
+    ],
+)
+def test_record_of_names_the_activity_a_record_records(path, title, activity):
+    assert record_of(path, title) == activity
+
+
+def test_a_training_record_is_competence_evidence_whatever_its_subject(both):
+    quiz = extract(
+        "training_records/training-capa/questionnaire.md",
+        ("Questions", CAPA + " Question 1: who verifies the effectiveness of a corrective action? "
+                      "Question 2: which root cause analysis methods does the CAPA procedure name?"),
+    )
+    found = both.evidence(quiz)
+    tagged = {(e.framework, e.requirement) for e in found if e.tag}
+    assert tagged == {(ISO, "7.2"), ("cmmi-v2-dev", "OT 2.2")}
+    competence = next(e for e in found if e.requirement == "7.2")
+    assert competence.terms[0] == "training record" and competence.locator == ""
+    capa = next(e for e in found if e.requirement == "10.2")
+    assert capa.score >= both.settings.threshold and not capa.tag, "its subject stays a near miss"
+
+
+def test_the_same_text_outside_a_training_record_is_evidence_for_its_subject(both):
+    procedure = extract("procedures/corrective-action.md", ("Procedure", CAPA))
+    tagged = {e.requirement for e in both.evidence(procedure) if e.tag}
+    assert "10.2" in tagged and "7.2" not in tagged
