@@ -7,11 +7,15 @@ of an atomic write, are never served. Only GET and HEAD are answered; any other 
 ``report.html`` (also served at ``/``) carries a ``Refresh`` header so an open browser tab follows
 the updates; the report template itself is not changed.
 
-The server binds 127.0.0.1 unless it is given another host.
+The server binds 127.0.0.1 unless it is given another host. Bound to a loopback address, it answers
+only requests addressed to a loopback name (``Host: localhost:8080``, ``127.0.0.1``, ``[::1]``): a web
+page elsewhere that points its own domain name at 127.0.0.1 (DNS rebinding) gets 403 and never the
+report.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import mimetypes
@@ -74,6 +78,7 @@ class ReportServer(ThreadingHTTPServer):
         self.out_dir = Path(out_dir)
         self.health = health
         self.refresh = refresh
+        self.loopback_only = _is_loopback(host)
         super().__init__(address, _Handler)
 
     def server_bind(self) -> None:
@@ -118,6 +123,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _respond(self) -> None:
         try:
+            self._check_host()
             target = urlsplit(self.path).path
             if target in ("/health", "/health/"):
                 self._health()
@@ -125,6 +131,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._file(self._resolve(target), refresh=target in ("/", f"/{REPORT_PAGE}"))
         except Refused as refused:
             self._send(refused.status, f"{refused}\n".encode(), "text/plain; charset=utf-8", refused.headers)
+
+    def _check_host(self) -> None:
+        host = self.headers.get("Host")
+        if not self.server.loopback_only or host is None:
+            return
+        name = host[1:host.find("]")] if host.startswith("[") else host.rpartition(":")[0] or host
+        if not _is_loopback(name):
+            raise Refused(HTTPStatus.FORBIDDEN, "forbidden: this server answers only to localhost")
 
     def _health(self) -> None:
         try:
@@ -193,3 +207,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -49,12 +49,14 @@ def server(out):
     assert set(threading.enumerate()) <= baseline
 
 
-def request(server: ReportServer, method: str, path: str) -> tuple[int, dict[str, str], bytes]:
+def request(server: ReportServer, method: str, path: str, host_header: str | None = None) -> tuple[int, dict[str, str], bytes]:
     """Send ``path`` exactly as written (http.client does not normalise or re-encode it)."""
     host, port = server.server_address[:2]
     connection = http.client.HTTPConnection(host, port, timeout=5)
     try:
-        connection.putrequest(method, path, skip_accept_encoding=True)
+        connection.putrequest(method, path, skip_host=host_header is not None, skip_accept_encoding=True)
+        if host_header is not None:
+            connection.putheader("Host", host_header)
         connection.endheaders()
         response = connection.getresponse()
         return response.status, dict(response.getheaders()), response.read()
@@ -169,3 +171,16 @@ def test_a_reader_never_sees_half_a_report(server, out):
         writer.join()
     assert bodies <= {v.encode() for v in versions} | {original}
     assert len(bodies - {original}) >= 1
+
+
+@pytest.mark.parametrize("host", ["localhost:{port}", "LOCALHOST", "127.0.0.1:{port}", "127.0.0.2", "[::1]:{port}"])
+def test_answers_requests_addressed_to_loopback_names(server, host):
+    status, _, body = request(server, "GET", "/report.json", host.format(port=server.server_address[1]))
+    assert status == 200 and b"gapscan.report/1" in body
+
+
+@pytest.mark.parametrize("host", ["attacker.example:{port}", "attacker.example", "192.168.1.5:{port}", "localhost.attacker.example"])
+def test_refuses_other_host_names_so_dns_rebinding_cannot_read_the_report(server, host):
+    for path in ("/report.html", "/report.json", "/health"):
+        status, _, body = request(server, "GET", path, host.format(port=server.server_address[1]))
+        assert status == 403 and b"gapscan.report" not in body and b"watching" not in body
