@@ -24,6 +24,7 @@ import platformdirs
 from gapscan.scanner.documents import Document, Extract, Metadata, Section, Unreadable
 
 SCHEMA_VERSION = 1
+HISTORY_KEPT = 10_000  # scans in the history; the report shows the latest 50
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
@@ -231,10 +232,13 @@ class Index:
 
     @_guarded
     def record_scan(self, finished: str, documents: int, readable: int, coverage: dict[str, float]) -> None:
-        self._db.execute(
+        """Add a scan to the history, which keeps the newest ``HISTORY_KEPT`` (a watch service records
+        every batch, for months)."""
+        cursor = self._db.execute(
             "INSERT INTO scans (finished, documents, readable, coverage) VALUES (?, ?, ?, ?)",
             (finished, documents, readable, json.dumps(coverage, sort_keys=True)),
         )
+        self._db.execute("DELETE FROM scans WHERE id <= ?", (cursor.lastrowid - HISTORY_KEPT,))
         self._db.commit()
 
     @_guarded

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from gapscan.scanner import index as index_module
 from gapscan.scanner.config import Config
+from gapscan.scanner.index import Index
 from gapscan.scanner.pipeline import scan
 
 AUDIT = """# Internal audit procedure
@@ -101,6 +103,14 @@ def test_index_is_sqlite_in_wal_mode_with_scan_history(tree, tmp_path):
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("SELECT count(*) FROM scans").fetchone()[0] == 2
     assert db.execute("SELECT count(*) FROM files").fetchone()[0] == 4
+
+
+def test_scan_history_keeps_the_newest_scans_only(tmp_path, monkeypatch):
+    monkeypatch.setattr(index_module, "HISTORY_KEPT", 3)
+    with Index(tmp_path / "index.sqlite") as index:
+        for day in range(1, 6):
+            index.record_scan(f"2026-11-0{day}T10:00:00+00:00", day, day, {"iso9001-2015": day / 10})
+        assert [h["documents"] for h in index.history()] == [3, 4, 5]
 
 
 def test_scan_writes_nothing_inside_the_scanned_tree(tree, tmp_path):
