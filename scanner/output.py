@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -35,6 +37,7 @@ def write_atomic(path: Path, text: str | bytes) -> None:
     """Write to a temporary file beside ``path`` and rename it over: readers never see half a file.
     ``text`` is written as UTF-8; ``bytes`` (an xlsx workbook) as they are."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned(path)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         if isinstance(text, bytes):
@@ -48,6 +51,20 @@ def write_atomic(path: Path, text: str | bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+# A temporary file this old was left by a writer that was killed, not one still writing.
+ABANDONED_AFTER_SECONDS = 3600
+
+
+def _remove_abandoned(path: Path) -> None:
+    cutoff = time.time() - ABANDONED_AFTER_SECONDS
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        try:
+            if leftover.lstat().st_mtime < cutoff:
+                leftover.unlink()
+        except OSError:
+            pass  # another writer removed or replaced it
 
 
 def write_reports(

@@ -2,6 +2,7 @@
 
 import os
 import sqlite3
+import time
 from datetime import date
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from gapscan.scanner import index as index_module
 from gapscan.scanner.config import Config
 from gapscan.scanner.index import Index
+from gapscan.scanner.output import write_atomic
 from gapscan.scanner.pipeline import scan
 
 AUDIT = """# Internal audit procedure
@@ -111,6 +113,21 @@ def test_scan_history_keeps_the_newest_scans_only(tmp_path, monkeypatch):
         for day in range(1, 6):
             index.record_scan(f"2026-11-0{day}T10:00:00+00:00", day, day, {"iso9001-2015": day / 10})
         assert [h["documents"] for h in index.history()] == [3, 4, 5]
+
+
+def test_writing_a_report_removes_temporary_files_a_killed_writer_left(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    abandoned, in_progress, other = out / ".report.html.k1ll3d.tmp", out / ".report.html.wr1t1ng.tmp", out / "notes.tmp"
+    for leftover in (abandoned, in_progress, other):
+        leftover.write_text("half a report", encoding="utf-8")
+    two_hours_ago = time.time() - 7200
+    os.utime(abandoned, (two_hours_ago, two_hours_ago))
+    os.utime(other, (two_hours_ago, two_hours_ago))
+    write_atomic(out / "report.html", "<p>report</p>")
+    assert (out / "report.html").read_text(encoding="utf-8") == "<p>report</p>"
+    assert not abandoned.exists()
+    assert in_progress.exists() and other.exists(), "only our own old temporary files go"
 
 
 def test_scan_writes_nothing_inside_the_scanned_tree(tree, tmp_path):
