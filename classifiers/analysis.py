@@ -32,7 +32,7 @@ def stem(word: str) -> str:
 
 
 # "non-conforming", "non conforming" and "nonconforming" are one word.
-_NON = re.compile(r"\bnon[\s-]+(?=[a-z])")
+_NON = re.compile(r"\bnon(?:-[ \t]*|[ \t]+)(?=[a-z])")
 
 
 def terms(text: str) -> list[str]:

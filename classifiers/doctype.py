@@ -23,13 +23,28 @@ _PROCEDURE = re.compile(
 )
 
 
-# A record of an activity, named as such: "training-capa/questionnaire.txt", "Training log".
-_ACTIVITY_RECORD = {
-    "training": re.compile(
-        r"\btraining\b.*\b(questionnaires?|quiz(zes)?|logs?|records?|checklists?|attendance|certificates?)\b"
-        r"|\b(questionnaires?|quiz(zes)?|logs?|records?|checklists?|attendance|certificates?)\b.*\btraining\b"
-    ),
-}
+# Records of an activity are evidence for the requirements a catalog lists under ``records_of``,
+# whatever their subject: a training questionnaire on CAPA is a training record.
+ACTIVITIES = ("training",)
+_RECORD_NOUNS = frozenset(
+    "record records log logs register questionnaire questionnaires quiz quizzes attendance sheet sheets "
+    "certificate certificates checklist checklists".split()
+)
+# Names end in their head noun: "SOP-012 training record" is a record, "training records procedure",
+# "training plan" and "training presentation" are not.
+_OTHER_HEADS = frozenset(
+    "procedure procedures policy policies sop sops process processes manual instruction instructions "
+    "guideline guidelines standard standards handbook plan plans presentation slides course courses "
+    "material materials matrix needs analysis".split()
+)
+_NOT_A_HEAD = frozenset("template templates form forms example sample blank draft final copy signed completed".split())
+# "Training" in another sense: an auditor's checklist on training, a supplier's, a model's.
+_OTHER_TRAINING = frozenset("audit audits supplier suppliers vendor vendors model models ml dataset datasets data".split())
+
+
+def _words(text: str) -> list[str]:
+    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", text)
+    return [w for w in re.sub(r"[^A-Za-z]+", " ", spaced).lower().split() if w not in _NOT_A_HEAD]
 
 
 def _name_words(path: str, title: str) -> str:
@@ -62,9 +77,18 @@ def counts_as_document(kind: str) -> bool:
 
 
 def record_of(path: str, title: str = "") -> str | None:
-    """The activity this document records, when its name says so: a training questionnaire on
-    CAPA records training, whatever its questions are about."""
-    words = _name_words(path, title)
-    if _PROCEDURE.search(words):  # "records/training-procedure.docx" describes training, it records none
+    """The activity this document records, when its name or title says so: "questionnaire.txt" in
+    "training-capa/", "SOP-012 training record.pdf", a document titled "Training attendance sheet"."""
+    parts = path.split("/")
+    folder = _words(parts[-2]) if len(parts) > 1 else []
+    name = parts[-1].rsplit(".", 1)[0] if "." in parts[-1] else parts[-1]
+    # "Training record - ISO awareness": what follows a spaced dash is the subject, not the head.
+    segments = [_words(part) for text in (name, title) for part in re.split(r"\s[-\u2013\u2014]\s", text)]
+    every_word = set(folder).union(*segments)
+    if _OTHER_TRAINING & every_word or not {"training", "trainings"} & every_word:
         return None
-    return next((activity for activity, pattern in _ACTIVITY_RECORD.items() if pattern.search(words)), None)
+    for words in segments:
+        heads = [w for w in words if w in _RECORD_NOUNS or w in _OTHER_HEADS]
+        if heads:
+            return "training" if heads[-1] in _RECORD_NOUNS else None
+    return None

@@ -155,7 +155,9 @@ class Tagger:
         best_in_framework: dict[str, float] = {}
         for (framework, _), value in zip(self.keys, scores):
             best_in_framework[framework] = max(best_in_framework.get(framework, 0.0), float(value))
-        substantive = len(_WORD.findall(" ".join(s.text for s in substantive_sections(extract))))
+        # A training record's "Training record" table is its content, not sign-off furniture.
+        own_text = extract.sections if activity else substantive_sections(extract)
+        substantive = len(_WORD.findall(" ".join(s.text for s in own_text)))
         has_content = substantive >= settings.min_content_words
         found = []
         for index in np.flatnonzero(scores >= settings.near_miss_floor):

@@ -105,7 +105,7 @@ def _judge(requirement, found, inputs, thresholds, justification, age_limit):
             best = weak[0]
             if best.score >= thresholds.tag:
                 reason = (f"Only passing mentions: {best.path} matches ({best.score:.2f}) but is mainly about "
-                          "other requirements.")
+                          "other requirements, or has too little text of its own.")
             else:
                 reason = f"Only weak evidence: the closest document, {best.path}, matches at {best.score:.2f}."
             return "partial", reason, [], near

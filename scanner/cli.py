@@ -6,6 +6,7 @@ unreadable documents with ``--strict``); 2 usage, configuration or catalog error
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -312,12 +313,26 @@ def frameworks_command(framework_id: str | None, config_file: Path | None, cmmi_
 
 @main.command("explain")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--root", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The folder your scan starts from (default: the folder of the closest gapscan.toml, "
+                   "else the folder above the file's).")
 @click.option("--framework", "frameworks", multiple=True, metavar="ID")
+@click.option("--cmmi-level", type=click.IntRange(2, 3), help="Target CMMI maturity level (2 or 3).")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--all", "show_all", is_flag=True, help="Also list scores below the tag threshold.")
-def explain_command(file: Path, frameworks, config_file: Path | None, show_all: bool) -> None:
-    """Show which requirements FILE is evidence for, with scores, sections and terms."""
-    config = _load(file.parent, config_file).with_overrides(frameworks=frameworks or None)
+def explain_command(file: Path, root: Path | None, frameworks, cmmi_level, config_file: Path | None,
+                    show_all: bool) -> None:
+    """Show which requirements FILE is evidence for, with scores, sections and terms, as a scan of
+    its folder scores it."""
+    file = Path(os.path.abspath(file))  # not resolved: a scan names a linked file by its link
+    config = _load(root or file.parent, config_file).with_overrides(frameworks=frameworks or None,
+                                                                     cmmi_level=cmmi_level)
+    if root is None:
+        found = config.source if config_file is None else None  # found at or above the file
+        root = found.parent if found is not None else file.parent.parent
+    root = Path(os.path.abspath(root))
+    if not file.is_relative_to(root):
+        raise UsageProblem(f"{file} is not inside --root {root}")
     try:
         # The scan's own tagger: the shipped model blended with the catalog profiles.
         tagger = Tagger(select_catalogs(config), supervised=default_model())
@@ -327,8 +342,9 @@ def explain_command(file: Path, frameworks, config_file: Path | None, show_all: 
     if fmt is None:
         raise UsageProblem(f"{file.name}: not a document format gapscan reads")
     stat = file.stat()
-    # A scan scores a document with its folder name, so explain names it the same way.
-    document = Document(_scan_path(file, config), fmt, stat.st_size, stat.st_mtime, sha256_file(file))
+    # The folder names count in the score, so the document is named as a scan of ROOT names it.
+    scanned_as = file.relative_to(root).as_posix()
+    document = Document(scanned_as, fmt, stat.st_size, stat.st_mtime, sha256_file(file))
     result = extract_file(file, document, config.limits)
     if not isinstance(result, Extract):
         click.echo(f"{file}: unreadable: {result.reason}")
@@ -336,7 +352,7 @@ def explain_command(file: Path, frameworks, config_file: Path | None, show_all: 
     threshold = tagger.settings.threshold
     found = sorted(tagger.evidence(result), key=lambda e: -e.score)
     shown = [e for e in found if show_all or e.tag]
-    click.echo(f"{file}: {len(result.sections)} section(s); tag threshold {threshold:.2f}")
+    click.echo(f"{scanned_as} (in {root}): {len(result.sections)} section(s); tag threshold {threshold:.2f}")
     if not shown:
         click.echo("  no tags: this document is not evidence for any requirement")
     for item in shown:
@@ -346,13 +362,6 @@ def explain_command(file: Path, frameworks, config_file: Path | None, show_all: 
         click.echo(f"       terms: {', '.join(item.terms)}")
     if config.labels is not None:
         click.echo(f"  note: scores are the shipped model's; a scan also learns from {config.labels}")
-
-
-def _scan_path(file: Path, config: Config) -> str:
-    """The path a scan of the configured folder (or else of the file's folder's parent) reports."""
-    file = file.resolve()
-    root = config.source.parent.resolve() if config.source is not None else file.parent.parent
-    return file.relative_to(root).as_posix() if file.is_relative_to(root) else f"{file.parent.name}/{file.name}"
 
 
 def _serve_address(_ctx, _param, value: str | None) -> tuple[str, int] | None:

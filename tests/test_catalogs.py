@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from gapscan.classifiers.analysis import terms
 from gapscan.mappings import CatalogError, bundled_catalogs, bundled_crosswalks, load_catalog, load_catalogs
 from gapscan.scanner.config import Config
 from gapscan.scanner.pipeline import scan
@@ -35,6 +36,13 @@ def test_every_requirement_carries_classifier_material():
     for catalog in bundled_catalogs().values():
         for requirement in catalog.in_scope(max(catalog.levels) if catalog.levels else None):
             assert requirement.intent and requirement.keywords and requirement.typical_evidence, requirement.id
+
+
+def test_every_keyword_gives_the_classifier_a_term():
+    """A keyword made only of stop words (shall, version, template, approved…) silently does nothing."""
+    dead = [(c.id, r.id, k) for c in bundled_catalogs().values() for r in c.requirements for k in r.keywords
+            if not terms(k)]
+    assert dead == []
 
 
 def test_cmmi_catalog_levels_select_the_benchmark():

@@ -1,8 +1,11 @@
+import json
+from importlib.resources import files
+
 import numpy as np
 import pytest
 
 from gapscan.classifiers.analysis import path_words, stem, terms
-from gapscan.classifiers.doctype import PROCEDURE, RECORD, TEMPLATE, document_kind, record_of
+from gapscan.classifiers.doctype import ACTIVITIES, PROCEDURE, RECORD, TEMPLATE, document_kind, record_of
 from gapscan.classifiers.tfidf import ProfileSimilarity, Tagger
 from gapscan.mappings import bundled_catalogs
 from gapscan.scanner.documents import Document, Extract, Metadata, Section
@@ -138,15 +141,31 @@ def test_document_control_furniture_is_not_a_term():
         ("training_records/training-capa/questionnaire.txt", "", "training"),
         ("records/Training Log 2026.xlsx", "", "training"),
         ("hr/induction.docx", "Training attendance sheet", "training"),
-        ("training-onboarding/OnBoardingChecklist.md", "", "training"),
+        ("training-onboarding/OnBoardingChecklist_Example.md", "", "training"),
+        ("records/SOP-012 training record.pdf", "", "training"),  # a record of training on an SOP
+        ("hr/Work Instruction Training Log.xlsx", "", "training"),
+        ("forms/Training-Log-Template.md", "", "training"),
+        ("hr/Training record - ISO 9001 awareness.docx", "", "training"),
         ("SOPs/training.md", "Training SOP", None),
-        ("records/training-matrix.xlsx", "", "training"),
-        ("records/training-procedure.docx", "", None),
+        ("hr/Training Records Procedure.docx", "", None),  # the head noun is last
+        ("hr/Training Plan 2026.docx", "", None),
+        ("records/Training Presentation CAPA.pptx", "", None),
+        ("records/training-matrix.xlsx", "", None),
+        ("audits/Internal Audit Checklist - Training and Competence.docx", "", None),
+        ("suppliers/Supplier questionnaire - training provider.docx", "", None),
+        ("ml/training-run-log.md", "", None),
+        ("design/Model training records.docx", "", None),
         ("records/audit-log.xlsx", "", None),
     ],
 )
 def test_record_of_names_the_activity_a_record_records(path, title, activity):
     assert record_of(path, title) == activity
+
+
+def test_records_of_in_the_catalog_schema_lists_the_activities_gapscan_recognises():
+    schema = json.loads(files("gapscan.mappings").joinpath("catalog_schema.json").read_text(encoding="utf-8"))
+    requirement = schema["properties"]["requirements"]["items"]["properties"]
+    assert tuple(requirement["records_of"]["items"]["enum"]) == ACTIVITIES
 
 
 def test_a_training_record_is_competence_evidence_whatever_its_subject(both):
@@ -162,6 +181,18 @@ def test_a_training_record_is_competence_evidence_whatever_its_subject(both):
     assert competence.terms[0] == "training record" and competence.locator == ""
     capa = next(e for e in found if e.requirement == "10.2")
     assert capa.score >= both.settings.threshold and not capa.tag, "its subject stays a near miss"
+
+
+def test_a_training_log_under_a_training_record_heading_is_evidence(both):
+    """"Training record" is sign-off furniture in a procedure, and the content of a training log."""
+    log = extract(
+        "hr/training-log-2026.md",
+        ("Acme Ltd", "Acme Ltd quality records."),
+        ("Training Record", "Trainee | Course | Trainer | Date\nA. Jones | CAPA procedure | B. Smith | 2026-03-02\n"
+                            "C. Wu | Internal audit | B. Smith | 2026-03-09\nD. Roe | Release checklist | E. Ray | 2026-04-11"),
+    )
+    tagged = {e.requirement for e in both.evidence(log) if e.tag}
+    assert tagged == {"7.2", "OT 2.2"}
 
 
 def test_the_same_text_outside_a_training_record_is_evidence_for_its_subject(both):

@@ -177,7 +177,8 @@ def test_eval_reports_figures_as_json_and_the_accuracy_bar_is_met(tmp_path, corp
     for framework in frameworks.values():
         assert framework["documents"] == 173 and framework["classes"]
         assert framework["false_tags_per_negative"] < 0.5
-    # The bar of docs/accuracy.md, leave one organisation out.
+    # The bar of docs/accuracy.md: the shipped settings and features, each organisation scored by a
+    # model trained without it (the shipped model itself is trained on all four).
     iso, cmmi = frameworks["iso9001-2015"]["micro"], frameworks["cmmi-v2-dev"]["micro"]
     assert iso["precision"] >= 0.75 and iso["f1"] >= 0.65, iso
     assert cmmi["precision"] >= 0.70 and cmmi["f1"] >= 0.60, cmmi
