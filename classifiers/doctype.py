@@ -42,17 +42,22 @@ _NOT_A_HEAD = frozenset("template templates form forms example sample blank draf
 _OTHER_TRAINING = frozenset("audit audits supplier suppliers vendor vendors model models ml dataset datasets data".split())
 
 
-def _words(text: str) -> list[str]:
+def _plain(text: str, keep: str = "A-Za-z0-9") -> str:
+    """``InternalAudit_report-2024`` -> ``internal audit report 2024``."""
     spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", text)
-    return [w for w in re.sub(r"[^A-Za-z]+", " ", spaced).lower().split() if w not in _NOT_A_HEAD]
+    return re.sub(f"[^{keep}]+", " ", spaced).lower()
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in _plain(text, "A-Za-z").split() if w not in _NOT_A_HEAD]
 
 
 def _name_words(path: str, title: str) -> str:
     """The file name, its folder and the title as lower-case words; folders further up name
-    collections ("QMS-Template", "records") more often than they describe the document."""
+    collections ("QMS-Template", "records") more often than they describe the document. Digits
+    stay: "review 2024", "Q3"."""
     name_and_folder = "/".join(path.split("/")[-2:]).rsplit(".", 1)[0]
-    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", name_and_folder)  # digits kept: "review 2024", "Q3"
-    return f"{re.sub(r'[^A-Za-z0-9]+', ' ', spaced)} {title}".lower()
+    return f"{_plain(name_and_folder)} {title.lower()}"
 
 
 def document_kind(path: str, title: str = "") -> str:
