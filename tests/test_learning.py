@@ -187,7 +187,8 @@ def test_eval_reports_figures_as_json_and_the_accuracy_bar_is_met(tmp_path, corp
 
 
 @needs_corpus
-@pytest.mark.parametrize("framework, label", [("iso9001-2015", "8.4"), ("cmmi-v2-dev", "RDM")])
+@pytest.mark.parametrize("framework, label", [("iso9001-2015", "8.4"), ("iso9001-2015", "7.2"), ("iso9001-2015", "10.2"),
+                                              ("cmmi-v2-dev", "RDM"), ("cmmi-v2-dev", "OT"), ("cmmi-v2-dev", "CAR")])
 def test_removing_a_requirements_documents_turns_it_into_a_gap(corpus_index, framework, label):
     rows = [r for r in load_labels(CORPUS / "labels.tsv") if not r.exclude and label in r.labels.get(framework, ())]
     assert len(rows) >= 2
