@@ -10,6 +10,7 @@ the terms that contributed most.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,11 +36,14 @@ class ProfileSimilarity(BaseEstimator):
         self.sublinear_tf = sublinear_tf
         self.max_df = max_df
 
-    def fit(self, X: list[str], y: list[str]) -> ProfileSimilarity:
+    def fit(self, X: list[str], y: list[str], vocabulary_texts: list[str] | None = None) -> ProfileSimilarity:
+        """``vocabulary_texts`` (default: ``X``) set the terms and their weights."""
+        vocabulary_texts = X if vocabulary_texts is None else vocabulary_texts
         # With only a couple of profiles (a small user catalog) every term is "frequent".
-        max_df = self.max_df if len(X) >= 3 else 1.0
+        max_df = self.max_df if len(vocabulary_texts) >= 3 else 1.0
         self.vectorizer_ = TfidfVectorizer(analyzer=terms, sublinear_tf=self.sublinear_tf, max_df=max_df, dtype=np.float32)
-        self.profiles_ = self.vectorizer_.fit_transform(X)
+        self.vectorizer_.fit(vocabulary_texts)
+        self.profiles_ = self.vectorizer_.transform(X)
         self.classes_ = np.asarray(y)
         self.features_ = self.vectorizer_.get_feature_names_out()
         return self
@@ -94,13 +98,18 @@ class TaggerSettings:
 
 class Tagger:
     """Scores extracted documents against the in-scope requirements of the given catalogs, with
-    the catalog profiles alone (cold start) or blended with a supervised model."""
+    the catalog profiles alone (cold start) or blended with a supervised model.
+
+    Term weights come from every requirement of the ``vocabulary`` catalogs (default: the assessed
+    ones) at every level, so a document scores the same for ISO 9001 whether or not CMMI is
+    assessed too, and at either CMMI level."""
 
     def __init__(
         self,
         catalogs: list[tuple[Catalog, int | None]],
         settings: TaggerSettings | None = None,
         supervised: SupervisedModel | None = None,
+        vocabulary: Iterable[Catalog] = (),
     ):
         self.settings = settings or TaggerSettings()
         self.keys: list[tuple[str, str]] = []
@@ -111,7 +120,12 @@ class Tagger:
                 self.keys.append((catalog.id, requirement.id))
                 self.records_of.append(requirement.records_of)
                 texts.append(profile_text(catalog, requirement))
-        self.model = ProfileSimilarity().fit(texts, [f"{fw}\t{rid}" for fw, rid in self.keys])
+        vocabulary_texts = [
+            profile_text(catalog, requirement)
+            for catalog in (list(vocabulary) or [catalog for catalog, _ in catalogs])
+            for requirement in catalog.in_scope(max(catalog.levels) if catalog.levels else None)
+        ]
+        self.model = ProfileSimilarity().fit(texts, [f"{fw}\t{rid}" for fw, rid in self.keys], vocabulary_texts)
         self.supervised = supervised
         # For each requirement, the column of its label class in the supervised model (-1: none).
         self.columns = np.array([self._column(fw, label_class(fw, rid)) for fw, rid in self.keys], dtype=int)

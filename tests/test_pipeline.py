@@ -98,6 +98,18 @@ def test_changed_file_is_read_again_and_renamed_file_reuses_its_extract(tree, tm
     assert "records/audit-2026.md" in {d.path for d in result.report.documents}
 
 
+def test_iso_scores_do_not_depend_on_which_other_frameworks_are_assessed(tree, tmp_path):
+    def iso_scores(**config):
+        report = scan(tree, Config(**config), index_path=tmp_path / "index.sqlite", jobs=2).report
+        (iso,) = [f for f in report.frameworks if f.id == "iso9001-2015"]
+        return {(v.id, e.path, e.score) for v in iso.verdicts for e in v.evidence + v.near_misses}
+
+    alone = iso_scores(frameworks=("iso9001-2015",))
+    assert alone
+    assert iso_scores() == alone
+    assert iso_scores(cmmi_level=2) == alone
+
+
 def test_index_is_sqlite_in_wal_mode_with_scan_history(tree, tmp_path):
     run(tree, tmp_path)
     run(tree, tmp_path)
