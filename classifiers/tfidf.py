@@ -10,7 +10,6 @@ the terms that contributed most.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,7 +40,7 @@ class ProfileSimilarity(BaseEstimator):
         vocabulary_texts = X if vocabulary_texts is None else vocabulary_texts
         # With only a couple of profiles (a small user catalog) every term is "frequent".
         max_df = self.max_df if len(vocabulary_texts) >= 3 else 1.0
-        self.vectorizer_ = TfidfVectorizer(analyzer=terms, sublinear_tf=self.sublinear_tf, max_df=max_df, dtype=np.float32)
+        self.vectorizer_ = TfidfVectorizer(analyzer=_terms, sublinear_tf=self.sublinear_tf, max_df=max_df, dtype=np.float32)
         self.vectorizer_.fit(vocabulary_texts)
         self.profiles_ = self.vectorizer_.transform(X)
         self.classes_ = np.asarray(y)
@@ -63,6 +62,11 @@ class ProfileSimilarity(BaseEstimator):
         return tuple(str(self.features_[contribution.indices[i]]) for i in order)
 
 
+def _terms(text: str | list[str]) -> list[str]:
+    """A text's terms; a list is terms already (one text scored against several frameworks)."""
+    return text if isinstance(text, list) else terms(text)
+
+
 def similarity(texts: sparse.csr_matrix, profiles: sparse.csr_matrix) -> np.ndarray:
     return (normalize(texts) @ profiles.T).toarray()
 
@@ -76,12 +80,12 @@ class TaggerSettings:
     section_weight: float = 0.85
     # Profile similarity (cosine) becomes a score in [0, 1] through a logistic curve: a cosine of
     # ``profile_center`` scores 0.5; ``profile_width`` sets how steeply the score rises around it.
-    profile_center: float = 0.16
+    profile_center: float = 0.18
     profile_width: float = 0.03
     # Where a supervised model knows the requirement's label class, its probability gets this weight.
     supervised_weight: float = 0.5
     # Chosen with `gapscan eval --cv source` on the shared corpus (docs/accuracy.md).
-    threshold: float = 0.35  # at or above: a tag (the document is evidence) ...
+    threshold: float = 0.4  # at or above: a tag (the document is evidence) ...
     # ... if it also scores at least this share of the document's best score in that framework:
     # a document is evidence for what it is mainly about, not for everything it mentions.
     relative_cutoff: float = 0.8
@@ -91,7 +95,7 @@ class TaggerSettings:
     # A document with fewer words of its own than this is never evidence, whatever its name says
     # ("internal-audit-report-2024.md" holding "TBD"); it can still be listed as a near miss.
     min_content_words: int = 15
-    weak_threshold: float = 0.28  # at or above (below the threshold): weak evidence, a partial
+    weak_threshold: float = 0.32  # at or above (below the threshold): weak evidence, a partial
     near_miss_floor: float = 0.15  # below: not worth listing as a near miss
     top_terms: int = 6
 
@@ -100,32 +104,33 @@ class Tagger:
     """Scores extracted documents against the in-scope requirements of the given catalogs, with
     the catalog profiles alone (cold start) or blended with a supervised model.
 
-    Term weights come from every requirement of the ``vocabulary`` catalogs (default: the assessed
-    ones) at every level, so a document scores the same for ISO 9001 whether or not CMMI is
-    assessed too, and at either CMMI level."""
+    Each framework's terms are weighed among all of its own requirements (every level): what
+    sets one ISO clause apart from the others, not from CMMI practices. A document's scores for
+    one framework therefore do not depend on which others are assessed, or at which level."""
 
     def __init__(
         self,
         catalogs: list[tuple[Catalog, int | None]],
         settings: TaggerSettings | None = None,
         supervised: SupervisedModel | None = None,
-        vocabulary: Iterable[Catalog] = (),
     ):
         self.settings = settings or TaggerSettings()
         self.keys: list[tuple[str, str]] = []
         self.records_of: list[tuple[str, ...]] = []
-        texts = []
+        self.profiles: list[tuple[ProfileSimilarity, int]] = []  # one per framework, with its first key
         for catalog, level in catalogs:
-            for requirement in catalog.in_scope(level):
+            every = catalog.in_scope(max(catalog.levels) if catalog.levels else None)
+            texts = {requirement.id: profile_text(catalog, requirement) for requirement in every}
+            assessed = catalog.in_scope(level)
+            self.profiles.append((
+                ProfileSimilarity().fit([texts[r.id] for r in assessed], [r.id for r in assessed], list(texts.values())),
+                len(self.keys),
+            ))
+            for requirement in assessed:
                 self.keys.append((catalog.id, requirement.id))
                 self.records_of.append(requirement.records_of)
-                texts.append(profile_text(catalog, requirement))
-        vocabulary_texts = [
-            profile_text(catalog, requirement)
-            for catalog in (list(vocabulary) or [catalog for catalog, _ in catalogs])
-            for requirement in catalog.in_scope(max(catalog.levels) if catalog.levels else None)
-        ]
-        self.model = ProfileSimilarity().fit(texts, [f"{fw}\t{rid}" for fw, rid in self.keys], vocabulary_texts)
+        # For each requirement, its framework's position in ``profiles``.
+        self.framework_of = np.repeat(np.arange(len(self.profiles)), np.diff([s for _, s in self.profiles] + [len(self.keys)]))
         self.supervised = supervised
         # For each requirement, the column of its label class in the supervised model (-1: none).
         self.columns = np.array([self._column(fw, label_class(fw, rid)) for fw, rid in self.keys], dtype=int)
@@ -140,9 +145,9 @@ class Tagger:
         chunks = _chunks(extract, settings.min_section_chars, settings.max_section_chars)
         header = document_header(extract)
         whole = document_text(extract)
-        texts = [whole] + [header + text for _, text in chunks]
-        vectors = self.model.transform(texts)
-        cosines = similarity(vectors, self.model.profiles_)
+        tokens = [terms(text) for text in [whole] + [header + text for _, text in chunks]]
+        vectors = [model.transform(tokens) for model, _ in self.profiles]
+        cosines = np.hstack([similarity(v, model.profiles_) for v, (model, _) in zip(vectors, self.profiles)])
         document_cosine = cosines[0]
         if len(chunks) > 1:
             best_section = cosines[1:].argmax(axis=0)
@@ -178,9 +183,11 @@ class Tagger:
             from_section = not recorded[index] and len(chunks) > 1 and cosine[index] > document_cosine[index]
             row = 1 + best_section[index] if from_section else 0
             framework, requirement = self.keys[index]
-            terms = (f"{activity} record",) if recorded[index] else ()
-            terms += supervised_terms.get(self.columns[index], ())[:3]
-            terms += tuple(t for t in self.model.top_terms(vectors[row], index, settings.top_terms) if t not in terms)
+            explanation = (f"{activity} record",) if recorded[index] else ()
+            explanation += supervised_terms.get(self.columns[index], ())[:3]
+            model, first = self.profiles[self.framework_of[index]]
+            top = model.top_terms(vectors[self.framework_of[index]][row], index - first, settings.top_terms)
+            explanation += tuple(t for t in top if t not in explanation)
             found.append(
                 Evidence(
                     path=extract.document.path,
@@ -188,7 +195,7 @@ class Tagger:
                     requirement=requirement,
                     score=round(float(scores[index]), 4),
                     locator=chunks[best_section[index]][0] if from_section else "",
-                    terms=terms[: settings.top_terms],
+                    terms=explanation[: settings.top_terms],
                     tag=bool(has_content and scores[index] >= settings.threshold
                              and scores[index] >= settings.relative_cutoff * best_in_framework[framework]
                              and (recorded[index] or framework not in record_frameworks)),

@@ -335,8 +335,7 @@ def explain_command(file: Path, root: Path | None, frameworks, cmmi_level, confi
         raise UsageProblem(f"{file} is not inside --root {root}")
     try:
         # The scan's own tagger: the shipped model blended with the catalog profiles.
-        loaded = load_catalogs(config.catalog_folders)
-        tagger = Tagger(select_catalogs(config, loaded), supervised=default_model(), vocabulary=loaded.values())
+        tagger = Tagger(select_catalogs(config), supervised=default_model())
     except (ConfigError, CatalogError) as exc:
         raise UsageProblem(str(exc)) from exc
     fmt = format_of(file.name)

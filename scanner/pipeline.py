@@ -66,10 +66,9 @@ def _report_rank(framework: str) -> tuple[int, str]:
     return (_LEADING.index(framework) if framework in _LEADING else len(_LEADING), framework)
 
 
-def select_catalogs(config: Config, catalogs: dict[str, Catalog] | None = None) -> list[tuple[Catalog, int | None]]:
-    """The catalogs to assess (from ``catalogs``, default: those the configuration loads), each with
-    its target level (CMMI maturity level)."""
-    catalogs = load_catalogs(config.catalog_folders) if catalogs is None else catalogs
+def select_catalogs(config: Config) -> list[tuple[Catalog, int | None]]:
+    """The catalogs to assess, each with its target level (CMMI maturity level)."""
+    catalogs = load_catalogs(config.catalog_folders)
     wanted = tuple(dict.fromkeys(config.frameworks)) or tuple(sorted(catalogs, key=_report_rank))
     unknown = [f for f in wanted if f not in catalogs]
     if unknown:
@@ -117,9 +116,8 @@ class Scanner:
     ):
         self.root = root.resolve()
         self.config = config
-        self.loaded = load_catalogs(config.catalog_folders)
-        self.catalogs = select_catalogs(config, self.loaded)
-        self.tagger = Tagger(self.catalogs, supervised=default_model(), vocabulary=self.loaded.values())
+        self.catalogs = select_catalogs(config)
+        self.tagger = Tagger(self.catalogs, supervised=default_model())
         self.labels_hash = ""  # training hash of the model trained from the configured labels
         self.jobs = jobs or min(os.cpu_count() or 1, 8)
         # Our own inputs are not documents: a labels file lists clause ids and would be tagged.
@@ -200,7 +198,7 @@ class Scanner:
         if model.info["training_hash"] == self.labels_hash:
             return
         self.labels_hash = model.info["training_hash"]
-        self.tagger = Tagger(self.catalogs, supervised=model, vocabulary=self.loaded.values())
+        self.tagger = Tagger(self.catalogs, supervised=model)
         for done, (path, extract) in enumerate(extracts.items(), 1):
             self.evidence[path] = self.tagger.evidence(extract)
             self.notify("classify", done, len(extracts))
