@@ -118,19 +118,18 @@ class Tagger:
         self.keys: list[tuple[str, str]] = []
         self.records_of: list[tuple[str, ...]] = []
         self.profiles: list[tuple[ProfileSimilarity, int]] = []  # one per framework, with its first key
-        for catalog, level in catalogs:
+        framework_of = []
+        for position, (catalog, level) in enumerate(catalogs):
             every = catalog.in_scope(max(catalog.levels) if catalog.levels else None)
             texts = {requirement.id: profile_text(catalog, requirement) for requirement in every}
             assessed = catalog.in_scope(level)
-            self.profiles.append((
-                ProfileSimilarity().fit([texts[r.id] for r in assessed], [r.id for r in assessed], list(texts.values())),
-                len(self.keys),
-            ))
+            model = ProfileSimilarity().fit([texts[r.id] for r in assessed], [r.id for r in assessed], list(texts.values()))
+            self.profiles.append((model, len(self.keys)))
             for requirement in assessed:
                 self.keys.append((catalog.id, requirement.id))
                 self.records_of.append(requirement.records_of)
-        # For each requirement, its framework's position in ``profiles``.
-        self.framework_of = np.repeat(np.arange(len(self.profiles)), np.diff([s for _, s in self.profiles] + [len(self.keys)]))
+                framework_of.append(position)
+        self.framework_of = np.array(framework_of, dtype=int)  # each requirement's place in ``profiles``
         self.supervised = supervised
         # For each requirement, the column of its label class in the supervised model (-1: none).
         self.columns = np.array([self._column(fw, label_class(fw, rid)) for fw, rid in self.keys], dtype=int)
