@@ -24,7 +24,7 @@ from gapscan.classifiers.evidence import Evidence
 from gapscan.classifiers.labels import label_class
 from gapscan.classifiers.profiles import profile_text
 from gapscan.classifiers.supervised import SupervisedModel
-from gapscan.mappings import Catalog
+from gapscan.mappings import Catalog, CatalogError
 from gapscan.scanner.documents import Extract, Section
 
 
@@ -41,7 +41,10 @@ class ProfileSimilarity(BaseEstimator):
         # With only a couple of profiles (a small user catalog) every term is "frequent".
         max_df = self.max_df if len(vocabulary_texts) >= 3 else 1.0
         self.vectorizer_ = TfidfVectorizer(analyzer=_terms, sublinear_tf=self.sublinear_tf, max_df=max_df, dtype=np.float32)
-        self.vectorizer_.fit(vocabulary_texts)
+        try:
+            self.vectorizer_.fit(vocabulary_texts)
+        except ValueError:  # every term is in most profiles (a small, uniform catalog): keep them all
+            self.vectorizer_.set_params(max_df=1.0).fit(vocabulary_texts)
         self.profiles_ = self.vectorizer_.transform(X)
         self.classes_ = np.asarray(y)
         self.features_ = self.vectorizer_.get_feature_names_out()
@@ -123,7 +126,12 @@ class Tagger:
             every = catalog.in_scope(max(catalog.levels) if catalog.levels else None)
             texts = {requirement.id: profile_text(catalog, requirement) for requirement in every}
             assessed = catalog.in_scope(level)
-            model = ProfileSimilarity().fit([texts[r.id] for r in assessed], [r.id for r in assessed], list(texts.values()))
+            try:
+                model = ProfileSimilarity().fit([texts[r.id] for r in assessed], [r.id for r in assessed],
+                                                list(texts.values()))
+            except ValueError:
+                raise CatalogError(f"{catalog.source or catalog.id}: its requirements have no words the classifier "
+                                   "can use; give them titles, keywords or phrases") from None
             self.profiles.append((model, len(self.keys)))
             for requirement in assessed:
                 self.keys.append((catalog.id, requirement.id))

@@ -1,3 +1,4 @@
+import json
 import re
 import shutil
 from pathlib import Path
@@ -132,6 +133,33 @@ def test_user_catalog_folder_adds_a_framework(tmp_path):
     config = Config(frameworks=("as9100d",), catalog_folders=(tmp_path,))
     report = scan(qms, config, index_path=tmp_path / "i.sqlite", jobs=1).report
     assert [f.id for f in report.frameworks] == ["as9100d"] and len(report.frameworks[0].verdicts) == 1
+
+
+def user_catalog(folder: Path, keywords: list[str]) -> Path:
+    entries = "".join(
+        f'[[requirements]]\nid = "{n}"\ntitle = "{keywords[0]}"\nkind = "requirement"\nintent = "{keywords[0]}"\n'
+        f'evidence = "retain"\ntypical_evidence = ["{keywords[0]}"]\nkeywords = {json.dumps(keywords)}\n'
+        for n in ("1", "2", "3")
+    )
+    (folder / "mine.catalog.toml").write_text(
+        f'id = "mine"\ntitle = "Ours"\nversion = "1"\nlicence = "ours"\n{entries}', encoding="utf-8")
+    qms = folder / "qms"
+    qms.mkdir(exist_ok=True)
+    (qms / "plan.md").write_text("The audit plan lists each audit with its scope and auditor.\n" * 3, encoding="utf-8")
+    return qms
+
+
+def test_a_catalog_whose_requirements_share_every_word_still_scans(tmp_path):
+    qms = user_catalog(tmp_path, ["audit plan"])
+    config = Config(frameworks=("mine",), catalog_folders=(tmp_path,))
+    report = scan(qms, config, index_path=tmp_path / "i.sqlite", jobs=1).report
+    assert len(report.frameworks[0].verdicts) == 3
+
+
+def test_a_catalog_with_no_usable_words_is_a_catalog_error(tmp_path):
+    qms = user_catalog(tmp_path, ["the", "and"])
+    with pytest.raises(CatalogError, match="no words the classifier can use"):
+        scan(qms, Config(frameworks=("mine",), catalog_folders=(tmp_path,)), index_path=tmp_path / "i.sqlite", jobs=1)
 
 
 def test_duplicate_catalog_id_is_an_error(tmp_path):
