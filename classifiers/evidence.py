@@ -17,3 +17,4 @@ class Evidence:
     locator: str = ""
     terms: tuple[str, ...] = ()
     tag: bool = False
+    decision: str = ""  # why it is, or is not, a tag (see classifiers.tfidf.Tagger.decide)

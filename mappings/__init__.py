@@ -5,12 +5,15 @@ from gapscan.mappings.catalog import (
     CatalogError,
     Crosswalk,
     Link,
+    Regime,
     Requirement,
     bundled_catalogs,
     bundled_crosswalks,
+    bundled_regimes,
     load_catalog,
     load_catalogs,
     load_crosswalk,
+    load_regimes,
 )
 
 __all__ = [
@@ -18,10 +21,13 @@ __all__ = [
     "CatalogError",
     "Crosswalk",
     "Link",
+    "Regime",
     "Requirement",
     "bundled_catalogs",
     "bundled_crosswalks",
+    "bundled_regimes",
     "load_catalog",
     "load_catalogs",
     "load_crosswalk",
+    "load_regimes",
 ]

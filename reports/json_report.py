@@ -56,6 +56,7 @@ def report_dict(report: GapReport) -> dict:
                 "modified": document.modified,
                 "status": document.status,
                 "reason": document.reason,
+                "kind": document.kind or None,
                 "tags": [
                     {"framework": t.framework, "requirement": t.requirement, "score": t.score}
                     for t in document.tags

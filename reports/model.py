@@ -92,6 +92,8 @@ class DocumentEntry:
     reason: str | None = None
     title: str = ""
     tags: tuple[Tag, ...] = ()
+    kind: str = ""  # classifiers.doctype kind; "" for a document that was not read
+    kind_signals: tuple[str, ...] = ()  # what the kind was judged by
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,7 @@ def test_json_follows_the_contract(scanned):
                 assert list(evidence) == ["path", "score", "locator", "modified", "terms"]
                 assert 0.0 <= evidence["score"] <= 1.0
     for document in report["documents"]:
-        assert list(document) == ["path", "format", "bytes", "sha256", "modified", "status", "reason", "tags"]
+        assert list(document) == ["path", "format", "bytes", "sha256", "modified", "status", "reason", "kind", "tags"]
         assert "\\" not in document["path"] and not document["path"].startswith("/")
     assert [d["path"] for d in report["documents"]] == sorted(d["path"] for d in report["documents"])
 
