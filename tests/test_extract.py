@@ -33,6 +33,7 @@ from gapscan.scanner.documents import (
 )
 from gapscan.scanner.extract import Limits, _outcome, extract_all, extract_file
 from gapscan.scanner.extract.dates import dates_in_text
+from fixtures.latex import write_latex_manual
 
 SPEC = DocSpec(
     title="Quality Manual",
@@ -59,6 +60,7 @@ FORMATS = {
     ".odt": (HEADINGS, True),
     ".md": (HEADINGS, True),
     ".html": (HEADINGS, True),
+    ".tex": (HEADINGS, True),
     ".xlsx": (SHEETS, True),
     ".ods": (SHEETS, True),
     ".pdf": (["page 1", "page 2", "page 3"], True),
@@ -422,3 +424,98 @@ def test_dates_in_text(text: str, expected: tuple[str, ...]) -> None:
 
 def test_dates_are_read_only_near_the_top() -> None:
     assert dates_in_text("x" * 6000 + " Effective date: 2024-03-01") == ()
+
+
+# --- LaTeX -----------------------------------------------------------------------------------
+
+
+def latex_manual(tmp_path: Path) -> Extract:
+    root = write_latex_manual(tmp_path)
+    path = root / "quality-manual.tex"
+    stat = path.stat()
+    result = extract_file(path, Document("quality-manual.tex", "tex", stat.st_size, stat.st_mtime), Limits())
+    assert isinstance(result, Extract), result
+    return result
+
+
+def test_latex_sections_follow_chapters_and_sections_across_included_files(tmp_path: Path) -> None:
+    result = latex_manual(tmp_path)
+    assert [section.locator for section in result.sections] == [
+        "Quality Manual", "Scope of the quality management system", "Context of the organisation",
+        "Interested parties", "Internal audit", "Audit programme and schedule", "Records",
+        "Retention of records",
+    ]  # fmt: skip
+    assert result.includes == ("chapters/context.tex", "chapters/loop.tex", "chapters/audit.tex")
+    assert result.metadata.title == "Quality Manual"
+    assert result.metadata.author == "Quinn Manager, Alex Auditor"
+    assert result.metadata.modified == "2025-03-01"
+    assert result.language == "en"
+
+
+def test_latex_markup_is_stripped_to_readable_text(tmp_path: Path) -> None:
+    sections = {section.locator: section.text for section in latex_manual(tmp_path).sections}
+    scope = sections["Scope of the quality management system"]
+    assert "covers the design, manufacture and servicing of industrial widgets (see Chapter )." in scope
+    assert "Acme Widgets" in scope and "Price: 100 % of list; costs $5 & up." in scope
+    assert "mc^2" not in scope and "sum" not in scope and "\\" not in scope
+    assert sections["Context of the organisation"].splitlines()[1:] == [
+        "We review internal and external issues every year at the management review.",
+        "Customer requirements",
+        "Regulation: the machinery directive",
+    ]
+    assert "the régulateur français are listed" in sections["Interested parties"]
+    assert "Each chapter is reviewed by the quality manager." in sections["Interested parties"]
+    audit = sections["Audit programme and schedule"]
+    assert "internal audits — at least once a year — and keeps the audit programme up to date. See form QF-09." in audit
+    assert "Auditor independence\nAuditors never audit their own work." in audit
+    assert "https" not in audit and "%" not in audit
+    assert sections["Retention of records"].splitlines()[1:] == [
+        "Record | Retention", "Audit report | 5 years", "LOG-2025-001 audit closed"]
+    text = "\n".join(sections.values())
+    for leaked in ("documentclass", "usepackage", "graphicx", "ch:scope", "tableofcontents", "Controlled copy",
+                   "frac", "draft", "{", "}"):
+        assert leaked not in text, leaked
+
+
+def test_latex_input_never_reads_outside_the_scanned_root(tmp_path: Path) -> None:
+    result = latex_manual(tmp_path)
+    assert "Salary" not in result.text
+    assert result.warnings == (
+        "\\input{chapters/context}: forms a loop, not read again",
+        "\\input{../secret}: outside the scanned folder, not read",
+        "\\input{chapters/missing}: file not found",
+    )
+
+
+def test_latex_input_through_a_symlink_out_of_the_root_is_refused(tmp_path: Path) -> None:
+    root = tmp_path / "qms"
+    root.mkdir()
+    (tmp_path / "private.tex").write_text("Private salary data.", encoding="utf-8")
+    (root / "link.tex").symlink_to(tmp_path / "private.tex")
+    (root / "main.tex").write_text("\\section{Policy}\nOur quality policy.\n\\input{link}\n", encoding="utf-8")
+    stat = (root / "main.tex").stat()
+    result = extract_file(root / "main.tex", Document("main.tex", "tex", stat.st_size, stat.st_mtime), Limits())
+    assert isinstance(result, Extract) and "salary" not in result.text
+    assert result.warnings == ("\\input{link}: outside the scanned folder, not read",)
+
+
+def test_latex_includes_are_bounded_in_depth(tmp_path: Path) -> None:
+    for level in range(12):
+        (tmp_path / f"level{level}.tex").write_text(f"Level {level} text.\n\\input{{level{level + 1}}}\n")
+    result = readable(tmp_path / "level0.tex")
+    assert "Level 8 text." in result.text and "Level 10 text." not in result.text
+    assert any("nested more than 8 deep" in warning for warning in result.warnings)
+
+
+def test_latex_text_respects_the_character_budget(tmp_path: Path) -> None:
+    (tmp_path / "chapter.tex").write_text("\\section{Audit}\n" + "Audit findings are recorded. " * 2000)
+    (tmp_path / "main.tex").write_text("\\input{chapter}\n\\input{chapter}\n")
+    result = readable(tmp_path / "main.tex", Limits(max_chars=5_000))
+    assert len(result.text) <= 5_000
+    assert "text truncated at 5,000 characters" in result.warnings
+
+
+def test_unbalanced_latex_still_gives_its_text(tmp_path: Path) -> None:
+    path = tmp_path / "broken.tex"
+    path.write_text("\\section{Scope\nThe scope {covers $ everything \\textbf{we \\begin{itemize} do.", encoding="utf-8")
+    assert "The scope covers everything we do." in readable(path).text

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from gapscan.reports.model import NotRead
 from gapscan.scanner import index as index_module
+from gapscan.scanner.extract import Limits
 from gapscan.scanner.config import Config
 from gapscan.scanner.index import Index
 from gapscan.scanner.output import write_atomic
@@ -189,3 +191,17 @@ def test_the_labels_file_is_not_a_document(tree, tmp_path):
     write(tree, "labels.tsv", "path\tiso9001\nprocedures/internal-audit-procedure.md\t9.2\n")
     result = run(tree, tmp_path, labels=tree / "labels.tsv")
     assert "labels.tsv" not in {d.path for d in result.report.documents}
+
+
+def test_files_not_read_are_counted_in_the_report(tree, tmp_path):
+    write(tree, "forms/capa.yml", "name: CAPA request\n")
+    write(tree, "drafts/new.md", "# Draft\n")
+    write(tree, "records/huge.pdf", "%PDF-1.4\n" + "x" * 5000)
+    limits = Limits(max_file_bytes=4096)
+    report = run(tree, tmp_path, exclude=("drafts/",), limits=limits).report
+    assert report.not_read == NotRead(unsupported=((".yml", 1),), excluded=((".md", 1),), too_large=((".pdf", 1),))
+    assert report.not_read.sentence() == (
+        "Not read: 1 file of types gapscan does not read (1 .yml); 1 file excluded by include/exclude patterns "
+        "(1 .md); 1 file over the size limit (1 .pdf).")
+    huge = next(d for d in report.documents if d.path == "records/huge.pdf")
+    assert huge.status == "unreadable"  # still listed with its reason
