@@ -17,6 +17,7 @@ from fixtures.documents import (
     Part,
     Table,
     write_document,
+    write_pdf_manual,
     write_encrypted_pdf,
     write_ole_encrypted,
     write_slow_pdf,
@@ -63,7 +64,7 @@ FORMATS = {
     ".tex": (HEADINGS, True),
     ".xlsx": (SHEETS, True),
     ".ods": (SHEETS, True),
-    ".pdf": (["page 1", "page 2", "page 3"], True),
+    ".pdf": ([f"{heading} (p. {page})" for heading, page in zip(HEADINGS, (1, 1, 2, 3))], True),
     ".pptx": (SLIDES, True),
     ".odp": (SLIDES, True),
     ".txt": (["text"], False),
@@ -519,3 +520,81 @@ def test_unbalanced_latex_still_gives_its_text(tmp_path: Path) -> None:
     path = tmp_path / "broken.tex"
     path.write_text("\\section{Scope\nThe scope {covers $ everything \\textbf{we \\begin{itemize} do.", encoding="utf-8")
     assert "The scope covers everything we do." in readable(path).text
+
+
+# --- PDF sections ----------------------------------------------------------------------------
+
+_AUDITS = "Internal audits are planned once a year for every process of the quality management system. "
+MANUAL = DocSpec(
+    title="Quality Manual",
+    parts=(
+        Part("1 Scope", ("The system covers the design and manufacture of widgets.",)),
+        Part("2 Internal audit", (_AUDITS * 45,)),
+        Part("2.1 Audit programme", ("The programme lists every audit of the year.",), level=2),
+        Part("2.2 Audit reports", ("Each audit ends with a report to management.",), level=2),
+        Part("3 Management review", ("Top management reviews the system twice a year. " * 120,)),
+        Part("4 Improvement", ("Nonconformities lead to corrective action.",)),
+    ),
+)
+MANUAL_SECTIONS = [part.heading for part in MANUAL.parts]
+
+
+def pdf_sections(path: Path) -> dict[str, str]:
+    return {section.locator: section.text for section in readable(path).sections}
+
+
+def heading_pages(path: Path) -> dict[str, int]:
+    """Where each heading is printed, found independently: the first page whose text has it."""
+    from pypdf import PdfReader
+
+    pages = [page.extract_text().splitlines() for page in PdfReader(path).pages]
+    return {heading: next(n for n, lines in enumerate(pages, 1) if heading in lines) for heading in MANUAL_SECTIONS}
+
+
+@pytest.mark.parametrize("how", ["outline", "fonts"])
+def test_pdf_sections_follow_the_headings_not_the_pages(tmp_path: Path, how: str) -> None:
+    path = write_pdf_manual(tmp_path / "manual.pdf", MANUAL, outline=how == "outline",
+                            heading_size=None if how == "outline" else 14)
+    pages = heading_pages(path)
+    assert max(pages.values()) >= 3 and pages["2.1 Audit programme"] == pages["2.2 Audit reports"]
+    sections = pdf_sections(path)
+    expected = [f"{heading} (p. {pages[heading]})" for heading in MANUAL_SECTIONS]
+    assert [locator for locator in sections if locator not in ("page 1", "Quality Manual (p. 1)")] == expected
+    audit = sections[f"2 Internal audit (p. {pages['2 Internal audit']})"]
+    assert audit.startswith("2 Internal audit\nInternal audits are planned") and "programme" not in audit
+    assert len(audit) > 3000  # the section runs on over the page break
+    reports = sections[f"2.2 Audit reports (p. {pages['2.2 Audit reports']})"]
+    assert reports == "2.2 Audit reports\nEach audit ends with a report to management."
+
+
+def test_pdf_without_outline_or_heading_fonts_is_read_by_page(tmp_path: Path) -> None:
+    path = write_pdf_manual(tmp_path / "plain.pdf", MANUAL, outline=False, heading_size=None)
+    sections = pdf_sections(path)
+    assert list(sections) == [f"page {n}" for n in range(1, len(sections) + 1)] and len(sections) >= 3
+    assert "Nonconformities lead to corrective action." in "\n".join(sections.values())
+
+
+def test_pdf_outline_is_read_to_its_useful_depth(tmp_path: Path) -> None:
+    """A lone top entry (the document's title) is skipped, and a level whose titles repeat under
+    every chapter ("Records") stays inside its chapter."""
+    chapters = ("Document control", "Internal audit", "Corrective action", "Training")
+    parts = [Part("Quality Manual")]
+    for chapter in chapters:
+        parts.append(Part(chapter, (f"How {chapter.lower()} works. " * 40,), level=2))
+        parts.append(Part("Records", (f"Records of {chapter.lower()} are kept.",), level=3))
+    path = write_pdf_manual(tmp_path / "nested.pdf", DocSpec("QM", tuple(parts)), heading_size=None)
+    locators = [locator.split(" (p.")[0] for locator in pdf_sections(path)]
+    assert locators == ["page 1", *chapters]
+
+
+def test_a_large_running_header_is_not_a_heading(tmp_path: Path) -> None:
+    path = write_pdf_manual(tmp_path / "headed.pdf", MANUAL, outline=False, running_header="ACME Widgets QMS")
+    locators = [locator.split(" (p.")[0] for locator in pdf_sections(path)]
+    assert "ACME Widgets QMS" not in locators
+    assert locators[-len(MANUAL_SECTIONS):] == MANUAL_SECTIONS
+
+
+def test_pdf_sections_respect_the_character_budget(tmp_path: Path) -> None:
+    path = write_pdf_manual(tmp_path / "manual.pdf", MANUAL)
+    result = readable(path, Limits(max_chars=2_000))
+    assert len(result.text) <= 2_000 and "text truncated at 2,000 characters" in result.warnings
