@@ -105,6 +105,7 @@ def test_every_output_warns_at_the_top_and_beside_each_framework(mixed_tree, tmp
     main = html[html.index('<main id="main">'):]
     assert main.index(report.language_warning) < main.index('class="overview"')
     assert html.count(note) >= 1 + 2 * len(report.frameworks)  # the warning, each overview card and section
+    assert "not assessed: written in German (de); the catalogs read English" in html  # in the document list
 
     markdown = render_markdown(report)
     lines = markdown.splitlines()

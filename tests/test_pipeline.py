@@ -14,7 +14,8 @@ from gapscan.scanner.extract import Limits
 from gapscan.scanner.config import Config
 from gapscan.scanner.index import Index
 from gapscan.scanner.output import write_atomic
-from gapscan.scanner.pipeline import scan
+from gapscan.scanner.pipeline import Scanner, scan
+from fixtures.latex import write_latex_manual
 
 AUDIT = """# Internal audit procedure
 
@@ -205,3 +206,23 @@ def test_files_not_read_are_counted_in_the_report(tree, tmp_path):
         "(1 .md); 1 file over the size limit (1 .pdf).")
     huge = next(d for d in report.documents if d.path == "records/huge.pdf")
     assert huge.status == "unreadable"  # still listed with its reason
+
+
+def test_a_latex_manual_is_read_again_when_a_file_it_includes_changes(tmp_path):
+    root = write_latex_manual(tmp_path)
+    chapter = root / "chapters" / "audit.tex"
+    config = Config(frameworks=("iso9001-2015",))
+    with Scanner(root, config, index_path=tmp_path / "index.sqlite", jobs=1) as scanner:
+        scanner.sync()
+        assert "Auditors never audit their own work." in scanner.results["quality-manual.tex"].text
+        chapter.write_text(chapter.read_text().replace("never audit their own work", "are trained each year"))
+        scanner.update(["chapters/audit.tex"])  # what the watch service does on the change event
+        assert "Auditors are trained each year." in scanner.results["quality-manual.tex"].text
+    # a new scan (a new process) does not take the manual from the index either
+    chapter.write_text(chapter.read_text().replace("are trained each year", "report to the quality manager"))
+    result = scan(root, config, index_path=tmp_path / "index.sqlite", jobs=1)
+    manual = next(d for d in result.report.documents if d.path == "quality-manual.tex")
+    assert manual.status == "ok"
+    with Scanner(root, config, index_path=tmp_path / "index.sqlite", jobs=1) as scanner:
+        scanner.sync()
+        assert "Auditors report to the quality manager." in scanner.results["quality-manual.tex"].text
