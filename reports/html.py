@@ -24,6 +24,7 @@ from urllib.parse import quote
 
 import jinja2
 
+from gapscan.mappings.languages import names
 from gapscan.reports.model import STATUSES, FrameworkResult, GapReport, Verdict
 
 TEMPLATE_NAME = "report.html.j2"
@@ -162,6 +163,7 @@ def _environment(template_dir: str | None) -> jinja2.Environment:
         csp_hash=csp_hash,
         fmt_num=_format_number,
         bar_width=_bar_width,
+        languages=names,
     )
     env.globals.update(
         STATUSES=STATUSES,
