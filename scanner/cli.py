@@ -1,7 +1,9 @@
 """The ``gapscan`` command line.
 
 Exit codes: 0 scan done and gates passed; 1 a gate failed (``--fail-under``, ``--fail-on``,
-unreadable documents with ``--strict``); 2 usage, configuration or catalog error.
+unreadable documents with ``--strict``); 2 anything else that stopped the run: a usage,
+configuration or catalog error, an input file (labels, waivers, baseline) that cannot be used, an
+output location that cannot be written, a watch service that failed. Each is one line on stderr.
 """
 
 from __future__ import annotations
@@ -29,9 +31,10 @@ from gapscan.reports.baseline import (
 )
 from gapscan.scanner.config import FAIL_ON, Config, ConfigError, load_config
 from gapscan.scanner.documents import Document, Extract, format_of
-from gapscan.scanner.extract import extract_file
-from gapscan.scanner.index import IndexUnusable, default_index_path, remove_index, sha256_file
-from gapscan.scanner.output import DEFAULT_FORMATS, FORMATS, write_reports
+from gapscan.scanner.extract import extract_all
+from gapscan.scanner.index import IndexUnusable, default_index_path, remove_index
+from gapscan.scanner.names import display_path
+from gapscan.scanner.output import DEFAULT_FORMATS, FORMATS, OutputError, check_output, write_reports
 from gapscan.scanner.pipeline import ScanResult, scan, select_catalogs, tool_version
 
 EXIT_OK, EXIT_GATE, EXIT_USAGE = 0, 1, 2
@@ -76,6 +79,8 @@ def scan_options(command):
         click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files matching (gitignore style)."),
         click.option("--all-files", is_flag=True, default=None,
                      help="In a git repository, take untracked files too."),
+        click.option("--follow-symlinks-outside", is_flag=True, default=None,
+                     help="Also read files that symlinks lead to outside PATH (by default they are listed, not read)."),
         click.option("--fail-under", type=click.FloatRange(0, 100), metavar="PCT",
                      help="Exit 1 when any framework's coverage is below PCT percent."),
         click.option("--strict", is_flag=True, help="Exit 1 when any document is unreadable."),
@@ -103,6 +108,7 @@ def config_from_options(path: Path, options: dict) -> Config:
         include=options["include"] or None,
         exclude=options["exclude"] or None,
         all_files=options["all_files"],
+        follow_symlinks_outside=options["follow_symlinks_outside"],
         fail_under=options["fail_under"],
         fail_on=options.get("fail_on"),
         waivers=options.get("waivers_file"),
@@ -116,19 +122,23 @@ def scan_command(path: Path, **options) -> None:
     """Scan PATH and write the gap report."""
     started = time.monotonic()
     config = config_from_options(path, options)
-    quiet, out_dir = options["quiet"], options["out_dir"]
-    baseline, waivers = _baseline_and_waivers(config, options)  # usage errors before the scan
+    quiet = options["quiet"]
+    _check_catalogs(config)  # every problem that needs no scan is found before the scan
+    out_dir = _output(path, options["out_dir"])
+    baseline, waivers = _baseline_and_waivers(config, options)
     _rebuild_index(path, options)
     progress = _Progress(enabled=not quiet)
     try:
-        result = scan(path, config, index_path=options["index_file"], jobs=options["jobs"], skip=(out_dir,),
-                      progress=progress)
+        result = scan(path, config, index_path=options["index_file"], jobs=options["jobs"], progress=progress)
     except (ConfigError, CatalogError, IndexUnusable) as exc:
         raise UsageProblem(str(exc)) from exc
     finally:
         progress.close()
     publication = _publication(path, result, config, options, baseline, waivers)
-    written = write_reports(result.report, out_dir, options["formats"], publication=publication)
+    try:
+        written = write_reports(result.report, out_dir, options["formats"], publication=publication)
+    except OutputError as exc:
+        raise UsageProblem(str(exc)) from exc
     if not quiet:
         _summarise(result, written, options["verbose"])
         _summarise_publication(publication)
@@ -136,6 +146,21 @@ def scan_command(path: Path, **options) -> None:
     if not quiet:
         click.echo(f"Done in {time.monotonic() - started:.1f} s.")
     sys.exit(code)
+
+
+def _check_catalogs(config: Config) -> None:
+    try:
+        select_catalogs(config)
+    except (ConfigError, CatalogError) as exc:
+        raise UsageProblem(str(exc)) from exc
+
+
+def _output(path: Path, out_dir: Path) -> Path:
+    """``--out``, checked before anything is read: outside PATH, and writable."""
+    try:
+        return check_output(out_dir, path)
+    except OutputError as exc:
+        raise UsageProblem(str(exc)) from exc
 
 
 def _baseline_and_waivers(config: Config, options: dict):
@@ -341,14 +366,12 @@ def explain_command(file: Path, root: Path | None, frameworks, cmmi_level, confi
     fmt = format_of(file.name)
     if fmt is None:
         raise UsageProblem(f"{file.name}: not a document format gapscan reads")
-    stat = file.stat()
     # The folder names count in the score, so the document is named as a scan of ROOT names it.
     scanned_as = file.relative_to(root).as_posix()
-    document = Document(scanned_as, fmt, stat.st_size, stat.st_mtime, sha256_file(file))
-    result = extract_file(file, document, config.limits)
+    # Read as a scan reads it: in a worker, under the limits, a regular file only.
+    (result,) = extract_all([(file, Document(scanned_as, fmt, 0, 0.0))], config.limits, 1)
     if not isinstance(result, Extract):
-        click.echo(f"{file}: unreadable: {result.reason}")
-        sys.exit(EXIT_GATE)
+        raise UsageProblem(f"{display_path(str(file))}: unreadable: {result.reason}")
     threshold = tagger.settings.threshold
     found = sorted(tagger.evidence(result), key=lambda e: -e.score)
     shown = [e for e in found if show_all or e.tag]
@@ -393,9 +416,11 @@ def watch_command(path: Path, poll: float | None, serve: tuple[str, int] | None,
     import signal
     import threading
 
-    from gapscan.scanner.watch import WatchService
+    from gapscan.scanner.watch import STOP_GRACE_SECONDS, WatchService
 
     config = config_from_options(path, options)
+    _check_catalogs(config)
+    out_dir = _output(path, options["out_dir"])
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logging.getLogger().addHandler(handler)
@@ -404,7 +429,7 @@ def watch_command(path: Path, poll: float | None, serve: tuple[str, int] | None,
     if options["fail_under"] is not None or options["strict"]:
         click.echo("note: --fail-under and --strict are gates of `gapscan scan`; watch ignores them", err=True)
     _rebuild_index(path, options)
-    service = WatchService(path, config, options["out_dir"], options["formats"], index_path=options["index_file"],
+    service = WatchService(path, config, out_dir, options["formats"], index_path=options["index_file"],
                            jobs=options["jobs"], poll=poll, debounce=debounce, serve=serve)
     handlers = {}
     try:
@@ -416,19 +441,64 @@ def watch_command(path: Path, poll: float | None, serve: tuple[str, int] | None,
                 handlers[signal.SIGHUP] = signal.signal(signal.SIGHUP, lambda *_: service.request_resync())
         try:
             service.start()
-        except (ConfigError, CatalogError, IndexUnusable) as exc:
+        except (ConfigError, CatalogError, IndexUnusable, OutputError) as exc:
             raise UsageProblem(str(exc)) from exc
         except OSError as exc:
             raise UsageProblem(f"cannot start: {exc}") from exc
         while not service.wait(0.5):
-            pass
+            if service.stop_requested is not None and time.monotonic() - service.stop_requested > STOP_GRACE_SECONDS:
+                break
     finally:
-        service.stop()  # idempotent: joins the worker and closes the server whatever happened above
+        # Idempotent: joins the worker and closes the server whatever happened above, within the grace
+        # period that a stop request started; past it, whatever the worker is doing, the process ends.
+        since = service.stop_requested or time.monotonic()
+        stopped = service.stop(timeout=max(since + STOP_GRACE_SECONDS - time.monotonic(), 0.1))
         for signum, previous in handlers.items():
             signal.signal(signum, previous)
+        if not stopped:
+            _end_now(STOP_GRACE_SECONDS, EXIT_OK if service.stop_requested else EXIT_USAGE)
         logging.getLogger().removeHandler(handler)
     if service.error is not None:
-        raise click.ClickException(f"the watch service failed: {service.error}")
+        raise UsageProblem(f"the watch service failed: {service.error}")
+
+
+def _end_now(grace: float, code: int) -> None:
+    """End the process at once: the watch worker did not stop within ``grace`` seconds (a parser
+    that never returns, a file system that hangs). The index is SQLite in WAL mode and reports are
+    renamed into place, so nothing is left half written; the extraction workers are ended too."""
+    import logging
+    import multiprocessing
+    import signal
+
+    logging.getLogger("gapscan.watch").warning("did not stop within %g s: ending the process and its workers now",
+                                               grace)
+    for child in multiprocessing.active_children():
+        child.kill()
+    for pid in _child_pids():  # a git or other helper the worker was waiting for
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _child_pids() -> list[int]:
+    """This process's children, from /proc (empty where there is none)."""
+    children = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for entry in entries:
+        try:
+            if entry.isdigit() and int(Path(f"/proc/{entry}/stat").read_bytes().rsplit(b")", 1)[1].split()[1]) == os.getpid():
+                children.append(int(entry))
+        except (OSError, IndexError, ValueError):
+            continue
+    return children
 
 
 def learning_options(command):
@@ -476,7 +546,10 @@ def train_command(labels: Path, corpus: Path, cmmi_level, index_file, jobs, out_
         model = train_model(documents)
     except ValueError as exc:
         raise UsageProblem(str(exc)) from exc
-    model.save(out_file)
+    try:
+        model.save(out_file)
+    except OSError as exc:
+        raise UsageProblem(f"{out_file}: cannot write the model: {exc.strerror or exc}") from exc
     click.echo(f"Trained on {model.info['documents']} documents, {len(model.classes)} label classes, "
                f"{len(model.vocabulary)} terms; wrote {out_file}")
 
@@ -510,5 +583,8 @@ def eval_command(labels: Path, corpus: Path, cmmi_level, index_file, jobs, cv: s
             for c in checks
         ]
     if json_file is not None:
-        json_file.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+        try:
+            json_file.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise UsageProblem(f"{json_file}: cannot write: {exc.strerror or exc}") from exc
         click.echo(f"Wrote {json_file}")

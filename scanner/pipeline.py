@@ -18,7 +18,7 @@ from typing import Callable
 
 from gapscan.classifiers.doctype import document_kind
 from gapscan.classifiers.evidence import Evidence
-from gapscan.classifiers.labels import LabelsError
+from gapscan.classifiers.labels import LabelsError, load_labels
 from gapscan.classifiers.models import default_model, model_from_labels
 from gapscan.classifiers.supervised import ModelError
 from gapscan.classifiers.tfidf import Tagger
@@ -26,11 +26,12 @@ from gapscan.mappings import Catalog, bundled_crosswalks, load_catalogs
 from gapscan.reports.assess import AssessmentInputs, Thresholds, assess
 from gapscan.reports.model import DocumentEntry, GapReport, HistoryPoint, Tag
 from gapscan.scanner.config import Config, ConfigError
-from gapscan.scanner.discover import Candidate, FileFilter, discover, display_path, git_tracked, stat_candidate
+from gapscan.scanner.discover import Candidate, FileFilter, Refusal, discover, git_tracked, inspect
 from gapscan.scanner.documents import Document, Extract, ExtractResult, Unreadable
-from gapscan.scanner.extract import EXTRACTOR_VERSION, extract_all
+from gapscan.scanner.extract import EXTRACTOR_VERSION, Known, extract_all, timed_out
 from gapscan.scanner.extract.guards import too_large
-from gapscan.scanner.index import Index, default_index_path, sha256_file
+from gapscan.scanner.index import Index, KnownContent, default_index_path
+from gapscan.scanner.names import display_path
 
 Progress = Callable[[str, int, int], None]  # stage, done, total
 
@@ -120,8 +121,15 @@ class Scanner:
         self.tagger = Tagger(self.catalogs, supervised=default_model())
         self.labels_hash = ""  # training hash of the model trained from the configured labels
         self.jobs = jobs or min(os.cpu_count() or 1, 8)
+        if config.labels is not None:  # a labels file that cannot be used stops the run before it starts
+            try:
+                load_labels(config.labels)
+            except LabelsError as exc:
+                raise ConfigError(f"labels: {exc}") from exc
         # Our own inputs are not documents: a labels file lists clause ids and would be tagged.
         self.skip = skip + tuple(p for p in (config.labels, config.waivers) if p is not None)
+        self._skipped = {p.resolve() for p in self.skip}
+        self.confined = not config.follow_symlinks_outside
         self.notify = progress or (lambda stage, done, total: None)
         self.filter = FileFilter(config.include, config.exclude)
         self.index = Index(index_path or default_index_path(self.root))
@@ -129,7 +137,13 @@ class Scanner:
         self.evidence: dict[str, list[Evidence]] = {}
         self.git = False  # whether the root is read as a git work tree (tracked files only)
         self.commit_dates: dict[str, str] = {}
-        self.warnings: tuple[str, ...] = ()
+        self.folder_warnings: tuple[str, ...] = ()
+        self.refused: dict[str, str] = {}  # path -> why it is not read (see discover.Refusal)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Folders not listed or followed, and files not read, each with its reason."""
+        return self.folder_warnings + tuple(str(Refusal(p, self.refused[p])) for p in sorted(self.refused))
 
     def close(self) -> None:
         self.index.close()
@@ -143,10 +157,12 @@ class Scanner:
     def sync(self) -> ScanStats:
         """Bring every document up to date with the disk: only new and changed files are read."""
         started = time.monotonic()
-        found = discover(self.root, self.config.include, self.config.exclude, self.config.all_files, self.skip)
+        found = discover(self.root, self.config.include, self.config.exclude, self.config.all_files, self.skip,
+                         self.confined, tick=lambda: self.notify("discover", 0, 0))
         self.git = found.git
         self.commit_dates = found.commit_dates
-        self.warnings = found.warnings
+        self.folder_warnings = found.warnings
+        self.refused = {refusal.path: refusal.reason for refusal in found.refused}
         self.notify("discover", len(found.candidates), len(found.candidates))
         present = {c.path for c in found.candidates}
         removed = [p for p in self.results if p not in present]
@@ -171,19 +187,20 @@ class Scanner:
         candidates, removed = [], 0
         for path in sorted(set(paths)):
             fmt = self.filter.format_for(path)
-            candidate = None
-            if fmt is not None and (tracked is None or path in tracked):
-                try:
-                    candidate = stat_candidate(self.root, path, fmt)
-                except OSError:
-                    candidate = None
-            if candidate is None:
+            found = None
+            if fmt is not None and (tracked is None or path in tracked) and self.root / path not in self._skipped:
+                found = inspect(self.root, path, fmt, self.confined)
+            if isinstance(found, Refusal):
+                self.refused[path] = found.reason
+            else:
+                self.refused.pop(path, None)
+            if not isinstance(found, Candidate):
                 if path in self.results:
                     self._forget(path)
                     self.index.forget(path)
                     removed += 1
-            elif not self._unchanged(candidate):
-                candidates.append(candidate)
+            elif not self._unchanged(found):
+                candidates.append(found)
         extracted = self._process(candidates)
         return ScanStats(len(self.results), extracted, 0, removed, time.monotonic() - started)
 
@@ -212,35 +229,47 @@ class Scanner:
         self.evidence.pop(path, None)
 
     def _process(self, candidates: list[Candidate]) -> int:
-        """Read (or take from the index) and classify these candidates; returns how many were read."""
-        documents: list[Document] = []
+        """Read (or take from the index) and classify these candidates; returns how many were parsed.
+
+        The main process opens no document: the workers read each file once, hash those bytes and
+        parse the same bytes, so an extract is cached under the hash of exactly what it came from."""
+        limits = self.config.limits
+        timeout = timed_out(limits)
         todo: list[tuple[Path, Document]] = []
         ready: list[ExtractResult] = []
         for candidate in candidates:
+            document = Document(candidate.path, candidate.format, candidate.size, candidate.mtime)
             sha = self.index.known_hash(candidate.path, candidate.size, candidate.mtime)
-            document = Document(candidate.path, candidate.format, candidate.size, candidate.mtime, sha or "")
-            if sha is None:
-                if candidate.size > self.config.limits.max_file_bytes:  # never read: not hashed either
-                    ready.append(Unreadable(document, too_large(candidate.size, self.config.limits)))
-                    continue
-                try:
-                    document = replace(document, sha256=sha256_file(candidate.absolute))
-                except OSError as exc:
-                    ready.append(Unreadable(document, f"cannot read: {exc.strerror or exc}"))
-                    continue
-            documents.append(document)
-            cached = self.index.cached(document, EXTRACTOR_VERSION)
-            if cached is None:
-                todo.append((candidate.absolute, document))
-            else:
+            cached = self.index.cached(replace(document, sha256=sha), EXTRACTOR_VERSION) if sha else None
+            if cached is not None:
                 ready.append(cached)
-        self.index.record_files(documents)
+            elif self.index.known_failure(candidate.path, candidate.size, candidate.mtime) == timeout:
+                ready.append(Unreadable(document, timeout))  # unchanged since it timed out under this limit
+            elif candidate.size > limits.max_file_bytes:  # never read
+                ready.append(Unreadable(document, too_large(candidate.size, limits)))
+            else:
+                todo.append((candidate.absolute, document))
 
         fresh: list[ExtractResult] = []
-        for done, result in enumerate(extract_all(todo, self.config.limits, self.jobs), 1):
-            fresh.append(result)
+        hashed: list[Document] = []
+        done = 0
+        results = extract_all(
+            todo, limits, self.jobs,
+            inside=str(self.root) if self.confined else None,
+            known=KnownContent(self.index.path, EXTRACTOR_VERSION),
+            tick=lambda: self.notify("extract", done, len(todo)),
+        )
+        for done, result in enumerate(results, 1):
+            if isinstance(result, Known):  # renamed or copied: its content is in the index
+                hashed.append(result.document)
+                cached = self.index.cached(result.document, EXTRACTOR_VERSION)
+                ready.append(cached or Unreadable(result.document, "cannot read: the index changed during the scan"))
+            else:
+                fresh.append(result)
             self.notify("extract", done, len(todo))
         self.index.store(fresh, EXTRACTOR_VERSION)
+        self.index.record_files(hashed + [r.document for r in fresh if r.document.sha256])
+        self.index.record_failures([r for r in fresh if isinstance(r, Unreadable) and r.reason == timeout])
 
         everything = ready + fresh
         for done, result in enumerate(everything, 1):
@@ -248,7 +277,21 @@ class Scanner:
             self.results[path] = result
             self.evidence[path] = self.tagger.evidence(result) if isinstance(result, Extract) else []
             self.notify("classify", done, len(everything))
-        return len(todo)
+        return len(fresh)
+
+    def restore_index(self) -> str | None:
+        """When the index file was deleted or replaced while open, open the file at its path anew
+        and store everything known in it again, so that nothing is lost at the next start; returns
+        what had happened (None when nothing had). Raises IndexUnusable."""
+        lost = self.index.lost()
+        if lost is None:
+            return None
+        self.index.close()
+        self.index = Index(self.index.path)
+        results = list(self.results.values())
+        self.index.store(results, EXTRACTOR_VERSION)
+        self.index.record_files([r.document for r in results if r.document.sha256])
+        return lost
 
     def report(self, today: date | None = None) -> GapReport:
         """Assess every framework on the current evidence."""

@@ -350,10 +350,10 @@ def test_huge_sheet_stops_at_the_character_budget(tmp_path: Path) -> None:
 def test_missing_file_and_directory_do_not_raise(tmp_path: Path) -> None:
     gone = Document("gone.md", "md", 10, 0.0)
     assert extract_file(tmp_path / "gone.md", gone, Limits()) == Unreadable(
-        gone, "file vanished during the scan"
+        gone, "cannot read: No such file or directory"
     )
     (tmp_path / "folder.md").mkdir()
-    assert reason(tmp_path / "folder.md").startswith("could not read the file")
+    assert reason(tmp_path / "folder.md") == "a folder, not a regular file: never opened"
 
 
 # --- worker pool -----------------------------------------------------------------------------
@@ -370,7 +370,7 @@ def test_extract_all_returns_one_result_per_job(tmp_path: Path) -> None:
     assert len(results) == len(by_path) == 4
     assert isinstance(by_path["manual.docx"], Extract)
     assert isinstance(by_path["manual.md"], Extract)
-    assert by_path["broken.pdf"] == Unreadable(document_for(paths[2]), "corrupt: not a PDF file")
+    assert by_path["broken.pdf"].reason == "corrupt: not a PDF file"
     assert isinstance(by_path["old.doc"], Unreadable) and by_path["old.doc"].skipped
 
 

@@ -25,7 +25,7 @@ import pytest
 
 from gapscan.scanner.cli import watch_command
 from gapscan.scanner.config import Config
-from gapscan.scanner.output import write_reports
+from gapscan.scanner.output import OutputError, write_reports
 from gapscan.scanner.pipeline import scan
 from gapscan.scanner.watch import ChangeQueue, WatchService, look_at, split_stable
 
@@ -324,16 +324,24 @@ def test_start_up_reads_only_what_changed_while_stopped(tree, services, tmp_path
     assert second.last_sync.extracted == 2  # the new and the changed file; nothing else was read
 
 
-def test_output_and_index_inside_the_root_are_ignored(tree, services):
-    out = tree / "gapscan-report"
+def test_an_index_inside_the_root_is_ignored(tree, services, tmp_path):
+    out = tmp_path / "out"
     service = services(tree, out_dir=out, index_path=tree / ".cache" / "index.sqlite")
     wait_for(lambda: load(out), what="the first report")
     write(tree, "procedures/internal-audit.md", AUDIT_PROCEDURE)
     wait_for(lambda: "procedures/internal-audit.md" in documents(load(out)), what="the change")
     settled = len(service.batches)
-    time.sleep(1.0)  # writing the reports and the index must not trigger more batches
+    time.sleep(1.0)  # writing the index must not trigger more batches
     assert len(service.batches) == settled
-    assert not any(p.startswith(("gapscan-report/", ".cache/")) for p in documents(load(out)))
+    assert not any(p.startswith(".cache/") for p in documents(load(out)))
+
+
+@pytest.mark.parametrize("inside", ["gapscan-report", "."])
+def test_an_output_folder_inside_the_root_is_refused(tree, tmp_path, inside):
+    service = WatchService(tree, ISO, tree / inside, index_path=tmp_path / "index.sqlite")
+    with pytest.raises(OutputError, match="inside the scanned folder"):
+        service.start()
+    assert not (tree / "gapscan-report").exists()
 
 
 def test_an_unmounted_share_counts_as_gone(tmp_path):
