@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import random
 import zipfile
 from concurrent.futures import Future
@@ -31,7 +33,7 @@ from gapscan.scanner.documents import (
     Unreadable,
     format_of,
 )
-from gapscan.scanner.extract import Limits, _outcome, extract_all, extract_file
+from gapscan.scanner.extract import Known, Limits, _outcome, extract_all, extract_file
 from gapscan.scanner.extract.dates import dates_in_text
 
 SPEC = DocSpec(
@@ -354,6 +356,97 @@ def test_missing_file_and_directory_do_not_raise(tmp_path: Path) -> None:
     )
     (tmp_path / "folder.md").mkdir()
     assert reason(tmp_path / "folder.md") == "a folder, not a regular file: never opened"
+
+
+# --- one read per file: regular files only, bounded, hashed and parsed from the same bytes ------
+
+
+def test_the_hash_is_of_the_bytes_that_were_parsed(tmp_path: Path) -> None:
+    path = write_document(tmp_path / "manual.docx", SPEC)
+    result = readable(path)
+    assert result.document.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert (result.document.size, result.document.mtime) == (path.stat().st_size, path.stat().st_mtime)
+    assert extract_file(path, document_for(path), Limits(), known={result.document.sha256}) == Known(result.document)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "folder"])
+def test_special_files_are_never_opened(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "notes.txt"
+    expected = {"fifo": "a FIFO (named pipe)", "device": "a character device", "folder": "a folder"}[kind]
+    if kind == "fifo":
+        os.mkfifo(path)  # opening it for reading would wait for a writer for ever
+    elif kind == "device":
+        os.symlink("/dev/zero", path)  # endless
+    else:
+        path.mkdir()
+    assert reason(path) == f"{expected}, not a regular file: never opened"
+
+
+def test_a_symlink_out_of_the_tree_swapped_in_after_discovery_is_not_followed(tmp_path: Path) -> None:
+    root, outside = tmp_path / "root", tmp_path / "secret.md"
+    root.mkdir()
+    outside.write_text("# Secret\n\nNever read.\n", encoding="utf-8")
+    (root / "notes.md").symlink_to(outside)
+    result = extract_file(root / "notes.md", Document("notes.md", "md", 1, 0.0), Limits(), inside=str(root))
+    assert result == Unreadable(Document("notes.md", "md", 1, 0.0),
+                                f"a symlink that leads outside the scanned folder (to {outside}): not read")
+
+
+def _bytes_read() -> int:
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+    raise AssertionError("no rchar")
+
+
+def test_a_file_that_grew_since_discovery_is_read_no_further_than_the_limit(tmp_path: Path) -> None:
+    path = tmp_path / "growing.txt"
+    path.write_bytes(b"audit log line\n" * 700_000)  # 10 MB now; discovery saw 15 bytes
+    before = _bytes_read()
+    result = extract_file(path, Document("growing.txt", "txt", 15, 0.0), Limits(max_file_bytes=1024 * 1024))
+    assert result.reason == "too large (10.0 MB > limit 1.0 MB)"
+    assert _bytes_read() - before < 1.5 * 1024 * 1024
+
+
+def test_metadata_fields_obey_the_character_limits(tmp_path: Path) -> None:
+    from fixtures.hostile import write_long_title
+
+    for suffix in (".docx", ".odt"):
+        path = write_long_title(tmp_path / f"long{suffix}", chars=3 * 1024 * 1024)
+        assert len(readable(path).metadata.title) == 1000
+        assert len(readable(path, Limits(max_chars=50)).metadata.title) == 50
+
+
+def test_bidirectional_controls_in_titles_and_headings_are_written_out(tmp_path: Path) -> None:
+    path = tmp_path / "policy.md"
+    path.write_text("# Quality \u202epolicy\n\nTop management sets the quality policy.\n", encoding="utf-8")
+    result = readable(path)
+    assert result.metadata.title == "Quality <U+202E>policy"
+    assert result.sections[0].locator == "Quality <U+202E>policy"
+
+
+def test_markdown_that_makes_backtracking_quadratic_is_read_in_time(tmp_path: Path) -> None:
+    """130 KB lines of "![", "[a](", "<a", "<!--" and spaces in a heading: before, 60 s and a time-out
+    each; now read (the limit here is 10 s, on a loaded machine)."""
+    from fixtures.hostile import REGEX_BOMBS
+
+    jobs = []
+    for name, line in REGEX_BOMBS.items():
+        path = tmp_path / name
+        path.write_text(f"# Audit\n\n{line}\n\nFindings are recorded.\n", encoding="utf-8")
+        jobs.append((path, document_for(path)))
+    results = list(extract_all(jobs, Limits(timeout_seconds=10), 2))
+    assert len(results) == len(REGEX_BOMBS)
+    assert all(isinstance(r, Extract) and "Findings are recorded." in r.text for r in results), results
+
+
+def test_markdown_inline_markup_is_still_cleaned(tmp_path: Path) -> None:
+    path = tmp_path / "guide.md"
+    path.write_text("## Scope ##\n\nSee ![the flow](flow.png), the [audit plan](plan.md), <b>bold</b>"
+                    " <!-- hidden --> and **strong** text.\n", encoding="utf-8")
+    result = readable(path)
+    assert result.sections[0].locator == "Scope"
+    assert result.sections[0].text == "Scope\nSee the flow, the audit plan, bold and strong text."
 
 
 # --- worker pool -----------------------------------------------------------------------------
