@@ -1,9 +1,10 @@
 """The ``gapscan`` command line.
 
 Exit codes: 0 scan done and gates passed; 1 a gate failed (``--fail-under``, ``--fail-on``,
-unreadable documents with ``--strict``); 2 anything else that stopped the run: a usage,
-configuration or catalog error, an input file (labels, waivers, baseline) that cannot be used, an
-output location that cannot be written, a watch service that failed. Each is one line on stderr.
+unreadable documents with ``--strict``); 2 a usage, configuration or catalog error, an input file
+(labels, waivers, baseline) that cannot be used, an output location that cannot be written; 3 a
+watch service that failed while running (a service manager may restart it; it would not help for
+2). Each is one line on stderr.
 """
 
 from __future__ import annotations
@@ -37,11 +38,15 @@ from gapscan.scanner.names import display_path
 from gapscan.scanner.output import DEFAULT_FORMATS, FORMATS, OutputError, check_output, write_reports
 from gapscan.scanner.pipeline import ScanResult, scan, select_catalogs, tool_version
 
-EXIT_OK, EXIT_GATE, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_GATE, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 
 
 class UsageProblem(click.ClickException):
     exit_code = EXIT_USAGE
+
+
+class ServiceFailed(click.ClickException):
+    exit_code = EXIT_FAILED
 
 
 def _formats(_ctx, _param, value: str) -> tuple[str, ...]:
@@ -401,7 +406,7 @@ def _serve_address(_ctx, _param, value: str | None) -> tuple[str, int] | None:
 @main.command("watch")
 @click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @scan_options
-@click.option("--poll", type=click.FloatRange(min=0.1), is_flag=False, flag_value=5.0, default=None,
+@click.option("--poll", type=click.FloatRange(0.1, 86_400), is_flag=False, flag_value=5.0, default=None,
               metavar="[SECONDS]",
               help="Look for changes every SECONDS (default 5) instead of waiting for change notifications: "
                    "for SMB/NFS shares, where inotify never fires. Write PATH before a bare --poll.")
@@ -456,10 +461,10 @@ def watch_command(path: Path, poll: float | None, serve: tuple[str, int] | None,
         for signum, previous in handlers.items():
             signal.signal(signum, previous)
         if not stopped:
-            _end_now(STOP_GRACE_SECONDS, EXIT_OK if service.stop_requested else EXIT_USAGE)
+            _end_now(STOP_GRACE_SECONDS, EXIT_OK if service.stop_requested else EXIT_FAILED)
         logging.getLogger().removeHandler(handler)
     if service.error is not None:
-        raise UsageProblem(f"the watch service failed: {service.error}")
+        raise ServiceFailed(f"the watch service failed: {service.error}")
 
 
 def _end_now(grace: float, code: int) -> None:

@@ -209,10 +209,12 @@ class Index:
     @_guarded
     def known_hash(self, path: str, size: int, mtime: float) -> str | None:
         """The content hash recorded for a path, if the file still has the same size and mtime."""
-        row = self._db.execute("SELECT size, mtime, sha256 FROM files WHERE path=?", (_key(path),)).fetchone()
-        if row and row[0] == size and row[1] == mtime:
-            return row[2]
-        return None
+        return self._unchanged("SELECT size, mtime, sha256 FROM files WHERE path=?", path, size, mtime)
+
+    def _unchanged(self, query: str, path: str, size: int, mtime: float) -> str | None:
+        """The third column of ``query``'s row for ``path``, if its size and mtime are these."""
+        row = self._db.execute(query, (_key(path),)).fetchone()
+        return row[2] if row and row[0] == size and row[1] == mtime else None
 
     @_guarded
     def record_files(self, documents: list[Document]) -> None:
@@ -226,10 +228,7 @@ class Index:
     @_guarded
     def known_failure(self, path: str, size: int, mtime: float) -> str | None:
         """Why the file failed last time, if it still has the same size and mtime."""
-        row = self._db.execute("SELECT size, mtime, reason FROM failures WHERE path=?", (_key(path),)).fetchone()
-        if row and row[0] == size and row[1] == mtime:
-            return row[2]
-        return None
+        return self._unchanged("SELECT size, mtime, reason FROM failures WHERE path=?", path, size, mtime)
 
     @_guarded
     def record_failures(self, results: list[Unreadable]) -> None:

@@ -104,6 +104,8 @@ def extract_file(
         return Unreadable(document, str(error))
     except OSError as error:
         return Unreadable(document, f"cannot read: {error.strerror or error}")
+    except Exception as error:  # noqa: BLE001 - a MemoryError under the worker's cap, say
+        return Unreadable(document, describe_error(error))
     document = replace(document, size=len(data), mtime=status.st_mtime, sha256=hashlib.sha256(data).hexdigest())
     if known is not None and document.sha256 in known:
         return Known(document)
