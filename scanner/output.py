@@ -22,6 +22,7 @@ from gapscan.reports.markdown import render_markdown
 from gapscan.reports.model import GapReport
 from gapscan.reports.sarif import render_sarif
 from gapscan.reports.xlsx import render_xlsx
+from gapscan.scanner.discover import VCS_FOLDERS
 
 FORMATS = ("html", "json", "md", "junit", "xlsx", "csv", "sarif")
 DEFAULT_FORMATS = ("html", "json")
@@ -35,12 +36,15 @@ class OutputError(RuntimeError):
 
 def check_output(out_dir: Path, root: Path) -> Path:
     """The output folder, resolved, once it is known not to lie inside (or be) the scanned folder
-    ``root`` and to take a new file (it is created when missing). Raises :class:`OutputError`."""
+    ``root`` and to take a new file (it is created when missing). Raises :class:`OutputError`.
+
+    A VCS folder (``.git``) is not part of the scanned tree, which discovery never enters: a
+    pre-commit hook that scans its repository may write there."""
     out, scanned = out_dir.resolve(), root.resolve()
-    if out == scanned or out.is_relative_to(scanned):
+    if out == scanned or (out.is_relative_to(scanned) and VCS_FOLDERS.isdisjoint(out.relative_to(scanned).parts)):
         raise OutputError(
             f"--out {out_dir} is inside the scanned folder {scanned}: gapscan never writes inside the "
-            "folder it scans; name a folder outside it"
+            "folder it scans; name a folder outside it (or inside its .git folder, which is never scanned)"
         )
     try:
         out.mkdir(parents=True, exist_ok=True)

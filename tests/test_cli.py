@@ -282,6 +282,14 @@ def test_an_output_folder_inside_the_scanned_folder_is_refused_before_the_scan(s
     assert "Scanned" not in done.stdout and not list(small.rglob("report.*"))
 
 
+def test_an_output_folder_in_the_vcs_folder_is_not_in_the_scanned_tree(small):
+    """A pre-commit hook scans its whole repository and writes to .git, which is never scanned."""
+    done = run_scan(small, "--out", "qms/.git/gapscan-report", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads((small / ".git" / "gapscan-report" / "report.json").read_text(encoding="utf-8"))
+    assert [d["path"] for d in report["documents"]] == ["procedures/audit.md"]
+
+
 def test_an_output_folder_that_cannot_be_written_is_refused_before_the_scan(small):
     (small.parent / "a-file").write_text("not a folder", encoding="utf-8")
     done = run_scan(small, "--out", "a-file/out")
