@@ -54,11 +54,13 @@ _PROCEDURE_NAME = re.compile(
 # --- content ---------------------------------------------------------------------------------
 
 # Placeholders a template leaves for the user: {{owner}}, <Date>, [Name], [TODO: ...], [INSERT
-# COMPANY], xxx, a line of underscores, "Enter ..." prompts.
+# COMPANY], xxx, a line of underscores, "Enter ..." prompts. Every repetition is bounded: the look
+# ahead for two capitals stops where the bracket's 51 characters would (unbounded, a line of
+# 65,000 "![" took minutes).
 _PLACEHOLDER = re.compile(
     r"\{\{[^{}\n]{0,80}\}\}"
     r"|(?<!\w)<(?:[A-Z][A-Za-z0-9]*)(?:[ _/.-][A-Za-z0-9]+){0,5}>"
-    r"|\[(?:(?=[^\]\n]*[A-Z]{2})[A-Z0-9][A-Z0-9 _/&.,:'-]{1,50}|(?:TODO|TBD|Insert|Enter|Add|Describe|Name|Date|Your|Company"
+    r"|\[(?:(?=[^\]\n]{0,49}[A-Z]{2})[A-Z0-9][A-Z0-9 _/&.,:'-]{1,50}|(?:TODO|TBD|Insert|Enter|Add|Describe|Name|Date|Your|Company"
     r"|Organi[sz]ation|Owner|Title|Version|Signature|Role|Department|Product|Project|Location)\b[^\[\]\n]{0,60})\]"
     r"|\b[xX]{3,}\b|_{4,}|\.{6,}|\bTBD\b|\bTBC\b"
     r"|(?:^|:)[ \t]*(?:Enter|Insert|Describe|Specify|Provide)\b[^.\n]{0,60}(?:here|below)\b",

@@ -13,6 +13,8 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from gapscan.scanner.reading import InputError, read_text
+
 # Which labels column holds which framework's ids.
 COLUMNS = {"iso9001-2015": "iso9001", "cmmi-v2-dev": "cmmi"}
 
@@ -46,19 +48,25 @@ def label_class(framework: str, requirement_id: str) -> str:
 
 def load_labels(path: Path) -> list[Labelled]:
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise LabelsError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+        text = read_text(path)
+    except InputError as exc:
+        raise LabelsError(str(exc)) from None
     header = text.split("\n", 1)[0]
     delimiter = "\t" if "\t" in header else ","
-    rows = list(csv.DictReader(text.splitlines(), delimiter=delimiter))
+    try:
+        rows = list(csv.DictReader(text.splitlines(), delimiter=delimiter))
+    except csv.Error as exc:  # a NUL byte, a field past the csv module's size limit
+        raise LabelsError(f"{path}: not a valid labels table ({exc})") from None
     if not rows or "path" not in rows[0]:
         raise LabelsError(f"{path}: needs a header with a 'path' column and at least one row")
     present = [f for f, column in COLUMNS.items() if column in rows[0]]
     if not present:
         raise LabelsError(f"{path}: needs at least one of the columns {', '.join(COLUMNS.values())}")
     labelled = []
-    for row in rows:
+    for number, row in enumerate(rows, 1):
+        # A short row leaves its missing columns None; a long one puts the rest under None.
+        if not isinstance(row.get("path"), str) or not row["path"].strip():
+            raise LabelsError(f"{path}: row {number} has no path")
         labels = {}
         for framework in present:
             ids = (row.get(COLUMNS[framework]) or "").split(";")

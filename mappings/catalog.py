@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tomllib
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -12,6 +11,7 @@ from pathlib import Path
 import jsonschema
 
 from gapscan.mappings.languages import reads
+from gapscan.scanner.reading import InputError, read_toml
 
 _PACKAGE = resources.files("gapscan.mappings")
 
@@ -140,12 +140,9 @@ def _schema(name: str) -> dict:
 
 def _read_toml(path: Path, schema_name: str) -> dict:
     try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
-    except OSError as exc:
-        raise CatalogError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise CatalogError(f"{path}: not valid TOML: {exc}") from exc
+        data = read_toml(path)
+    except InputError as exc:
+        raise CatalogError(str(exc)) from None
     validator = jsonschema.Draft202012Validator(_schema(schema_name))
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:

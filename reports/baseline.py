@@ -28,13 +28,12 @@ Waivers file (TOML)::
 
 from __future__ import annotations
 
-import json
-import tomllib
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from gapscan.reports.model import GapReport, Verdict
+from gapscan.scanner.reading import BASELINE_LIMIT, InputError, read_json, read_toml
 
 BASELINE_SCHEMA = "gapscan.report/1"
 GAP_STATUSES = ("missing", "partial")
@@ -75,11 +74,9 @@ class Baseline:
 
 def load_baseline(path: Path) -> Baseline:
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise BaselineError(f"{path}: cannot read the baseline: {exc.strerror or exc}") from exc
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BaselineError(f"{path}: the baseline is not a JSON report: {exc}") from exc
+        data = read_json(Path(path), BASELINE_LIMIT)
+    except InputError as exc:
+        raise BaselineError(f"baseline: {exc} (not a JSON report that gapscan wrote)") from None
     return parse_baseline(data, str(path))
 
 
@@ -249,12 +246,9 @@ class Waiver:
 
 def load_waivers(path: Path) -> tuple[Waiver, ...]:
     try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
-    except OSError as exc:
-        raise WaiverError(f"{path}: cannot read the waivers file: {exc.strerror or exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise WaiverError(f"{path}: not valid TOML: {exc}") from exc
+        data = read_toml(path)
+    except InputError as exc:
+        raise WaiverError(f"waivers: {exc}") from None
     return parse_waivers(data, str(path))
 
 

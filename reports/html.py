@@ -20,12 +20,12 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import quote
 
 import jinja2
 
 from gapscan.mappings.languages import names
 from gapscan.reports.model import STATUSES, FrameworkResult, GapReport, Verdict
+from gapscan.scanner.names import relative_uri
 
 TEMPLATE_NAME = "report.html.j2"
 
@@ -363,15 +363,9 @@ def slug(value: str) -> str:
 
 
 def document_href(path: str, link_base: str = "") -> str:
-    """The href for a document: ``link_base`` plus the path, each segment percent-encoded.
-
-    Empty and "." segments are dropped so the result can never become a scheme-relative
-    ("//host") or absolute URL, and ":" is encoded so a name cannot act as a URL scheme.
-    """
-    segments = [s for s in str(path).replace("\\", "/").split("/") if s not in ("", ".")]
-    # surrogateescape: a file name that was not valid UTF-8 keeps its original bytes in the link
-    encoded = "/".join(quote(segment.encode("utf-8", "surrogateescape"), safe="") for segment in segments)
-    return f"{link_base}{encoded}"
+    """The href for a document: ``link_base`` plus the path (a display path) as a relative URI
+    that reaches the real file and never leaves the scanned tree (see ``relative_uri``)."""
+    return f"{link_base}{relative_uri(path)}"
 
 
 @jinja2.pass_context

@@ -26,6 +26,7 @@ from urllib.parse import quote
 from gapscan.reports.baseline import Publication
 from gapscan.reports.inert import clean, one_line, truncate
 from gapscan.reports.model import FrameworkResult, GapReport, Verdict
+from gapscan.scanner.names import relative_uri
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 BASE_ID = "%SRCROOT%"
@@ -157,13 +158,8 @@ def _location(path: str, *, directory: bool = False) -> dict:
 
 
 def _uri(path: str) -> str:
-    """A relative URI reference for a POSIX path: every segment percent-encoded (so ``:``, ``#``,
-    ``?``, spaces, controls and non-ASCII cannot change its meaning), never absolute."""
-    raw = str(path).replace("\\", "/").encode("utf-8", "surrogateescape")
-    segments = [s for s in raw.split(b"/") if s not in (b"", b".")]
-    if not segments:
-        return "./"
-    return "/".join(quote(segment, safe="") for segment in segments)
+    """A relative URI reference for a display path, never absolute, never leaving the root."""
+    return relative_uri(path) or "./"
 
 
 def _base_uri(root: str, prefix: str) -> str:

@@ -1,7 +1,10 @@
 """The ``gapscan`` command line.
 
 Exit codes: 0 scan done and gates passed; 1 a gate failed (``--fail-under``, ``--fail-on``,
-unreadable documents with ``--strict``); 2 usage, configuration or catalog error.
+unreadable documents with ``--strict``); 2 a usage, configuration or catalog error, an input file
+(labels, waivers, baseline) that cannot be used, an output location that cannot be written; 3 a
+watch service that failed while running (a service manager may restart it; it would not help for
+2). Each is one line on stderr.
 """
 
 from __future__ import annotations
@@ -26,15 +29,21 @@ from gapscan.reports.baseline import (
     review_waivers,
 )
 from gapscan.scanner.config import FAIL_ON, Config, ConfigError, load_config
+from gapscan.scanner.documents import Extract
 from gapscan.scanner.index import IndexUnusable, default_index_path, remove_index
-from gapscan.scanner.output import DEFAULT_FORMATS, FORMATS, write_reports
-from gapscan.scanner.pipeline import Scanner, ScanResult, scan, tool_version
+from gapscan.scanner.names import display_path
+from gapscan.scanner.output import DEFAULT_FORMATS, FORMATS, OutputError, check_output, write_reports
+from gapscan.scanner.pipeline import Scanner, ScanResult, not_assessed, scan, select_catalogs, tool_version
 
-EXIT_OK, EXIT_GATE, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_GATE, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 
 
 class UsageProblem(click.ClickException):
     exit_code = EXIT_USAGE
+
+
+class ServiceFailed(click.ClickException):
+    exit_code = EXIT_FAILED
 
 
 def _formats(_ctx, _param, value: str) -> tuple[str, ...]:
@@ -49,6 +58,12 @@ def _formats(_ctx, _param, value: str) -> tuple[str, ...]:
 @click.version_option(tool_version(), prog_name="gapscan")
 def main() -> None:
     """Find evidence gaps for ISO 9001:2015 and CMMI in a folder or git repository of documents."""
+
+
+# Shared by ``scan``, ``watch`` and ``explain``: an explanation reads the folder as the scan did.
+follow_symlinks_option = click.option(
+    "--follow-symlinks-outside", is_flag=True, default=None,
+    help="Also read files that symlinks lead to outside the scanned folder (by default they are listed, not read).")
 
 
 def scan_options(command):
@@ -72,6 +87,7 @@ def scan_options(command):
         click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files matching (gitignore style)."),
         click.option("--all-files", is_flag=True, default=None,
                      help="In a git repository, take untracked files too."),
+        follow_symlinks_option,
         click.option("--fail-under", type=click.FloatRange(0, 100), metavar="PCT",
                      help="Exit 1 when any framework's coverage is below PCT percent."),
         click.option("--strict", is_flag=True, help="Exit 1 when any document is unreadable."),
@@ -99,6 +115,7 @@ def config_from_options(path: Path, options: dict) -> Config:
         include=options["include"] or None,
         exclude=options["exclude"] or None,
         all_files=options["all_files"],
+        follow_symlinks_outside=options["follow_symlinks_outside"],
         fail_under=options["fail_under"],
         fail_on=options.get("fail_on"),
         waivers=options.get("waivers_file"),
@@ -112,19 +129,23 @@ def scan_command(path: Path, **options) -> None:
     """Scan PATH and write the gap report."""
     started = time.monotonic()
     config = config_from_options(path, options)
-    quiet, out_dir = options["quiet"], options["out_dir"]
-    baseline, waivers = _baseline_and_waivers(config, options)  # usage errors before the scan
+    quiet = options["quiet"]
+    _check_catalogs(config)  # every problem that needs no scan is found before the scan
+    out_dir = _output(path, options["out_dir"])
+    baseline, waivers = _baseline_and_waivers(config, options)
     _rebuild_index(path, options)
     progress = _Progress(enabled=not quiet)
     try:
-        result = scan(path, config, index_path=options["index_file"], jobs=options["jobs"], skip=(out_dir,),
-                      progress=progress)
+        result = scan(path, config, index_path=options["index_file"], jobs=options["jobs"], progress=progress)
     except (ConfigError, CatalogError, IndexUnusable) as exc:
         raise UsageProblem(str(exc)) from exc
     finally:
         progress.close()
     publication = _publication(path, result, config, options, baseline, waivers)
-    written = write_reports(result.report, out_dir, options["formats"], publication=publication)
+    try:
+        written = write_reports(result.report, out_dir, options["formats"], publication=publication)
+    except OutputError as exc:
+        raise UsageProblem(str(exc)) from exc
     if not quiet:
         _summarise(result, written, options["verbose"])
         _summarise_publication(publication)
@@ -132,6 +153,21 @@ def scan_command(path: Path, **options) -> None:
     if not quiet:
         click.echo(f"Done in {time.monotonic() - started:.1f} s.")
     sys.exit(code)
+
+
+def _check_catalogs(config: Config) -> None:
+    try:
+        select_catalogs(config)
+    except (ConfigError, CatalogError) as exc:
+        raise UsageProblem(str(exc)) from exc
+
+
+def _output(path: Path, out_dir: Path) -> Path:
+    """``--out``, checked before anything is read: outside PATH, and writable."""
+    try:
+        return check_output(out_dir, path)
+    except OutputError as exc:
+        raise UsageProblem(str(exc)) from exc
 
 
 def _baseline_and_waivers(config: Config, options: dict):
@@ -320,14 +356,15 @@ def frameworks_command(framework_id: str | None, config_file: Path | None, cmmi_
 @click.option("--framework", "frameworks", multiple=True, metavar="ID")
 @click.option("--cmmi-level", type=click.IntRange(2, 3), help="Target CMMI maturity level (2 or 3).")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@follow_symlinks_option
 @click.option("--all", "show_all", is_flag=True, help="Also list the near misses, with why each is not a tag.")
 def explain_command(file: Path, root: Path | None, frameworks, cmmi_level, config_file: Path | None,
-                    show_all: bool) -> None:
+                    follow_symlinks_outside: bool | None, show_all: bool) -> None:
     """Show which requirements FILE is evidence for, with scores, sections and terms, as a scan of
     its folder scores it."""
     file = Path(os.path.abspath(file))  # not resolved: a scan names a linked file by its link
-    config = _load(root or file.parent, config_file).with_overrides(frameworks=frameworks or None,
-                                                                     cmmi_level=cmmi_level)
+    config = _load(root or file.parent, config_file).with_overrides(
+        frameworks=frameworks or None, cmmi_level=cmmi_level, follow_symlinks_outside=follow_symlinks_outside)
     if root is None:
         found = config.source if config_file is None else None  # found at or above the file
         root = found.parent if found is not None else file.parent.parent
@@ -335,20 +372,26 @@ def explain_command(file: Path, root: Path | None, frameworks, cmmi_level, confi
     if not file.is_relative_to(root):
         raise UsageProblem(f"{file} is not inside --root {root}")
     # Which scores are evidence depends on the whole folder (each requirement's baseline in it), so
-    # the file is explained as part of a scan of ROOT, through the same index and pipeline.
+    # the file is explained as part of a scan of ROOT, through the same index and pipeline: read as a
+    # scan reads it, in a worker, under the limits, a regular file only.
     scanned_as = file.relative_to(root).as_posix()
     try:
         with Scanner(root, config) as scanner:
             scanner.sync()
             result = scanner.results.get(scanned_as)
+            refused = scanner.refused.get(scanned_as)
             classified = next((c for c in scanner.classified() if c.path == scanned_as), None)
+            catalogs = [catalog for catalog, _ in scanner.catalogs]
     except (ConfigError, CatalogError, IndexUnusable) as exc:
         raise UsageProblem(str(exc)) from exc
+    if refused is not None:
+        raise UsageProblem(f"{display_path(str(file))}: unreadable: {refused}")
     if result is None:
         raise UsageProblem(f"{scanned_as}: a scan of {root} does not read it (format, include/exclude or git)")
+    if not isinstance(result, Extract):
+        raise UsageProblem(f"{display_path(str(file))}: unreadable: {result.reason}")
     if classified is None:
-        click.echo(f"{file}: unreadable: {result.reason}")
-        sys.exit(EXIT_GATE)
+        raise UsageProblem(f"{display_path(str(file))}: not assessed: {not_assessed(result.language, catalogs)}")
     kind = classified.kind
     click.echo(f"{scanned_as} (in {root}): {len(result.sections)} section(s); "
                f"kind: {kind.kind.replace('_', ' ')}" + (f" ({'; '.join(kind.signals)})" if kind.signals else ""))
@@ -378,7 +421,7 @@ def _serve_address(_ctx, _param, value: str | None) -> tuple[str, int] | None:
 @main.command("watch")
 @click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @scan_options
-@click.option("--poll", type=click.FloatRange(min=0.1), is_flag=False, flag_value=5.0, default=None,
+@click.option("--poll", type=click.FloatRange(0.1, 86_400), is_flag=False, flag_value=5.0, default=None,
               metavar="[SECONDS]",
               help="Look for changes every SECONDS (default 5) instead of waiting for change notifications: "
                    "for SMB/NFS shares, where inotify never fires. Write PATH before a bare --poll.")
@@ -393,9 +436,11 @@ def watch_command(path: Path, poll: float | None, serve: tuple[str, int] | None,
     import signal
     import threading
 
-    from gapscan.scanner.watch import WatchService
+    from gapscan.scanner.watch import STOP_GRACE_SECONDS, WatchService
 
     config = config_from_options(path, options)
+    _check_catalogs(config)
+    out_dir = _output(path, options["out_dir"])
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logging.getLogger().addHandler(handler)
@@ -404,7 +449,7 @@ def watch_command(path: Path, poll: float | None, serve: tuple[str, int] | None,
     if options["fail_under"] is not None or options["strict"]:
         click.echo("note: --fail-under and --strict are gates of `gapscan scan`; watch ignores them", err=True)
     _rebuild_index(path, options)
-    service = WatchService(path, config, options["out_dir"], options["formats"], index_path=options["index_file"],
+    service = WatchService(path, config, out_dir, options["formats"], index_path=options["index_file"],
                            jobs=options["jobs"], poll=poll, debounce=debounce, serve=serve)
     handlers = {}
     try:
@@ -416,19 +461,64 @@ def watch_command(path: Path, poll: float | None, serve: tuple[str, int] | None,
                 handlers[signal.SIGHUP] = signal.signal(signal.SIGHUP, lambda *_: service.request_resync())
         try:
             service.start()
-        except (ConfigError, CatalogError, IndexUnusable) as exc:
+        except (ConfigError, CatalogError, IndexUnusable, OutputError) as exc:
             raise UsageProblem(str(exc)) from exc
         except OSError as exc:
             raise UsageProblem(f"cannot start: {exc}") from exc
         while not service.wait(0.5):
-            pass
+            if service.stop_requested is not None and time.monotonic() - service.stop_requested > STOP_GRACE_SECONDS:
+                break
     finally:
-        service.stop()  # idempotent: joins the worker and closes the server whatever happened above
+        # Idempotent: joins the worker and closes the server whatever happened above, within the grace
+        # period that a stop request started; past it, whatever the worker is doing, the process ends.
+        since = service.stop_requested or time.monotonic()
+        stopped = service.stop(timeout=max(since + STOP_GRACE_SECONDS - time.monotonic(), 0.1))
         for signum, previous in handlers.items():
             signal.signal(signum, previous)
+        if not stopped:
+            _end_now(STOP_GRACE_SECONDS, EXIT_OK if service.stop_requested else EXIT_FAILED)
         logging.getLogger().removeHandler(handler)
     if service.error is not None:
-        raise click.ClickException(f"the watch service failed: {service.error}")
+        raise ServiceFailed(f"the watch service failed: {service.error}")
+
+
+def _end_now(grace: float, code: int) -> None:
+    """End the process at once: the watch worker did not stop within ``grace`` seconds (a parser
+    that never returns, a file system that hangs). The index is SQLite in WAL mode and reports are
+    renamed into place, so nothing is left half written; the extraction workers are ended too."""
+    import logging
+    import multiprocessing
+    import signal
+
+    logging.getLogger("gapscan.watch").warning("did not stop within %g s: ending the process and its workers now",
+                                               grace)
+    for child in multiprocessing.active_children():
+        child.kill()
+    for pid in _child_pids():  # a git or other helper the worker was waiting for
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _child_pids() -> list[int]:
+    """This process's children, from /proc (empty where there is none)."""
+    children = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for entry in entries:
+        try:
+            if entry.isdigit() and int(Path(f"/proc/{entry}/stat").read_bytes().rsplit(b")", 1)[1].split()[1]) == os.getpid():
+                children.append(int(entry))
+        except (OSError, IndexError, ValueError):
+            continue
+    return children
 
 
 def learning_options(command):
@@ -479,7 +569,10 @@ def train_command(labels: Path, corpus: Path, cmmi_level, index_file, jobs, lang
         model = train_model(documents)
     except ValueError as exc:
         raise UsageProblem(str(exc)) from exc
-    model.save(out_file)
+    try:
+        model.save(out_file)
+    except OSError as exc:
+        raise UsageProblem(f"{out_file}: cannot write the model: {exc.strerror or exc}") from exc
     click.echo(f"Trained on {model.info['documents']} documents, {len(model.classes)} label classes, "
                f"{len(model.vocabulary)} terms; wrote {out_file}")
 
@@ -514,5 +607,8 @@ def eval_command(labels: Path, corpus: Path, cmmi_level, index_file, jobs, langu
             for c in checks
         ]
     if json_file is not None:
-        json_file.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+        try:
+            json_file.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise UsageProblem(f"{json_file}: cannot write: {exc.strerror or exc}") from exc
         click.echo(f"Wrote {json_file}")

@@ -6,12 +6,13 @@ Keys are documented in docs/configuration.md. Command-line flags override the fi
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from gapscan.scanner.extract import Limits
+from gapscan.scanner.extract.guards import LIMIT_RANGES
+from gapscan.scanner.reading import InputError, read_toml
 
 
 class ConfigError(ValueError):
@@ -32,6 +33,7 @@ class Config:
     fail_on: str | None = None  # new-gaps / any-gap / none (None: none)
     waivers: Path | None = None  # TOML file of accepted gaps (reports/baseline.py)
     all_files: bool = False
+    follow_symlinks_outside: bool = False  # follow symlinks whose target is outside the scanned root
     limits: Limits = field(default_factory=Limits)
     source: Path | None = None  # the file this came from, if any
 
@@ -42,7 +44,7 @@ class Config:
 
 _KNOWN_KEYS = {
     "include", "exclude", "frameworks", "cmmi", "not_applicable", "max_age",
-    "catalogs", "labels", "fail_under", "all_files", "limits", "fail_on", "waivers",
+    "catalogs", "labels", "fail_under", "all_files", "limits", "fail_on", "waivers", "follow_symlinks_outside",
 }
 FAIL_ON = ("new-gaps", "any-gap", "none")
 _LIMIT_KEYS = {f.name for f in fields(Limits)}
@@ -88,6 +90,12 @@ def _check_contained(config: Config, path: Path, root: Path) -> None:
     Output paths (``--out``, ``--index``) are never configuration keys at all."""
     named = [("catalogs", folder) for folder in config.catalog_folders]
     named += [(key, value) for key, value in (("labels", config.labels), ("waivers", config.waivers)) if value]
+    if config.follow_symlinks_outside:
+        raise ConfigError(
+            f"{path}: follow_symlinks_outside = true in a configuration file inside the scanned folder "
+            "would let anyone who can write there make gapscan read the rest of the machine; set it in "
+            "a file given with --config, or pass --follow-symlinks-outside"
+        )
     for key, value in named:
         if not value.resolve().is_relative_to(root):
             raise ConfigError(
@@ -98,12 +106,9 @@ def _check_contained(config: Config, path: Path, root: Path) -> None:
 
 def _read(path: Path) -> dict:
     try:
-        with open(path, "rb") as handle:
-            return tomllib.load(handle)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+        return read_toml(path)
+    except InputError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _parse(data: dict, path: Path) -> Config:
@@ -123,6 +128,9 @@ def _parse(data: dict, path: Path) -> Config:
     all_files = data.get("all_files", False)
     if not isinstance(all_files, bool):
         raise ConfigError(f"{path}: all_files must be true or false")
+    follow = data.get("follow_symlinks_outside", False)
+    if not isinstance(follow, bool):
+        raise ConfigError(f"{path}: follow_symlinks_outside must be true or false")
     fail_under = _number(data.get("fail_under"), "fail_under", path)
     if fail_under is not None and not 0 <= fail_under <= 100:
         raise ConfigError(f"{path}: fail_under is a percentage from 0 to 100, not {fail_under:g}")
@@ -145,6 +153,7 @@ def _parse(data: dict, path: Path) -> Config:
         fail_on=fail_on,
         waivers=base / waivers if waivers else None,
         all_files=all_files,
+        follow_symlinks_outside=follow,
         limits=_limits(_table(data, "limits", path), path),
         source=path,
     )
@@ -223,12 +232,18 @@ def _limits(table: dict, path: Path) -> Limits:
     if unknown:
         raise ConfigError(f"{path}: unknown limit(s): {', '.join(unknown)}")
     for key, value in table.items():
-        if key == "timeout_seconds":
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
-                raise ConfigError(f"{path}: limits.{key} must be a number of seconds above 0")
-        elif key == "max_memory_bytes":  # 0 turns the cap off
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ConfigError(f"{path}: limits.{key} must be a whole number of bytes, 0 or more")
-        elif not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ConfigError(f"{path}: limits.{key} must be a whole number above 0")
+        low, high = LIMIT_RANGES[key]
+        whole = key != "timeout_seconds"
+        number = isinstance(value, int if whole else (int, float)) and not isinstance(value, bool)
+        if key == "max_memory_bytes" and value == 0 and number:
+            continue  # 0 turns the cap off
+        if not number or not low <= value <= high:
+            kind = "a whole number" if whole else "a number of seconds"
+            also = " (or 0: no cap)" if key == "max_memory_bytes" else ""
+            span = f"{_figure(low)} to {_figure(high)}"
+            raise ConfigError(f"{path}: limits.{key} must be {kind} from {span}{also}, not {value!r}")
     return replace(Limits(), **table)
+
+
+def _figure(value: float) -> str:
+    return f"{value:,.0f}" if value == int(value) else f"{value:g}"

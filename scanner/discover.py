@@ -4,22 +4,31 @@ In a git work tree the tracked files are taken (``all_files`` takes every file i
 where git tracks nothing is read in full); include and
 exclude patterns are gitignore-style. Office lock files and VCS folders are skipped, symlinked folders
 are followed once (loops are cut), and every path is reported relative to the root with ``/``.
+
+Only regular files inside the root are documents. A symlink whose target lies outside the root is
+not followed (unless ``confined`` is off), and a FIFO, socket or device is never opened; each such
+file is a :class:`Refusal` with its reason, which the reports list.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import stat
 import subprocess
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pathspec
 
 from gapscan.scanner.documents import format_of
+from gapscan.scanner.names import display_path
+from gapscan.scanner.reading import is_inside, not_regular, outside
 
+__all__ = ["Candidate", "Discovery", "FileFilter", "Refusal", "discover", "display_path", "inspect", "walk_files"]
+
+_TICK_EVERY = 1000
 VCS_FOLDERS = frozenset({".git", ".hg", ".svn", ".bzr", "CVS", "_darcs"})
 JUNK_FILES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 # Why a file seen is not read (lock, junk and VCS files are passed over without a count).
@@ -38,12 +47,24 @@ class Candidate:
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """A file that is not read, and why (a symlink leading outside the root, a FIFO...)."""
+
+    path: str  # relative to the root, with "/"
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{_short(self.path)}: {self.reason}"
+
+
+@dataclass(frozen=True)
 class Discovery:
     root: Path
     candidates: tuple[Candidate, ...]
     git: bool = False
     commit_dates: dict[str, str] = field(default_factory=dict)  # path -> ISO date of last commit
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()  # folders that could not be listed or were not followed
+    refused: tuple[Refusal, ...] = ()
     not_read: dict[str, Counter[str]] = field(default_factory=dict)  # reason -> file type -> files
 
 
@@ -82,43 +103,35 @@ def file_type(relative: str) -> str:
     return name.lower() if dot == 0 else name[dot:].lower() if dot > 0 else ""
 
 
-def stat_candidate(root: Path, relative: str, fmt: str) -> Candidate | None:
-    """The file as it is now, or None when it is not a regular file. Raises OSError."""
-    absolute = root / relative
-    info = absolute.stat()
-    if not stat.S_ISREG(info.st_mode):
-        return None
-    return Candidate(relative, absolute, fmt, info.st_size, info.st_mtime)
+def inspect(root: Path, relative: str, fmt: str, confined: bool = True) -> Candidate | Refusal | None:
+    """The file at ``relative`` as it is now: a candidate, a refusal, or None when it is not there.
 
-
-def _broken_link(root: Path, relative: str, fmt: str) -> Candidate | None:
-    """A symlink that leads nowhere (dangling, or a loop) is still a document someone put there:
-    it becomes a candidate with the link's own size and time, and reading it reports why not."""
+    ``root`` is the resolved root. Confined, a file whose real path (every symlink followed) lies
+    outside it is refused. A symlink that leads nowhere (dangling, or a loop) is still a document
+    someone put there: a candidate with the link's own size and time, whose reading says why not.
+    Nothing is opened here."""
     absolute = root / relative
     try:
-        info = absolute.lstat()
-    except OSError:
+        link = os.lstat(absolute)
+    except FileNotFoundError:
         return None
-    if not stat.S_ISLNK(info.st_mode):
-        return None
+    except OSError as exc:
+        return Refusal(relative, f"cannot read: {exc.strerror or exc}")
+    if confined:
+        real = os.path.realpath(absolute)
+        if not is_inside(real, str(root)):
+            return Refusal(relative, outside(display_path(real)))
+    try:
+        info = os.stat(absolute)
+    except OSError as exc:
+        if stat.S_ISLNK(link.st_mode):
+            return Candidate(relative, absolute, fmt, link.st_size, link.st_mtime)
+        if isinstance(exc, FileNotFoundError):
+            return None
+        return Refusal(relative, f"cannot read: {exc.strerror or exc}")
+    if not stat.S_ISREG(info.st_mode):
+        return Refusal(relative, not_regular(info.st_mode))
     return Candidate(relative, absolute, fmt, info.st_size, info.st_mtime)
-
-
-# Characters a report shows escaped in a path: C0 and C1 controls (a newline or an ANSI escape in a
-# file name would break lines and tables, or drive a terminal) and lone surrogates.
-_UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-
-
-def display_path(path: str) -> str:
-    """A path as reports show it. Most paths are returned unchanged. A name that was not valid UTF-8
-    (Python holds its undecodable bytes as lone surrogates, which no UTF-8 writer accepts) or that
-    holds control characters is shown with those bytes as ``\\xNN`` and every backslash doubled,
-    so the exact bytes can be recovered: ``codecs.escape_decode(shown.encode())[0]``."""
-    if not _UNSHOWABLE.search(path):
-        return path
-    raw = path.encode("utf-8", "surrogateescape").replace(b"\\", b"\\\\")
-    shown = raw.decode("utf-8", "backslashreplace")
-    return _UNSHOWABLE.sub(lambda match: "".join(map("\\x{:02x}".format, match.group(0).encode())), shown)
 
 
 def discover(
@@ -127,9 +140,13 @@ def discover(
     exclude: tuple[str, ...] = (),
     all_files: bool = False,
     skip: tuple[Path, ...] = (),
+    confined: bool = True,
+    tick: Callable[[], None] | None = None,
 ) -> Discovery:
     """Find the documents under ``root``. ``skip`` holds folders never to descend into (our output)
-    and files that are not documents (our labels file)."""
+    and files that are not documents (our labels file). ``confined``: symlinks are followed only
+    where they lead to a place inside ``root``. ``tick`` is called every thousand files (it may
+    raise to abandon the walk)."""
     root = root.resolve()
     wanted = FileFilter(include, exclude)
     skip_resolved = {p.resolve() for p in skip}
@@ -141,39 +158,44 @@ def discover(
     if tracked is not None:
         paths = _from_git(root, tracked, skip_resolved)
     else:
-        paths = walk_files(root, skip_resolved, warnings)
+        paths = walk_files(root, skip_resolved, warnings, inside=root if confined else None, tick=tick)
 
-    candidates = []
+    candidates, refused = [], []
     not_read: dict[str, Counter[str]] = {}
-    for relative in paths:
+    for number, relative in enumerate(paths):
+        if tick is not None and number % _TICK_EVERY == 0:
+            tick()
         fmt, passed_over = wanted.sort(relative)
         if fmt is None or root / relative in skip_resolved:  # a skipped file: the labels file, say
             if passed_over and root / relative not in skip_resolved:  # our waivers file is no loss
                 not_read.setdefault(passed_over, Counter())[file_type(relative)] += 1
             continue
-        try:
-            candidate = stat_candidate(root, relative, fmt)
-        except OSError as exc:
-            candidate = _broken_link(root, relative, fmt)
-            if candidate is None:
-                warnings.append(f"{display_path(relative)}: cannot read: {exc.strerror or exc}")
-                continue
-        if candidate is not None:
-            candidates.append(candidate)
+        found = inspect(root, relative, fmt, confined)
+        if isinstance(found, Candidate):
+            candidates.append(found)
+        elif found is not None:
+            refused.append(found)
 
     candidates.sort(key=lambda c: c.path)
     commit_dates = _commit_dates(root) if tracked is not None else {}
-    return Discovery(root, tuple(candidates), tracked is not None, commit_dates, tuple(warnings), not_read)
+    return Discovery(
+        root, tuple(candidates), tracked is not None, commit_dates, tuple(warnings), tuple(refused), not_read
+    )
 
 
-def walk_files(root: Path, skip: set[Path], warnings: list[str]) -> list[str]:
+def walk_files(
+    root: Path, skip: set[Path], warnings: list[str], inside: Path | None = None,
+    tick: Callable[[], None] | None = None,
+) -> list[str]:
     """Every file below ``root``, relative to it. Iterative (a folder nested thousands deep would
     exhaust the recursion of ``os.walk``); folders are recognised by device and inode, so a symlink
-    loop or a second link to a folder is read once, and ``skip`` folders are never entered."""
+    loop or a second link to a folder is read once, and ``skip`` folders are never entered. With
+    ``inside``, a symlinked folder whose real path is not below that folder is not entered."""
     found: list[str] = []
     seen_folders: set[tuple[int, int]] = set()
     skip_keys = {key for key in map(_folder_key, skip) if key is not None}
     stack: list[tuple[str, str]] = [(str(root), "")]  # (absolute folder, relative folder)
+    seen = ticked = 0  # entries listed, and at the last tick
     while stack:
         folder, relative_folder = stack.pop()
         try:
@@ -192,6 +214,10 @@ def walk_files(root: Path, skip: set[Path], warnings: list[str]) -> list[str]:
             warnings.append(f"{_short(relative_folder) or '.'}: cannot list folder: {error.strerror or error}")
             continue
         subfolders = []
+        seen += len(entries) + 1
+        if tick is not None and seen >= ticked + _TICK_EVERY:
+            ticked = seen
+            tick()
         for entry in entries:
             relative = f"{relative_folder}/{entry.name}" if relative_folder else entry.name
             try:
@@ -200,7 +226,11 @@ def walk_files(root: Path, skip: set[Path], warnings: list[str]) -> list[str]:
                 is_folder = False
             if not is_folder:
                 found.append(relative)
-            elif entry.name not in VCS_FOLDERS:
+            elif entry.name in VCS_FOLDERS:
+                continue
+            elif inside is not None and entry.is_symlink() and not is_inside(real := os.path.realpath(entry.path), str(inside)):
+                warnings.append(f"{_short(relative)}: {outside(display_path(real), 'followed')}")
+            else:
                 subfolders.append((entry.path, relative))
         stack.extend(reversed(subfolders))
     return found

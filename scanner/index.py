@@ -2,7 +2,9 @@
 hash and extractor version, and the history of scans.
 
 An unchanged file (same size and mtime) is neither hashed nor read again; a renamed or copied file
-with known content reuses the cached extract.
+with known content reuses the cached extract (:class:`KnownContent` answers the extraction
+workers, which hash what they read). A file that timed out is remembered by path, size and mtime
+(``failures``), so an unchanged one is not tried again until the time limit changes.
 
 Paths are stored as text, except a name that is not valid UTF-8 (Python holds its undecodable bytes
 as lone surrogates, which SQLite's text cannot): its exact bytes are stored as a BLOB instead.
@@ -16,7 +18,7 @@ import hashlib
 import json
 import os
 import sqlite3
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import platformdirs
@@ -40,6 +42,12 @@ CREATE TABLE IF NOT EXISTS extracts (
     reason TEXT,
     payload TEXT,                  -- JSON: sections, metadata, warnings
     PRIMARY KEY (sha256, extractor)
+);
+CREATE TABLE IF NOT EXISTS failures (  -- failures not cached by content: the file as it was
+    path TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime REAL NOT NULL,
+    reason TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS scans (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -90,6 +98,14 @@ def _guarded(method):
     return wrapper
 
 
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino)
+
+
 def _key(path: str) -> str | bytes:
     """How a path is stored: text, or the name's exact bytes where it is not valid UTF-8."""
     try:
@@ -109,12 +125,33 @@ def default_index_path(root: Path) -> Path:
     return Path(platformdirs.user_cache_dir("gapscan")) / "index" / f"{(root.name or 'root')[:40]}-{key}.sqlite"
 
 
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
+@dataclass(frozen=True)
+class KnownContent:
+    """Which content hashes the index holds an extract for, asked from the extraction workers: a
+    renamed or copied file is hashed there and then taken from the index instead of parsed.
+    Picklable; each process opens its own read-only connection on first use."""
+
+    path: Path
+    extractor: int
+
+    def __contains__(self, sha256: object) -> bool:
+        try:
+            row = _reader(self.path).execute(
+                "SELECT 1 FROM extracts WHERE sha256=? AND extractor=?", (sha256, self.extractor)
+            ).fetchone()
+        except sqlite3.Error:
+            return False  # parsed again: slower, never wrong
+        return row is not None
+
+
+_READERS: dict[tuple[int, Path], sqlite3.Connection] = {}
+
+
+def _reader(path: Path) -> sqlite3.Connection:
+    key = (os.getpid(), path)  # a connection never crosses a fork
+    if key not in _READERS:
+        _READERS[key] = sqlite3.connect(f"{Path(path).absolute().as_uri()}?mode=ro", uri=True, timeout=5)
+    return _READERS[key]
 
 
 class Index:
@@ -143,6 +180,17 @@ class Index:
         except IndexUnusable:
             self._db.close()
             raise
+        self._identity = _identity(path)
+
+    def lost(self) -> str | None:
+        """Why the open database is no longer the file at ``path`` (deleted, or replaced), if it is
+        not: everything written to it then would be gone at the next start."""
+        now = _identity(self.path)
+        if now is None:
+            return f"{self.path}: the index file was deleted"
+        if now != self._identity:
+            return f"{self.path}: the index file was replaced"
+        return None
 
     def close(self) -> None:
         try:
@@ -161,10 +209,12 @@ class Index:
     @_guarded
     def known_hash(self, path: str, size: int, mtime: float) -> str | None:
         """The content hash recorded for a path, if the file still has the same size and mtime."""
-        row = self._db.execute("SELECT size, mtime, sha256 FROM files WHERE path=?", (_key(path),)).fetchone()
-        if row and row[0] == size and row[1] == mtime:
-            return row[2]
-        return None
+        return self._unchanged("SELECT size, mtime, sha256 FROM files WHERE path=?", path, size, mtime)
+
+    def _unchanged(self, query: str, path: str, size: int, mtime: float) -> str | None:
+        """The third column of ``query``'s row for ``path``, if its size and mtime are these."""
+        row = self._db.execute(query, (_key(path),)).fetchone()
+        return row[2] if row and row[0] == size and row[1] == mtime else None
 
     @_guarded
     def record_files(self, documents: list[Document]) -> None:
@@ -172,11 +222,28 @@ class Index:
             "INSERT OR REPLACE INTO files (path, size, mtime, sha256) VALUES (?, ?, ?, ?)",
             [(_key(d.path), d.size, d.mtime, d.sha256) for d in documents],
         )
+        self._db.executemany("DELETE FROM failures WHERE path=?", [(_key(d.path),) for d in documents])
+        self._db.commit()
+
+    @_guarded
+    def known_failure(self, path: str, size: int, mtime: float) -> str | None:
+        """Why the file failed last time, if it still has the same size and mtime."""
+        return self._unchanged("SELECT size, mtime, reason FROM failures WHERE path=?", path, size, mtime)
+
+    @_guarded
+    def record_failures(self, results: list[Unreadable]) -> None:
+        """Remember failures that say something about the file but have no content hash to be cached
+        under (a time-out kills the worker before it can tell)."""
+        self._db.executemany(
+            "INSERT OR REPLACE INTO failures (path, size, mtime, reason) VALUES (?, ?, ?, ?)",
+            [(_key(r.document.path), r.document.size, r.document.mtime, r.reason) for r in results],
+        )
         self._db.commit()
 
     @_guarded
     def forget(self, path: str) -> None:
-        self._db.execute("DELETE FROM files WHERE path=?", (_key(path),))
+        for table in ("files", "failures"):
+            self._db.execute(f"DELETE FROM {table} WHERE path=?", (_key(path),))
         self._db.commit()
 
     @_guarded
@@ -184,6 +251,8 @@ class Index:
         """Drop rows for files no longer on disk; returns how many."""
         gone = [p for (p,) in self._db.execute("SELECT path FROM files") if _path(p) not in present]
         self._db.executemany("DELETE FROM files WHERE path=?", [(p,) for p in gone])
+        failed = [p for (p,) in self._db.execute("SELECT path FROM failures") if _path(p) not in present]
+        self._db.executemany("DELETE FROM failures WHERE path=?", [(p,) for p in failed])
         self._db.commit()
         return len(gone)
 
@@ -226,7 +295,7 @@ class Index:
                     ensure_ascii=False,
                 )
                 rows.append((result.document.sha256, extractor, "ok", None, payload))
-            elif is_cacheable(result):
+            elif result.document.sha256 and is_cacheable(result):
                 status = "skipped" if result.skipped else "unreadable"
                 rows.append((result.document.sha256, extractor, status, result.reason, None))
         self._db.executemany("INSERT OR REPLACE INTO extracts VALUES (?, ?, ?, ?, ?)", rows)

@@ -1,4 +1,8 @@
-"""Writing reports to the output folder: each file appears whole or not at all."""
+"""Writing reports to the output folder: all of them or none, each file whole or not at all.
+
+The output folder is checked before a scan (:func:`check_output`): it may not lie inside the
+scanned folder, and it must be writable. Every failure is an :class:`OutputError` line.
+"""
 
 from __future__ import annotations
 
@@ -18,10 +22,40 @@ from gapscan.reports.markdown import render_markdown
 from gapscan.reports.model import GapReport
 from gapscan.reports.sarif import render_sarif
 from gapscan.reports.xlsx import render_xlsx
+from gapscan.scanner.discover import VCS_FOLDERS
 
 FORMATS = ("html", "json", "md", "junit", "xlsx", "csv", "sarif")
 DEFAULT_FORMATS = ("html", "json")
 # The file each format is written to, in --out.
+PROBE_PREFIX = ".gapscan-probe."
+
+
+class OutputError(RuntimeError):
+    """The reports cannot be written where asked (exit code 2)."""
+
+
+def check_output(out_dir: Path, root: Path) -> Path:
+    """The output folder, resolved, once it is known not to lie inside (or be) the scanned folder
+    ``root`` and to take a new file (it is created when missing). Raises :class:`OutputError`.
+
+    A VCS folder (``.git``) is not part of the scanned tree, which discovery never enters: a
+    pre-commit hook that scans its repository may write there."""
+    out, scanned = out_dir.resolve(), root.resolve()
+    if out == scanned or (out.is_relative_to(scanned) and VCS_FOLDERS.isdisjoint(out.relative_to(scanned).parts)):
+        raise OutputError(
+            f"--out {out_dir} is inside the scanned folder {scanned}: gapscan never writes inside the "
+            "folder it scans; name a folder outside it (or inside its .git folder, which is never scanned)"
+        )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(dir=out, prefix=PROBE_PREFIX)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputError(f"--out {out_dir}: cannot write there: {exc.strerror or exc}") from None
+    return out
+
+
 FILE_NAMES = {
     "html": "report.html",
     "json": "report.json",
@@ -35,7 +69,34 @@ FILE_NAMES = {
 
 def write_atomic(path: Path, text: str | bytes) -> None:
     """Write to a temporary file beside ``path`` and rename it over: readers never see half a file.
-    ``text`` is written as UTF-8; ``bytes`` (an xlsx workbook) as they are."""
+    ``text`` is written as UTF-8; ``bytes`` (an xlsx workbook) as they are. Raises OSError."""
+    os.replace(_temporary(path, text), path)
+
+
+def write_all(files: list[tuple[Path, str | bytes]]) -> None:
+    """Write every file or none: each goes to a temporary file first, and only when all of them are
+    on disk are they renamed into place (a full disk leaves the previous reports as they were).
+    Raises :class:`OutputError`."""
+    written: list[tuple[str, Path]] = []
+    try:
+        for path, content in files:
+            written.append((_temporary(path, content), path))
+    except OSError as exc:
+        for temporary, _ in written:
+            Path(temporary).unlink(missing_ok=True)
+        folder = files[len(written)][0].parent
+        raise OutputError(f"{folder}: cannot write the reports: {exc.strerror or exc}") from None
+    try:
+        for temporary, path in written:
+            os.replace(temporary, path)
+    except OSError as exc:
+        for temporary, _ in written:
+            Path(temporary).unlink(missing_ok=True)
+        raise OutputError(f"{path.parent}: cannot write the reports: {exc.strerror or exc}") from None
+
+
+def _temporary(path: Path, text: str | bytes) -> str:
+    """A temporary file beside ``path`` holding ``text``, readable by all; its name."""
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_abandoned(path)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -47,10 +108,10 @@ def write_atomic(path: Path, text: str | bytes) -> None:
             with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
                 stream.write(text)
         os.chmod(temporary, 0o644)  # mkstemp makes it private; a report is for its readers
-        os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    return temporary
 
 
 # A temporary file this old was left by a writer that was killed, not one still writing.
@@ -74,8 +135,8 @@ def write_reports(
     template_dir: Path | None = None,
     publication: Publication | None = None,
 ) -> list[Path]:
-    """Write each format; ``publication`` (baseline diff, waivers, gate options) feeds md, junit,
-    xlsx, csv and sarif."""
+    """Write each format, all or none (raises :class:`OutputError`); ``publication`` (baseline
+    diff, waivers, gate options) feeds md, junit, xlsx, csv and sarif."""
     publication = publication or Publication()
     # Evidence links in the HTML are relative, so the report keeps working when both folders move.
     try:
@@ -91,10 +152,6 @@ def write_reports(
         "csv": lambda r: render_csv(r, publication),
         "sarif": lambda r: render_sarif(r, publication),
     }
-    written = []
-    for fmt in formats:
-        render = renderers[fmt]
-        path = out_dir / FILE_NAMES[fmt]
-        write_atomic(path, render(report))
-        written.append(path)
-    return written
+    files = [(out_dir / FILE_NAMES[fmt], renderers[fmt](report)) for fmt in formats]
+    write_all(files)
+    return [path for path, _ in files]

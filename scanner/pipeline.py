@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from gapscan.classifiers.evidence import Evidence
-from gapscan.classifiers.labels import LabelsError
+from gapscan.classifiers.labels import LabelsError, load_labels
 from gapscan.classifiers.models import default_model, model_from_labels
 from gapscan.classifiers.supervised import ModelError
 from gapscan.classifiers.tfidf import Classified, DocumentScores, Tagger
@@ -33,16 +33,17 @@ from gapscan.scanner.discover import (
     UNSUPPORTED,
     Candidate,
     FileFilter,
+    Refusal,
     discover,
-    display_path,
     file_type,
     git_tracked,
-    stat_candidate,
+    inspect,
 )
 from gapscan.scanner.documents import Document, Extract, ExtractResult, Unreadable
-from gapscan.scanner.extract import EXTRACTOR_VERSION, extract_all
+from gapscan.scanner.extract import EXTRACTOR_VERSION, Known, extract_all, timed_out
 from gapscan.scanner.extract.guards import TOO_LARGE, too_large
-from gapscan.scanner.index import Index, default_index_path, sha256_file
+from gapscan.scanner.index import Index, KnownContent, default_index_path
+from gapscan.scanner.names import display_path
 
 Progress = Callable[[str, int, int], None]  # stage, done, total
 
@@ -132,8 +133,15 @@ class Scanner:
         self.tagger = Tagger(self.catalogs, supervised=default_model())
         self.labels_hash = ""  # training hash of the model trained from the configured labels
         self.jobs = jobs or min(os.cpu_count() or 1, 8)
+        if config.labels is not None:  # a labels file that cannot be used stops the run before it starts
+            try:
+                load_labels(config.labels)
+            except LabelsError as exc:
+                raise ConfigError(f"labels: {exc}") from exc
         # Our own inputs are not documents: a labels file lists clause ids and would be tagged.
         self.skip = skip + tuple(p for p in (config.labels, config.waivers) if p is not None)
+        self._skipped = {p.resolve() for p in self.skip}
+        self.confined = not config.follow_symlinks_outside
         self.notify = progress or (lambda stage, done, total: None)
         self.filter = FileFilter(config.include, config.exclude)
         self.index = Index(index_path or default_index_path(self.root))
@@ -141,8 +149,14 @@ class Scanner:
         self.scores: dict[str, DocumentScores] = {}
         self.git = False  # whether the root is read as a git work tree (tracked files only)
         self.commit_dates: dict[str, str] = {}
-        self.warnings: tuple[str, ...] = ()
+        self.folder_warnings: tuple[str, ...] = ()
+        self.refused: dict[str, str] = {}  # path -> why it is not read (see discover.Refusal)
         self.not_read: dict[str, Counter[str]] = {}  # files discovery passed over, by reason and type
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Folders not listed or followed, and files not read, each with its reason."""
+        return self.folder_warnings + tuple(str(Refusal(p, self.refused[p])) for p in sorted(self.refused))
 
     def close(self) -> None:
         self.index.close()
@@ -156,10 +170,12 @@ class Scanner:
     def sync(self) -> ScanStats:
         """Bring every document up to date with the disk: only new and changed files are read."""
         started = time.monotonic()
-        found = discover(self.root, self.config.include, self.config.exclude, self.config.all_files, self.skip)
+        found = discover(self.root, self.config.include, self.config.exclude, self.config.all_files, self.skip,
+                         self.confined, tick=lambda: self.notify("discover", 0, 0))
         self.git = found.git
         self.commit_dates = found.commit_dates
-        self.warnings = found.warnings
+        self.folder_warnings = found.warnings
+        self.refused = {refusal.path: refusal.reason for refusal in found.refused}
         self.not_read = found.not_read
         self.notify("discover", len(found.candidates), len(found.candidates))
         present = {c.path for c in found.candidates}
@@ -187,19 +203,20 @@ class Scanner:
         candidates, removed = [], 0
         for path in sorted(paths):
             fmt = self.filter.format_for(path)
-            candidate = None
-            if fmt is not None and (tracked is None or path in tracked):
-                try:
-                    candidate = stat_candidate(self.root, path, fmt)
-                except OSError:
-                    candidate = None
-            if candidate is None:
+            found = None
+            if fmt is not None and (tracked is None or path in tracked) and self.root / path not in self._skipped:
+                found = inspect(self.root, path, fmt, self.confined)
+            if isinstance(found, Refusal):
+                self.refused[path] = found.reason
+            else:
+                self.refused.pop(path, None)
+            if not isinstance(found, Candidate):
                 if path in self.results:
                     self._forget(path)
                     self.index.forget(path)
                     removed += 1
-            elif not self._unchanged(candidate):
-                candidates.append(candidate)
+            elif not self._unchanged(found):
+                candidates.append(found)
         extracted = self._process(candidates)
         return ScanStats(len(self.results), extracted, 0, removed, time.monotonic() - started)
 
@@ -230,35 +247,47 @@ class Scanner:
         self.scores.pop(path, None)
 
     def _process(self, candidates: list[Candidate]) -> int:
-        """Read (or take from the index) and classify these candidates; returns how many were read."""
-        documents: list[Document] = []
+        """Read (or take from the index) and classify these candidates; returns how many were parsed.
+
+        The main process opens no document: the workers read each file once, hash those bytes and
+        parse the same bytes, so an extract is cached under the hash of exactly what it came from."""
+        limits = self.config.limits
+        timeout = timed_out(limits)
         todo: list[tuple[Path, Document]] = []
         ready: list[ExtractResult] = []
         for candidate in candidates:
+            document = Document(candidate.path, candidate.format, candidate.size, candidate.mtime)
             sha = self.index.known_hash(candidate.path, candidate.size, candidate.mtime)
-            document = Document(candidate.path, candidate.format, candidate.size, candidate.mtime, sha or "")
-            if sha is None:
-                if candidate.size > self.config.limits.max_file_bytes:  # never read: not hashed either
-                    ready.append(Unreadable(document, too_large(candidate.size, self.config.limits)))
-                    continue
-                try:
-                    document = replace(document, sha256=sha256_file(candidate.absolute))
-                except OSError as exc:
-                    ready.append(Unreadable(document, f"cannot read: {exc.strerror or exc}"))
-                    continue
-            documents.append(document)
-            cached = self.index.cached(document, EXTRACTOR_VERSION)
-            if cached is None:
-                todo.append((candidate.absolute, document))
-            else:
+            cached = self.index.cached(replace(document, sha256=sha), EXTRACTOR_VERSION) if sha else None
+            if cached is not None:
                 ready.append(cached)
-        self.index.record_files(documents)
+            elif self.index.known_failure(candidate.path, candidate.size, candidate.mtime) == timeout:
+                ready.append(Unreadable(document, timeout))  # unchanged since it timed out under this limit
+            elif candidate.size > limits.max_file_bytes:  # never read
+                ready.append(Unreadable(document, too_large(candidate.size, limits)))
+            else:
+                todo.append((candidate.absolute, document))
 
         fresh: list[ExtractResult] = []
-        for done, result in enumerate(extract_all(todo, self.config.limits, self.jobs), 1):
-            fresh.append(result)
+        hashed: list[Document] = []
+        done = 0
+        results = extract_all(
+            todo, limits, self.jobs,
+            inside=str(self.root) if self.confined else None,
+            known=KnownContent(self.index.path, EXTRACTOR_VERSION),
+            tick=lambda: self.notify("extract", done, len(todo)),
+        )
+        for done, result in enumerate(results, 1):
+            if isinstance(result, Known):  # renamed or copied: its content is in the index
+                hashed.append(result.document)
+                cached = self.index.cached(result.document, EXTRACTOR_VERSION)
+                ready.append(cached or Unreadable(result.document, "cannot read: the index changed during the scan"))
+            else:
+                fresh.append(result)
             self.notify("extract", done, len(todo))
         self.index.store(fresh, EXTRACTOR_VERSION)
+        self.index.record_files(hashed + [r.document for r in fresh if r.document.sha256])
+        self.index.record_failures([r for r in fresh if isinstance(r, Unreadable) and r.reason == timeout])
 
         everything = ready + fresh
         for done, result in enumerate(everything, 1):
@@ -266,7 +295,21 @@ class Scanner:
             self.results[path] = result
             self._score(result)
             self.notify("classify", done, len(everything))
-        return len(todo)
+        return len(fresh)
+
+    def restore_index(self) -> str | None:
+        """When the index file was deleted or replaced while open, open the file at its path anew
+        and store everything known in it again, so that nothing is lost at the next start; returns
+        what had happened (None when nothing had). Raises IndexUnusable."""
+        lost = self.index.lost()
+        if lost is None:
+            return None
+        self.index.close()
+        self.index = Index(self.index.path)
+        results = list(self.results.values())
+        self.index.store(results, EXTRACTOR_VERSION)
+        self.index.record_files([r.document for r in results if r.document.sha256])
+        return lost
 
     def _score(self, result: ExtractResult) -> None:
         """Score a document for the frameworks whose catalogs read its language; one that no catalog
@@ -426,10 +469,9 @@ def _document_entries(results, evidence: list[Evidence], dates, kinds, catalogs:
         document = result.document
         language, assessed = "", True
         if isinstance(result, Extract):
-            status, reason, title, language = "ok", None, result.metadata.title, result.language
-            if not any(catalog.reads(language) for catalog in catalogs):
-                assessed = False
-                reason = f"written in {language_name(language)} ({language}); the catalogs read {names(_catalog_languages(catalogs))}"
+            status, title, language = "ok", result.metadata.title, result.language
+            reason = not_assessed(language, catalogs)
+            assessed = reason is None
         else:
             status, reason, title = ("skipped" if result.skipped else "unreadable"), result.reason, ""
         entries.append(
@@ -450,6 +492,13 @@ def _document_entries(results, evidence: list[Evidence], dates, kinds, catalogs:
             )
         )
     return tuple(entries)
+
+
+def not_assessed(language: str, catalogs: list[Catalog]) -> str | None:
+    """Why a document written in ``language`` is not assessed (no catalog reads it), or None."""
+    if any(catalog.reads(language) for catalog in catalogs):
+        return None
+    return f"written in {language_name(language)} ({language}); the catalogs read {names(_catalog_languages(catalogs))}"
 
 
 def _catalog_languages(catalogs: list[Catalog]) -> list[str]:

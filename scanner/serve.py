@@ -7,6 +7,11 @@ of an atomic write, are never served. Only GET and HEAD are answered; any other 
 ``report.html`` (also served at ``/``) carries a ``Refresh`` header so an open browser tab follows
 the updates; the report template itself is not changed.
 
+Under load: the listen backlog is 1024 (the standard library's 5 left most of a burst of 500
+clients unanswered), a file is streamed in 64 KB chunks (40 readers of a 150 MB report cost
+kilobytes each, not 150 MB each), and a client that goes away mid-answer is one log line, not a
+traceback. ``/health`` answers 503 when the service reports any problem.
+
 The server binds 127.0.0.1 unless it is given another host. Bound to a loopback address, it answers
 only requests addressed to a loopback name (``Host: localhost:8080``, ``127.0.0.1``, ``[::1]``): a web
 page elsewhere that points its own domain name at 127.0.0.1 (DNS rebinding) gets 403 and never the
@@ -22,6 +27,10 @@ import mimetypes
 import os
 import socket
 import socketserver
+import stat
+import sys
+import threading
+import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -33,6 +42,10 @@ log = logging.getLogger("gapscan.serve")
 DEFAULT_HOST = "127.0.0.1"
 REPORT_PAGE = "report.html"
 ALLOWED_METHODS = ("GET", "HEAD")
+WORKING = ("watching", "updating", "catching_up")  # statuses that are healthy without problems
+_CHUNK = 64 * 1024
+# Errors that only say the client is gone (it closed the tab, timed out, reset the connection).
+_CLIENT_GONE = (ConnectionError, TimeoutError, socket.timeout)
 
 Health = Callable[[], dict]
 
@@ -68,8 +81,11 @@ class ReportServer(ThreadingHTTPServer):
     """Serves ``out_dir`` and ``/health``; call ``serve_forever`` in a thread, then ``shutdown``
     and ``server_close`` (which waits for the requests in progress)."""
 
-    daemon_threads = False
-    block_on_close = True
+    # Request threads are waited for by server_close, up to a deadline; a client that never reads
+    # must not keep the process from ending.
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 1024  # the kernel caps it at net.core.somaxconn
     request_timeout = 10.0  # seconds a client may stay silent
 
     def __init__(self, address: tuple[str, int], out_dir: Path, health: Health, *, refresh: int = 30):
@@ -79,7 +95,38 @@ class ReportServer(ThreadingHTTPServer):
         self.health = health
         self.refresh = refresh
         self.loopback_only = _is_loopback(host)
+        self._requests: set[threading.Thread] = set()
+        self._requests_lock = threading.Lock()
         super().__init__(address, _Handler)
+
+    def process_request_thread(self, request, client_address) -> None:
+        with self._requests_lock:
+            self._requests.add(threading.current_thread())
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._requests_lock:
+                self._requests.discard(threading.current_thread())
+
+    def server_close(self, deadline: float | None = None) -> None:
+        """Close the socket and wait for the requests in progress, until ``deadline`` (monotonic
+        time; None: however long they take)."""
+        super().server_close()
+        with self._requests_lock:
+            running = list(self._requests)
+        for thread in running:
+            thread.join(None if deadline is None else max(deadline - time.monotonic(), 0))
+
+    def handle_error(self, request, client_address) -> None:
+        """One line per failed request: a client that went away is routine, anything else is logged
+        with its error (the traceback only at debug level)."""
+        error = sys.exc_info()[1]
+        who = client_address[0] if client_address else "?"
+        if isinstance(error, _CLIENT_GONE):
+            log.info("client %s went away: %s", who, type(error).__name__)
+        else:
+            log.warning("request from %s failed: %s: %s", who, type(error).__name__, error,
+                        exc_info=log.isEnabledFor(logging.DEBUG))
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind looks the host name up in DNS, which can hang on an isolated box.
@@ -146,8 +193,8 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:  # noqa: BLE001 - report it, don't drop the connection
             log.exception("health failed")
             status = {"status": "error"}
-        code = HTTPStatus.OK if status.get("status") in ("watching", "updating", "catching_up") else \
-            HTTPStatus.SERVICE_UNAVAILABLE
+        healthy = status.get("status") in WORKING and not status.get("problems")
+        code = HTTPStatus.OK if healthy else HTTPStatus.SERVICE_UNAVAILABLE
         body = (json.dumps(status, indent=2, sort_keys=True) + "\n").encode()
         self._send(code, body, "application/json")
 
@@ -181,32 +228,45 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _file(self, path: Path, refresh: bool) -> None:
         try:
-            # The real path has no symlink left; O_NOFOLLOW refuses one swapped in since. One open
-            # file: a report renamed over it meanwhile cannot tear the body.
-            descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-            with os.fdopen(descriptor, "rb") as handle:
-                body = handle.read()
+            # The real path has no symlink left; O_NOFOLLOW refuses one swapped in since, and
+            # O_NONBLOCK a FIFO. One open file, streamed: a report renamed over it meanwhile
+            # cannot tear the body.
+            flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+            descriptor = os.open(path, flags)
         except OSError:
             raise Refused(HTTPStatus.NOT_FOUND, "not found") from None
-        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        if content_type.startswith("text/") or content_type in ("application/json", "application/javascript"):
-            content_type += "; charset=utf-8"
-        headers = {"Refresh": str(self.server.refresh)} if refresh and self.server.refresh else {}
-        self._send(HTTPStatus.OK, body, content_type, headers)
+        with os.fdopen(descriptor, "rb") as handle:
+            info = os.fstat(descriptor)
+            if not stat.S_ISREG(info.st_mode):
+                raise Refused(HTTPStatus.NOT_FOUND, "not found")
+            content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            if content_type.startswith("text/") or content_type in ("application/json", "application/javascript"):
+                content_type += "; charset=utf-8"
+            headers = {"Refresh": str(self.server.refresh)} if refresh and self.server.refresh else {}
+            self._headers(HTTPStatus.OK, info.st_size, content_type, headers)
+            if self.command == "HEAD":
+                return
+            left = info.st_size
+            while left > 0 and (chunk := handle.read(min(_CHUNK, left))):
+                self.wfile.write(chunk)
+                left -= len(chunk)
 
     def _send(self, status: HTTPStatus, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+        self._headers(status, len(body), content_type, headers)
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _headers(self, status: HTTPStatus, length: int, content_type: str, headers: dict[str, str] | None) -> None:
         self.close_connection = True
         self.send_response(status)
         self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", str(length))
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Referrer-Policy", "no-referrer")
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
 
 
 def _is_loopback(host: str) -> bool:

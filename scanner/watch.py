@@ -18,6 +18,15 @@ its last event arrived; a file still being written is put back and retried once 
 The watched root can disappear (an unmounted share, a renamed folder): the worker notices, keeps
 the last report, stops the observer and waits for the root to come back, then catches up with a
 full ``sync()`` and watches again. Nothing of this stops the service.
+
+``/health`` tells the truth: besides the status it lists ``problems`` (the last update failed, as
+writing to a full disk does; the index file was deleted or replaced; a batch has made no progress
+for ``stuck_after`` seconds), and any problem makes it answer 503. A deleted or replaced index is
+also written anew from what the service knows, so no work is lost at the next start.
+
+Stopping is prompt: the worker looks at the stop request at every file, every quarter second while
+a file is being read, and every thousand entries of a folder walk; the command line gives it
+``STOP_GRACE_SECONDS`` and then ends the process (and its extraction workers) regardless.
 """
 
 from __future__ import annotations
@@ -54,7 +63,7 @@ from gapscan.reports.model import GapReport
 from gapscan.scanner.config import Config
 from gapscan.scanner.discover import VCS_FOLDERS, FileFilter, walk_files
 from gapscan.scanner.index import default_index_path
-from gapscan.scanner.output import DEFAULT_FORMATS, write_reports
+from gapscan.scanner.output import DEFAULT_FORMATS, check_output, write_reports
 from gapscan.scanner.pipeline import Scanner, ScanStats
 
 log = logging.getLogger("gapscan.watch")
@@ -64,6 +73,10 @@ DEFAULT_DEBOUNCE_SECONDS = 0.5
 DEFAULT_MAX_DELAY_SECONDS = 30.0
 DEFAULT_ROOT_CHECK_SECONDS = 1.0
 MAX_RETRY_SECONDS = 60.0
+# How long a stop may take before the command line ends the process regardless.
+STOP_GRACE_SECONDS = 5.0
+# Statuses in which the service does its job (with no problem, /health answers 200).
+WORKING = ("watching", "updating", "catching_up")
 
 # The events that can change what a document says, or whether it exists. Opening and reading a
 # file (which our own extraction does) and folder metadata changes are not asked for.
@@ -245,6 +258,7 @@ class WatchService:
         root_check: float = DEFAULT_ROOT_CHECK_SECONDS,
         serve: tuple[str, int] | None = None,
         refresh: int = 30,
+        stuck_after: float | None = None,
     ):
         self.root = root.resolve()
         self.config = config
@@ -256,6 +270,8 @@ class WatchService:
         self.root_check = root_check
         self.serve_address = serve
         self.refresh = refresh
+        # A batch with no file done for this long is stuck: longer than any one file may take.
+        self.stuck_after = stuck_after or max(120.0, 2 * config.limits.timeout_seconds + 60)
         self.queue = ChangeQueue(debounce, max_delay)
         self.filter = FileFilter(config.include, config.exclude)
         self.error: BaseException | None = None  # why the service could not start or run
@@ -273,6 +289,10 @@ class WatchService:
         self._coverage: dict[str, float] = {}
         self._last_scan: str | None = None
         self._in_flight = 0
+        self._heartbeat = time.monotonic()  # when the worker last made progress
+        self._last_progress: tuple[str, int] = ("", 0)
+        self._problem: str | None = None  # why the last update failed
+        self.stop_requested: float | None = None  # monotonic time of the stop request
         self._observer_kind = ""
         self._started = datetime.now(timezone.utc)
         self._thread: threading.Thread | None = None
@@ -293,8 +313,10 @@ class WatchService:
         """Bind the server (if asked), start the worker and wait until its scanner is ready.
 
         Raises what stops the service from starting: ``OSError`` (the address is taken),
-        ``ConfigError``/``CatalogError`` (unknown framework), ``IndexUnusable``.
+        ``ConfigError``/``CatalogError`` (unknown framework), ``IndexUnusable``, ``OutputError``
+        (the output folder is inside the root, or cannot be written).
         """
+        self.out_dir = check_output(self.out_dir, self.root)
         # watchdog's inotify emitter warns (with its whole watch table, kilobytes per line) when a
         # folder created or moved in is registered twice; the second registration is harmless.
         warnings.filterwarnings("ignore", message="Callback with id", category=RuntimeWarning,
@@ -327,17 +349,21 @@ class WatchService:
         host, port = self._server.server_address[:2]
         return f"http://{f'[{host}]' if ':' in host else host}:{port}"
 
-    def stop(self, timeout: float | None = 60.0) -> None:
+    def stop(self, timeout: float | None = 60.0) -> bool:
         """Stop: abandon the batch in flight at the next file, stop watching, close the index and
-        the server, and wait for every thread this service started."""
+        the server, and wait for every thread this service started, ``timeout`` seconds at most.
+        True when everything stopped in time."""
         self.request_stop()
+        deadline = None if timeout is None else time.monotonic() + timeout
         if self._thread is not None:
-            self._thread.join(timeout)
-        self._close_server()
+            self._thread.join(None if deadline is None else max(deadline - time.monotonic(), 0))
+        self._close_server(deadline)
+        return self.wait(0)
 
     def request_stop(self) -> None:
         """Ask the worker to stop, without waiting (safe in a signal handler)."""
         if not self._stop.is_set():
+            self.stop_requested = time.monotonic()
             self._stop.set()
             log.info("stopping")
         self.queue.wake()
@@ -360,23 +386,26 @@ class WatchService:
     def __exit__(self, *exc_info) -> None:
         self.stop()
 
-    def _close_server(self) -> None:
+    def _close_server(self, deadline: float | None = None) -> None:
         if self._server is not None:
             if self._server_thread is not None:
                 self._server.shutdown()
                 self._server_thread.join()
                 self._server_thread = None
-            self._server.server_close()
+            self._server.server_close(deadline)
 
     # -- status ----------------------------------------------------------------------------------
 
     def health(self) -> dict:
-        """The service's state for ``/health`` (JSON-ready)."""
+        """The service's state for ``/health`` (JSON-ready); ``problems`` lists what keeps it from
+        doing its job even while its status looks fine."""
+        problems = self.problems()
         with self._lock:
             summary = self._report_summary or {}
             last = self.batches[-1] if self.batches else None
             return {
                 "status": self._status,
+                "problems": problems,
                 "root": str(self.root),
                 "root_available": self._root_available,
                 "observer": self._observer_kind,
@@ -392,6 +421,19 @@ class WatchService:
                 },
                 "started": self._started.replace(microsecond=0).isoformat(),
             }
+
+    def problems(self) -> list[str]:
+        """What is wrong now: the last update failed, the index file is gone, a batch is stuck."""
+        with self._lock:
+            status, problem, quiet = self._status, self._problem, time.monotonic() - self._heartbeat
+        found = [problem] if problem else []
+        scanner = self._scanner
+        lost = scanner.index.lost() if scanner is not None and status not in ("stopped", "failed") else None
+        if lost:
+            found.append(lost)
+        if status in ("updating", "catching_up") and quiet > self.stuck_after:
+            found.append(f"stuck: {status.replace('_', ' ')} has made no progress for {quiet:.0f} s")
+        return found
 
     def _set(self, **values) -> None:
         with self._lock:
@@ -441,9 +483,7 @@ class WatchService:
         return relative
 
     def _ignored_paths(self) -> tuple[str, ...]:
-        ignored = []
-        if self.out_dir == self.root or self.out_dir.is_relative_to(self.root):
-            ignored.append(self.out_dir.relative_to(self.root).as_posix())
+        ignored = []  # (the output folder is never inside the root: start() refuses that)
         if self.index_path.is_relative_to(self.root):
             base = self.index_path.relative_to(self.root).as_posix()
             ignored += [base, f"{base}-wal", f"{base}-shm", f"{base}-journal"]
@@ -454,8 +494,7 @@ class WatchService:
     def _run(self) -> None:
         try:
             self._scanner = Scanner(
-                self.root, self.config, index_path=self.index_path, jobs=self.jobs, skip=(self.out_dir,),
-                progress=self._progress,
+                self.root, self.config, index_path=self.index_path, jobs=self.jobs, progress=self._progress,
             )
         except BaseException as exc:  # noqa: BLE001 - handed to start()
             self.error = exc
@@ -500,22 +539,26 @@ class WatchService:
                         log.warning("the observer stopped: watching again and catching up")
                         self._pending_sync = self._pending_sync or "observer restarted"
                     self._start_observer()
+                restored = self._scanner.restore_index()
+                if restored:
+                    log.warning("%s: written anew from what the service knows", restored)
                 if self._pending_sync:
                     why, self._pending_sync = self._pending_sync, None
                     self._catch_up(why)
-                    self._failures = 0
+                    self._succeeded()
                     continue
                 self._set(status="watching")
                 batch = self.queue.take(self.root_check)
                 if batch and not self._stop.is_set():
                     self._process(batch)
-                    self._failures = 0
+                    self._succeeded()
             except _Abandoned:
                 log.info("stopping: the batch in flight was abandoned; the next start catches up")
                 break
             except Exception as exc:  # noqa: BLE001 - the service keeps going; the next try catches up
                 self._failures += 1
                 delay = min(MAX_RETRY_SECONDS, 2.0 ** (self._failures - 1))
+                self._set(problem=f"update failed: {exc}")
                 log.error("update failed: %s; comparing the tree with the index again in %g s", exc, delay,
                           exc_info=log.isEnabledFor(logging.DEBUG))
                 self._pending_sync = self._pending_sync or "retry"
@@ -524,7 +567,16 @@ class WatchService:
                 self._set(in_flight=0)
         self._set(status="stopping")
 
+    def _succeeded(self) -> None:
+        self._failures = 0
+        self._set(problem=None)
+
     def _progress(self, stage: str, done: int, total: int) -> None:
+        """Called by the pipeline at every file and while waiting for one: where a stop request ends
+        the batch, and (when a file is done) the heartbeat that tells a slow batch from a stuck one."""
+        if (stage, done) != self._last_progress:
+            self._last_progress = (stage, done)
+            self._set(heartbeat=time.monotonic())
         if self._stop.is_set():
             raise _Abandoned()
 
@@ -623,7 +675,7 @@ class WatchService:
         """Compare the whole tree with the index (only new and changed files are read), then
         publish the reports."""
         started = time.monotonic()
-        self._set(status="catching_up")
+        self._set(status="catching_up", heartbeat=time.monotonic())
         scanner = self._scanner
         before, dates = dict(scanner.results), dict(scanner.commit_dates)
         stats = scanner.sync()
@@ -663,7 +715,7 @@ class WatchService:
         if self._check_root()[0]:
             self._pending_sync = "catch-up"  # the next turn waits for the root if it is really gone
             return
-        self._set(status="updating", in_flight=len(ready))
+        self._set(status="updating", in_flight=len(ready), heartbeat=time.monotonic())
         scanner = self._scanner
         before = {p: scanner.results.get(p) for p in ready}
         stats = scanner.update(ready)
@@ -702,7 +754,8 @@ class WatchService:
         absolute = self.root / folder
         if not absolute.is_dir():
             return
-        for inside in walk_files(absolute, set(), []):  # iterative: a deeply nested folder is fine
+        confined = None if self.config.follow_symlinks_outside else self.root
+        for inside in walk_files(absolute, set(), [], inside=confined):  # iterative: deep nesting is fine
             relative = f"{prefix}{inside}"
             if relative in batch or relative in ready or self.filter.format_for(relative) is None:
                 continue

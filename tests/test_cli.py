@@ -173,12 +173,13 @@ def test_explain_with_root_matches_the_scan_for_top_level_and_linked_files(demo,
     shutil.copy(source, qms / "corrective-action.docx")
     shutil.copy(source, store / "doc-123.docx")
     os.symlink(store / "doc-123.docx", qms / "linked" / "training-record.docx")
-    done = gapscan("scan", "qms", "--out", "out", "--index", "i.sqlite", cwd=tmp_path)
+    # The link leads outside the scanned folder: followed only when asked to.
+    done = gapscan("scan", "qms", "--out", "out", "--index", "i.sqlite", "--follow-symlinks-outside", cwd=tmp_path)
     assert done.returncode in (0, 1), done.stderr
     documents = {d["path"]: d for d in json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))["documents"]}
     for path in ("corrective-action.docx", "linked/training-record.docx"):
         reported = {(t["framework"], t["requirement"], f"{t['score']:.2f}") for t in documents[path]["tags"]}
-        explained = gapscan("explain", str(qms / path), "--root", "qms", cwd=tmp_path)
+        explained = gapscan("explain", str(qms / path), "--root", "qms", "--follow-symlinks-outside", cwd=tmp_path)
         assert explained.returncode == 0, explained.stderr
         assert reported and explained_tags(explained.stdout) == reported, path
         assert explained.stdout.startswith(f"{path} (in {qms})")
@@ -206,3 +207,120 @@ def test_explain_gives_the_tags_and_scores_the_scan_reported(scanned, demo, path
     reported = {(t["framework"], t["requirement"], f"{t['score']:.2f}") for t in document["tags"]}
     done = gapscan("explain", str(demo / path), cwd=work)
     assert reported and explained_tags(done.stdout) == reported
+
+
+# --- every usage, configuration, input-file and output problem: one line, exit 2 ----------------
+
+
+def one_error_line(done: subprocess.CompletedProcess) -> str:
+    assert done.returncode == 2, (done.returncode, done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), done.stderr
+    return lines[0]
+
+
+@pytest.fixture
+def small(tmp_path) -> Path:
+    root = tmp_path / "qms"
+    (root / "procedures").mkdir(parents=True)
+    (root / "procedures" / "audit.md").write_text("# Internal audit procedure\n\nAudits are planned yearly.\n",
+                                                  encoding="utf-8")
+    return root
+
+
+def run_scan(small: Path, *args: str) -> subprocess.CompletedProcess:
+    return gapscan("scan", str(small), "--index", "i.sqlite", "--quiet", *args, cwd=small.parent)
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("gapscan.toml", b"frameworks = [\"iso9001-2015\"]\n# caf\xe9\n", "not UTF-8 text"),
+    ("gapscan.toml", b"x = " + b"[" * 50_000 + b"]" * 50_000 + b"\n", "nested too deeply"),
+    ("gapscan.toml", b"[limits]\nmax_chars = 9223372036854775807\n", "limits.max_chars must be a whole number from 1"),
+    ("gapscan.toml", b"[limits]\nmax_memory_bytes = 9223372036854775807\n", "limits.max_memory_bytes must be"),
+    ("gapscan.toml", b"follow_symlinks_outside = true\n", "follow_symlinks_outside = true in a configuration file inside"),
+    ("labels.tsv", b"path\tiso9001\tcmmi\n\t9.2\n", "row 1 has no path"),
+    ("labels.tsv", b"path\tiso9001\n" + b"x" * 200_000 + b"\t9.2\n", "not a valid labels table"),
+    ("labels.tsv", b"path\tiso9001\n\xff\xfe\t9.2\n", "not UTF-8 text"),
+    ("waivers.toml", b"[[waiver]]\nframework = \"iso9001-2015\"\nreason = \"\xe9\"\n", "not UTF-8 text"),
+])
+def test_unusable_configuration_and_input_files(small, name, content, message):
+    (small / name).write_bytes(content)
+    if name != "gapscan.toml":
+        key = "labels" if name.startswith("labels") else "waivers"
+        (small / "gapscan.toml").write_text(f'{key} = "{name}"\n', encoding="utf-8")
+    line = one_error_line(run_scan(small, "--out", "out"))
+    assert message in line
+    assert not (small.parent / "out" / "report.json").exists()
+
+
+@pytest.mark.parametrize("content, message", [
+    ('{"schema": "gapscan.report/1", "frameworks": [{"id": "x", "coverage": NaN, "requirements": []}], '
+     '"documents": []}', "NaN is not a JSON number"),
+    ('{"schema": "gapscan.report/1", "x": Infinity}', "Infinity is not a JSON number"),
+    ('{"a": ' * 100_000 + "1" + "}" * 100_000, "nested too deeply"),
+])
+def test_unusable_baselines(small, content, message):
+    (small.parent / "baseline.json").write_text(content, encoding="utf-8")
+    assert message in one_error_line(run_scan(small, "--out", "out", "--baseline", "baseline.json"))
+
+
+@pytest.mark.parametrize("option", ["--config", "--baseline", "--waivers", "labels"])
+def test_a_fifo_named_as_an_input_stops_the_run_at_once(small, option):
+    """Opening a FIFO waits for a writer for ever; it is refused without being opened."""
+    fifo = small.parent / "input.fifo"
+    os.mkfifo(fifo)
+    if option == "labels":
+        (small.parent / "gapscan.toml").write_text(f'labels = "{fifo}"\n', encoding="utf-8")
+        args = ("--config", str(small.parent / "gapscan.toml"))
+    else:
+        args = (option, str(fifo))
+    line = one_error_line(run_scan(small, "--out", "out", *args))  # (a hang fails on the timeout)
+    assert "a FIFO (named pipe), not a regular file: never opened" in line
+
+
+@pytest.mark.parametrize("out", ["qms", "qms/.", "qms/report", "qms/procedures/../report", "into-qms/report"])
+def test_an_output_folder_inside_the_scanned_folder_is_refused_before_the_scan(small, out):
+    os.symlink(small, small.parent / "into-qms")
+    done = gapscan("scan", "qms", "--index", "i.sqlite", "--out", out, cwd=small.parent)
+    assert "inside the scanned folder" in one_error_line(done)
+    assert "Scanned" not in done.stdout and not list(small.rglob("report.*"))
+
+
+def test_an_output_folder_in_the_vcs_folder_is_not_in_the_scanned_tree(small):
+    """A pre-commit hook scans its whole repository and writes to .git, which is never scanned."""
+    done = run_scan(small, "--out", "qms/.git/gapscan-report", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads((small / ".git" / "gapscan-report" / "report.json").read_text(encoding="utf-8"))
+    assert [d["path"] for d in report["documents"]] == ["procedures/audit.md"]
+
+
+def test_an_output_folder_that_cannot_be_written_is_refused_before_the_scan(small):
+    (small.parent / "a-file").write_text("not a folder", encoding="utf-8")
+    done = run_scan(small, "--out", "a-file/out")
+    assert "--out a-file/out: cannot write there: Not a directory" in one_error_line(done)
+    assert not (small.parent / "i.sqlite").exists()  # nothing was read
+
+
+def test_a_full_disk_writes_no_report_at_all_and_says_so_in_one_line(small, tmp_path):
+    """On a small tmpfs (needs the right to mount: skipped otherwise) the HTML report does not fit:
+    not even the JSON, which would, is left behind, and the previous reports stay as they were."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96k", "tmpfs", str(disk)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        (disk / "report.json").write_text("previous", encoding="utf-8")
+        line = one_error_line(run_scan(small, "--out", str(disk), "--format", "json,html"))
+        assert f"{disk}: cannot write the reports: No space left on device" in line
+        assert sorted(p.name for p in disk.iterdir()) == ["report.json"]
+        assert (disk / "report.json").read_text(encoding="utf-8") == "previous"
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
+
+
+def test_explain_of_a_fifo_is_one_line_not_a_hang(small):
+    os.mkfifo(small / "procedures" / "pipe.md")
+    done = gapscan("explain", str(small / "procedures" / "pipe.md"), cwd=small.parent)
+    assert "unreadable: a FIFO (named pipe), not a regular file: never opened" in one_error_line(done)

@@ -136,3 +136,65 @@ def test_a_repository_owned_by_another_user_is_still_read_as_a_repository(repo):
     subprocess.run(["chown", "-R", "nobody", str(repo)], check=True)
     found = discover(repo)
     assert found.git and "ignored.txt" not in paths(found)
+
+
+# --- only regular files inside the root ------------------------------------------------------
+
+
+def refusals(found) -> dict[str, str]:
+    return {r.path: r.reason for r in found.refused}
+
+
+def test_symlinks_out_of_the_root_are_refused_and_inside_ones_followed(tmp_path):
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    touch(root, "qms/policy.md")
+    touch(outside, "secret.md", "secret")
+    os.symlink(outside / "secret.md", root / "secret.md")
+    os.symlink(outside, root / "elsewhere")
+    os.symlink("/etc", root / "etc")
+    os.symlink("qms/policy.md", root / "alias.md")  # stays inside: a document like any other
+    os.symlink(root / "qms", root / "qms-link")
+    found = discover(root)
+    assert paths(found) == ["alias.md", "qms/policy.md"]  # the linked folder is the same folder: read once
+    assert refusals(found) == {
+        "secret.md": f"a symlink that leads outside the scanned folder (to {outside / 'secret.md'}): not read"}
+    assert sorted(found.warnings) == [
+        f"elsewhere: a symlink that leads outside the scanned folder (to {outside}): not followed",
+        f"etc: a symlink that leads outside the scanned folder (to {os.path.realpath('/etc')}): not followed",
+    ]
+    # Asked to, discovery follows them (the option a trusted configuration or the CLI can set).
+    allowed = discover(root, confined=False)
+    assert {"secret.md", "elsewhere/secret.md"} <= set(paths(allowed)) and not allowed.refused
+
+
+def test_a_file_behind_a_symlinked_folder_inside_the_tree_is_still_checked(tmp_path):
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    touch(outside, "a/b/deep.md")
+    root.mkdir()
+    os.symlink(outside / "a", root / "a")
+    found = discover(root, include=("a/b/deep.md",))
+    assert paths(found) == [] and "a: a symlink that leads outside" in found.warnings[0]
+    # A path named directly (as a watch event names it) is checked through every folder on the way.
+    from gapscan.scanner.discover import inspect
+
+    refusal = inspect(root.resolve(), "a/b/deep.md", "md")
+    assert refusal.reason.startswith("a symlink that leads outside the scanned folder")
+
+
+def test_special_files_are_listed_never_opened(tmp_path):
+    import socket
+
+    touch(tmp_path, "policy.md")
+    os.mkfifo(tmp_path / "pipe.md")
+    with socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(str(tmp_path / "socket.txt"))
+    os.symlink("/dev/zero", tmp_path / "zero.txt")  # outside, and a device
+    found = discover(tmp_path)
+    assert paths(found) == ["policy.md"]
+    assert refusals(found) == {
+        "pipe.md": "a FIFO (named pipe), not a regular file: never opened",
+        "socket.txt": "a socket, not a regular file: never opened",
+        "zero.txt": "a symlink that leads outside the scanned folder (to /dev/zero): not read",
+    }
+    assert refusals(discover(tmp_path, confined=False))["zero.txt"] == (
+        "a character device, not a regular file: never opened")

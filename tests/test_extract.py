@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import random
 import zipfile
 from concurrent.futures import Future
@@ -32,7 +34,7 @@ from gapscan.scanner.documents import (
     Unreadable,
     format_of,
 )
-from gapscan.scanner.extract import Limits, _outcome, extract_all, extract_file
+from gapscan.scanner.extract import Known, Limits, _outcome, extract_all, extract_file
 from gapscan.scanner.extract.dates import dates_in_text
 from fixtures.latex import write_latex_manual
 
@@ -353,10 +355,101 @@ def test_huge_sheet_stops_at_the_character_budget(tmp_path: Path) -> None:
 def test_missing_file_and_directory_do_not_raise(tmp_path: Path) -> None:
     gone = Document("gone.md", "md", 10, 0.0)
     assert extract_file(tmp_path / "gone.md", gone, Limits()) == Unreadable(
-        gone, "file vanished during the scan"
+        gone, "cannot read: No such file or directory"
     )
     (tmp_path / "folder.md").mkdir()
-    assert reason(tmp_path / "folder.md").startswith("could not read the file")
+    assert reason(tmp_path / "folder.md") == "a folder, not a regular file: never opened"
+
+
+# --- one read per file: regular files only, bounded, hashed and parsed from the same bytes ------
+
+
+def test_the_hash_is_of_the_bytes_that_were_parsed(tmp_path: Path) -> None:
+    path = write_document(tmp_path / "manual.docx", SPEC)
+    result = readable(path)
+    assert result.document.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert (result.document.size, result.document.mtime) == (path.stat().st_size, path.stat().st_mtime)
+    assert extract_file(path, document_for(path), Limits(), known={result.document.sha256}) == Known(result.document)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "folder"])
+def test_special_files_are_never_opened(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "notes.txt"
+    expected = {"fifo": "a FIFO (named pipe)", "device": "a character device", "folder": "a folder"}[kind]
+    if kind == "fifo":
+        os.mkfifo(path)  # opening it for reading would wait for a writer for ever
+    elif kind == "device":
+        os.symlink("/dev/zero", path)  # endless
+    else:
+        path.mkdir()
+    assert reason(path) == f"{expected}, not a regular file: never opened"
+
+
+def test_a_symlink_out_of_the_tree_swapped_in_after_discovery_is_not_followed(tmp_path: Path) -> None:
+    root, outside = tmp_path / "root", tmp_path / "secret.md"
+    root.mkdir()
+    outside.write_text("# Secret\n\nNever read.\n", encoding="utf-8")
+    (root / "notes.md").symlink_to(outside)
+    result = extract_file(root / "notes.md", Document("notes.md", "md", 1, 0.0), Limits(), inside=str(root))
+    assert result == Unreadable(Document("notes.md", "md", 1, 0.0),
+                                f"a symlink that leads outside the scanned folder (to {outside}): not read")
+
+
+def _bytes_read() -> int:
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+    raise AssertionError("no rchar")
+
+
+def test_a_file_that_grew_since_discovery_is_read_no_further_than_the_limit(tmp_path: Path) -> None:
+    path = tmp_path / "growing.txt"
+    path.write_bytes(b"audit log line\n" * 700_000)  # 10 MB now; discovery saw 15 bytes
+    before = _bytes_read()
+    result = extract_file(path, Document("growing.txt", "txt", 15, 0.0), Limits(max_file_bytes=1024 * 1024))
+    assert result.reason == "too large (10.0 MB > limit 1.0 MB)"
+    assert _bytes_read() - before < 1.5 * 1024 * 1024
+
+
+def test_metadata_fields_obey_the_character_limits(tmp_path: Path) -> None:
+    from fixtures.hostile import write_long_title
+
+    for suffix in (".docx", ".odt"):
+        path = write_long_title(tmp_path / f"long{suffix}", chars=3 * 1024 * 1024)
+        assert len(readable(path).metadata.title) == 1000
+        assert len(readable(path, Limits(max_chars=50)).metadata.title) == 50
+
+
+def test_bidirectional_controls_in_titles_and_headings_are_written_out(tmp_path: Path) -> None:
+    path = tmp_path / "policy.md"
+    path.write_text("# Quality \u202epolicy\n\nTop management sets the quality policy.\n", encoding="utf-8")
+    result = readable(path)
+    assert result.metadata.title == "Quality <U+202E>policy"
+    assert result.sections[0].locator == "Quality <U+202E>policy"
+
+
+def test_markdown_that_makes_backtracking_quadratic_is_read_in_time(tmp_path: Path) -> None:
+    """130 KB lines of "![", "[a](", "<a", "<!--" and spaces in a heading: before, 60 s and a time-out
+    each; now read (the limit here is 10 s, on a loaded machine)."""
+    from fixtures.hostile import REGEX_BOMBS
+
+    jobs = []
+    for name, line in REGEX_BOMBS.items():
+        path = tmp_path / name
+        path.write_text(f"# Audit\n\n{line}\n\nFindings are recorded.\n", encoding="utf-8")
+        jobs.append((path, document_for(path)))
+    results = list(extract_all(jobs, Limits(timeout_seconds=10), 2))
+    assert len(results) == len(REGEX_BOMBS)
+    assert all(isinstance(r, Extract) and "Findings are recorded." in r.text for r in results), results
+
+
+def test_markdown_inline_markup_is_still_cleaned(tmp_path: Path) -> None:
+    path = tmp_path / "guide.md"
+    path.write_text("## Scope ##\n\nSee ![the flow](flow.png), the [audit plan](plan.md), <b>bold</b>"
+                    " <!-- hidden --> and **strong** text.\n", encoding="utf-8")
+    result = readable(path)
+    assert result.sections[0].locator == "Scope"
+    assert result.sections[0].text == "Scope\nSee the flow, the audit plan, bold and strong text."
 
 
 # --- worker pool -----------------------------------------------------------------------------
@@ -373,7 +466,7 @@ def test_extract_all_returns_one_result_per_job(tmp_path: Path) -> None:
     assert len(results) == len(by_path) == 4
     assert isinstance(by_path["manual.docx"], Extract)
     assert isinstance(by_path["manual.md"], Extract)
-    assert by_path["broken.pdf"] == Unreadable(document_for(paths[2]), "corrupt: not a PDF file")
+    assert by_path["broken.pdf"].reason == "corrupt: not a PDF file"
     assert isinstance(by_path["old.doc"], Unreadable) and by_path["old.doc"].skipped
 
 
@@ -520,6 +613,37 @@ def test_unbalanced_latex_still_gives_its_text(tmp_path: Path) -> None:
     path = tmp_path / "broken.tex"
     path.write_text("\\section{Scope\nThe scope {covers $ everything \\textbf{we \\begin{itemize} do.", encoding="utf-8")
     assert "The scope covers everything we do." in readable(path).text
+
+
+def latex_in_a_worker(root: Path, source: str, limits: Limits = Limits(timeout_seconds=10)) -> Extract:
+    """``root/main.tex`` read as a scan reads it: in a worker, so a read that blocks or a parse that
+    loops is a time-out (the test fails) rather than a hung test run."""
+    main = root / "main.tex"
+    main.write_text(source, encoding="utf-8")
+    (result,) = extract_all([(main, Document("main.tex", "tex", 0, 0.0))], limits, 1, inside=str(root))
+    assert isinstance(result, Extract), result
+    return result
+
+
+def test_latex_input_of_a_fifo_or_a_folder_is_never_opened(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.tex")  # opening it would wait for a writer for ever
+    (tmp_path / "chapters").mkdir()
+    result = latex_in_a_worker(tmp_path, "\\section{Policy}\nOur quality policy.\n\\input{pipe}\n\\input{chapters}\n")
+    assert "Our quality policy." in result.text
+    assert result.warnings == (
+        "pipe.tex: not read (a FIFO (named pipe), not a regular file: never opened)",
+        "\\input{chapters}: file not found",
+    )
+    assert result.includes == ("pipe.tex",)  # a file put there later is read at the next scan
+
+
+def test_latex_input_obeys_the_size_limit_and_a_symlink_loop_is_not_followed(tmp_path: Path) -> None:
+    (tmp_path / "big.tex").write_text("\\section{Annex}\n" + "Audit findings are recorded. " * 2000)
+    (tmp_path / "loop.tex").symlink_to(tmp_path / "loop.tex")
+    limits = Limits(max_file_bytes=10_000, timeout_seconds=10)
+    result = latex_in_a_worker(tmp_path, "\\section{Policy}\nOur quality policy.\n\\input{big}\n\\input{loop}\n", limits)
+    assert "Our quality policy." in result.text and "Annex" not in result.text
+    assert result.warnings == ("big.tex: not read (too large (58016 bytes > limit 10000 bytes))", "\\input{loop}: file not found")
 
 
 # --- PDF sections ----------------------------------------------------------------------------

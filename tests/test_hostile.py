@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import json
 import os
+import re
 import socket
 import sqlite3
 import tempfile
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import unquote_to_bytes, urljoin, urlsplit
 
 import pytest
 
@@ -30,6 +32,7 @@ from fixtures.hostile import (
     BYTES_NAMES,
     HOSTILE_NAMES,
     NORMAL_SPECS,
+    TRICKY_NAMES,
     build_suite,
     remove_tree,
     write_normal_documents,
@@ -37,6 +40,7 @@ from fixtures.hostile import (
 from gapscan.reports.model import GapReport
 from gapscan.scanner.config import Config
 from gapscan.scanner.discover import display_path
+from gapscan.scanner.names import name_bytes
 from gapscan.scanner.documents import Document, format_of
 from gapscan.scanner.extract import Limits, extract_file
 from gapscan.scanner.output import FORMATS, write_reports
@@ -58,6 +62,7 @@ class Scanned:
     result: ScanResult
     expect: dict
     normal: list[str]
+    refused: dict[str, str]
     seconds: float
     connections: list[bytes]
 
@@ -96,8 +101,11 @@ class _Listener:
         self.server.close()
 
 
-VANISH_BEFORE_HASH = "vanish/before-hash.md"
-VANISH_BEFORE_EXTRACT = "vanish/before-extract.docx"
+# Files that change between discovery and reading: gone, replaced by a FIFO (opening it would
+# block for good), replaced by a symlink to a file outside the tree.
+VANISHED = "vanish/gone.md"
+BECAME_FIFO = "vanish/became-fifo.md"
+BECAME_LINK = "vanish/became-link.md"
 
 
 @pytest.fixture(scope="module")
@@ -117,31 +125,27 @@ def _scan_suite(work: Path) -> Scanned:
     listener = _Listener()
     try:
         root = work / "tree"
-        expect, normal = build_suite(root, secret=secret, url=listener.url,
-                                     timeout_seconds=LIMITS.timeout_seconds)
-        # Files that vanish between discovery and hashing, and between hashing and extraction.
-        for relative in (VANISH_BEFORE_HASH, VANISH_BEFORE_EXTRACT):
+        expect, normal, refused = build_suite(root, secret=secret, url=listener.url,
+                                              timeout_seconds=LIMITS.timeout_seconds)
+        for relative in (VANISHED, BECAME_FIFO, BECAME_LINK):
             (root / relative).parent.mkdir(exist_ok=True)
-            (root / relative).write_bytes(b"# Audit\n\nSoon gone.\n" if relative.endswith(".md") else b"PK")
-        expect[VANISH_BEFORE_HASH] = ("unreadable", "cannot read: No such file or directory")
-        expect[VANISH_BEFORE_EXTRACT] = ("unreadable", "file vanished during the scan")
+            (root / relative).write_bytes(b"# Audit\n\nSoon something else.\n")
+        expect[VANISHED] = ("unreadable", "cannot read: No such file or directory")
+        expect[BECAME_FIFO] = ("unreadable", "a FIFO (named pipe), not a regular file: never opened")
+        expect[BECAME_LINK] = ("unreadable", f"a symlink that leads outside the scanned folder (to {secret})")
 
-        discover, hash_file = pipeline.discover, pipeline.sha256_file
+        discover = pipeline.discover
 
-        def discover_then_delete(*args, **kwargs):
+        def discover_then_change(*args, **kwargs):
             found = discover(*args, **kwargs)
-            (root / VANISH_BEFORE_HASH).unlink()
+            for relative in (VANISHED, BECAME_FIFO, BECAME_LINK):
+                (root / relative).unlink()
+            os.mkfifo(root / BECAME_FIFO)
+            os.symlink(secret, root / BECAME_LINK)
             return found
 
-        def hash_then_delete(path):
-            digest = hash_file(path)
-            if path == root / VANISH_BEFORE_EXTRACT:
-                path.unlink()
-            return digest
-
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(pipeline, "discover", discover_then_delete)
-            patch.setattr(pipeline, "sha256_file", hash_then_delete)
+            patch.setattr(pipeline, "discover", discover_then_change)
             started = time.monotonic()
             result = scan(root, Config(limits=LIMITS), index_path=work / "index.sqlite", jobs=2, today=TODAY)
             seconds = time.monotonic() - started
@@ -149,7 +153,7 @@ def _scan_suite(work: Path) -> Scanned:
         write_reports(result.report, out, FORMATS)
     finally:
         listener.close()
-    return Scanned(root, out, work / "index.sqlite", result, expect, normal, seconds, listener.connections)
+    return Scanned(root, out, work / "index.sqlite", result, expect, normal, refused, seconds, listener.connections)
 
 
 def by_path(report: GapReport) -> dict:
@@ -281,6 +285,23 @@ def test_deep_and_looping_folders_end_in_warnings_not_failures(hostile):
     assert not any("/up/" in d.path for d in hostile.result.report.documents)
 
 
+def test_only_regular_files_inside_the_tree_are_read_and_each_refusal_is_listed(hostile):
+    """Symlinks out of the tree (to a secret, to /etc, to /proc/self/pagemap) and special files (a
+    FIFO, a socket) are listed with their reason and never read; a symlink that stays inside is."""
+    warnings = hostile.result.report.warnings
+    for relative, reason in hostile.refused.items():
+        assert any(w.startswith(f"{relative}: {reason}") for w in warnings), (relative, warnings)
+    documents = by_path(hostile.result.report)
+    assert not any(p.startswith(("fs/links/etc/", "fs/links/outside-folder/")) for p in documents)
+    assert documents["fs/links/inside.md"].status == "ok" and documents["fs/links/inside.md"].tags
+    html = (hostile.out / "report.html").read_text(encoding="utf-8")
+    assert "fs/pipe.txt: a FIFO (named pipe), not a regular file: never opened" in html
+    # Nothing from outside reached the index or any report, the secret least of all.
+    with sqlite3.connect(hostile.index) as db:
+        payloads = "".join(row[0] or "" for row in db.execute("SELECT payload FROM extracts"))
+    assert SECRET not in payloads and "root:x:0:0" not in payloads
+
+
 def test_every_normal_document_is_still_classified(hostile, tmp_path):
     """The same tags as a scan of the ordinary documents alone."""
     clean_root = tmp_path / "clean"
@@ -354,6 +375,36 @@ def test_a_non_utf8_name_is_read_again_only_when_it_changes(hostile, tmp_path):
     assert third.stats.removed == 0 and third.report.documents == ()
     with sqlite3.connect(tmp_path / "i.sqlite") as db:
         assert db.execute("SELECT COUNT(*) FROM files").fetchone() == (0,)
+
+
+def test_tricky_names_stay_distinct_and_no_link_or_uri_leaves_the_tree(hostile):
+    """A newline and its shown form, backslashes, a right-to-left override: each name is shown
+    differently (reversibly), no output carries a bidirectional control, and every link in the HTML
+    and every SARIF URI resolves to the real file inside the scanned tree."""
+    shown = {name: display_path(f"names/{name}") for name in TRICKY_NAMES}
+    assert len(set(shown.values())) == len(TRICKY_NAMES)
+    documents = by_path(hostile.result.report)
+    for name, path in shown.items():
+        assert name_bytes(path) == os.fsencode(f"names/{name}") and path.isprintable(), path
+        assert documents[path].status == "ok"
+    assert documents["names/bidi-title.md"].title == "Internal audit <U+202E>programme<U+2066> 2026"
+    for output in hostile.out.iterdir():
+        text = output.read_bytes().decode("utf-8") if output.suffix != ".xlsx" else ""
+        assert not any(control in text for control in "\u202e\u2066"), output.name
+
+    root = os.fsencode(hostile.root) + b"/"
+    html = (hostile.out / "report.html").read_text(encoding="utf-8")
+    page = (hostile.out / "report.html").as_uri()
+    targets = [urljoin(page, value) for tag, attrs in _parse(html).tags if tag == "a"
+               for name, value in attrs if name == "href" and value and not value.startswith("#")]
+    linked = {unquote_to_bytes(urlsplit(target).path) for target in targets}
+    assert linked and all(path.startswith(root) for path in linked), sorted(linked)[:5]
+    for path in shown.values():  # the real file, backslashes and all
+        assert root + name_bytes(path) in linked, path
+    sarif = json.loads((hostile.out / "report.sarif").read_text(encoding="utf-8"))
+    base = sarif["runs"][0]["originalUriBaseIds"]["%SRCROOT%"]["uri"]
+    uris = re.findall(r'"uri": "([^"]*)"', json.dumps(sarif["runs"][0]["results"]))
+    assert uris and all(unquote_to_bytes(urlsplit(urljoin(base, u)).path).startswith(root) for u in uris)
 
 
 # --- the HTML report stays inert -------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The pipeline end to end in-process: discovery, index reuse, classification and assessment."""
 
+import hashlib
 import os
 import sqlite3
 import time
@@ -10,8 +11,8 @@ import pytest
 
 from gapscan.reports.model import NotRead
 from gapscan.scanner import index as index_module
-from gapscan.scanner.extract import Limits
 from gapscan.scanner.config import Config
+from gapscan.scanner.extract import Limits
 from gapscan.scanner.index import Index
 from gapscan.scanner.output import write_atomic
 from gapscan.scanner.pipeline import Scanner, scan
@@ -226,3 +227,77 @@ def test_a_latex_manual_is_read_again_when_a_file_it_includes_changes(tmp_path):
     with Scanner(root, config, index_path=tmp_path / "index.sqlite", jobs=1) as scanner:
         scanner.sync()
         assert "Auditors report to the quality manager." in scanner.results["quality-manual.tex"].text
+
+
+# --- one read per file: what is cached is what was hashed -------------------------------------
+
+MENU = "# Canteen menu\n\nSoup of the day, a vegetarian dish and fruit, every weekday at noon.\n"
+
+
+def iso_tags(result, path: str) -> set[str]:
+    (document,) = [d for d in result.report.documents if d.path == path]
+    return {t.requirement for t in document.tags}
+
+
+def test_a_file_replaced_while_it_is_read_never_poisons_the_cache(tmp_path, monkeypatch):
+    """The defect: the parent hashed a file and the worker opened it again to parse it, so a file
+    replaced in between was cached under the old content's hash, and from then on an unrelated file
+    with the old content counted as audit evidence. The worker now hashes the bytes it parses."""
+    import gapscan.scanner.extract.guards as guards
+
+    root = tmp_path / "qms"
+    target = write(root, "notes/weekly.md", MENU)
+    write(root, "procedures/internal-audit-procedure.md", AUDIT)
+    read = guards.read_regular
+
+    def read_then_replace(path, limit, inside=None):
+        data, status = read(path, limit, inside)
+        if Path(path) == target and data == MENU.encode():  # the worst moment: right after the read
+            write(root, "notes/weekly.tmp", AUDIT_REPORT)
+            os.replace(root / "notes/weekly.tmp", target)
+        return data, status
+
+    monkeypatch.setattr(guards, "read_regular", read_then_replace)  # the workers fork with it
+    first = run(root, tmp_path)
+    monkeypatch.undo()
+    assert "9.2" not in iso_tags(first, "notes/weekly.md")  # it reports what it read: the menu
+    with sqlite3.connect(tmp_path / "index.sqlite") as db:
+        (payload,) = db.execute("SELECT payload FROM extracts WHERE sha256=?",
+                                (hashlib.sha256(MENU.encode()).hexdigest(),)).fetchone()
+    assert "Canteen" in payload and "audit" not in payload.lower()
+
+    write(root, "kitchen/menu-copy.md", MENU)  # unrelated, with the old content
+    second = run(root, tmp_path)
+    assert iso_tags(second, "kitchen/menu-copy.md") == set()
+    assert "9.2" in iso_tags(second, "notes/weekly.md")  # changed on disk: read again
+    assert second.stats.extracted == 1  # the replaced file; the copy's content was known
+
+
+def test_a_file_that_timed_out_is_tried_again_only_when_it_or_the_limit_changes(tmp_path):
+    from fixtures.documents import write_slow_pdf
+
+    root = tmp_path / "qms"
+    write(root, "procedures/internal-audit-procedure.md", AUDIT)
+    write_slow_pdf(root / "slow.pdf")
+
+    def reason(result):
+        return {d.path: d.reason for d in result.report.documents}["slow.pdf"]
+
+    first = run(root, tmp_path, limits=Limits(timeout_seconds=1))
+    again = run(root, tmp_path, limits=Limits(timeout_seconds=1))
+    assert reason(first) == reason(again) == "timed out after 1 s"
+    assert (first.stats.extracted, again.stats.extracted) == (2, 0)  # not paid for again
+    raised = run(root, tmp_path, limits=Limits(timeout_seconds=1.5))
+    assert raised.stats.extracted == 1 and reason(raised) == "timed out after 1.5 s"
+    os.utime(root / "slow.pdf", (1, 1))
+    assert run(root, tmp_path, limits=Limits(timeout_seconds=1.5)).stats.extracted == 1
+
+
+def test_a_labels_file_that_is_a_fifo_stops_the_run_before_it_starts(tree, tmp_path):
+    from gapscan.scanner.config import ConfigError
+
+    os.mkfifo(tmp_path / "labels.tsv")  # opening it would wait for a writer for ever
+    started = time.monotonic()
+    with pytest.raises(ConfigError, match="labels: .*a FIFO \\(named pipe\\), not a regular file"):
+        run(tree, tmp_path, labels=tmp_path / "labels.tsv")
+    assert time.monotonic() - started < 30

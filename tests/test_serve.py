@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -184,3 +186,68 @@ def test_refuses_other_host_names_so_dns_rebinding_cannot_read_the_report(server
     for path in ("/report.html", "/report.json", "/health"):
         status, _, body = request(server, "GET", path, host.format(port=server.server_address[1]))
         assert status == 403 and b"gapscan.report" not in body and b"watching" not in body
+
+
+# --- under load ---------------------------------------------------------------------------------
+
+
+def test_a_flood_of_500_clients_is_answered(server):
+    """Five hundred clients connect at once (the standard library's backlog of 5 left most of them
+    unanswered): every one gets the report."""
+    host, port = server.server_address[:2]
+    start = threading.Barrier(500)
+    statuses: list[int] = []
+
+    def client() -> None:
+        start.wait()
+        connection = http.client.HTTPConnection(host, port, timeout=60)
+        try:
+            connection.request("GET", "/report.json")
+            response = connection.getresponse()
+            response.read()
+            statuses.append(response.status)
+        except OSError as error:
+            statuses.append(repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=client) for _ in range(500)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses.count(200) == 500, {s for s in statuses if s != 200}
+
+
+def test_a_large_report_is_streamed_whole(server, out):
+    body = os.urandom(6 * 1024 * 1024)
+    (out / "big.json").write_bytes(body)
+    status, headers, received = request(server, "GET", "/big.json")
+    assert status == 200 and int(headers["Content-Length"]) == len(body) and received == body
+
+
+def test_a_client_that_goes_away_is_one_log_line(server, out, caplog, capfd):
+    import socket
+    import struct
+
+    (out / "big.html").write_bytes(b"<p>" + b"x" * (8 * 1024 * 1024))
+    caplog.set_level(logging.INFO, logger="gapscan.serve")
+    for _ in range(3):
+        connection = socket.create_connection(server.server_address[:2], timeout=5)
+        connection.sendall(b"GET /big.html HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        connection.recv(1024)
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # reset
+        connection.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and len([r for r in caplog.records if "went away" in r.getMessage()]) < 3:
+        time.sleep(0.05)
+    gone = [r.getMessage() for r in caplog.records if "went away" in r.getMessage()]
+    assert len(gone) == 3 and all("\n" not in line for line in gone), gone
+    assert not any(r.exc_info for r in caplog.records)
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_health_with_a_problem_is_503(server):
+    server.health_state["problems"] = ["update failed: /srv/out: cannot write the reports: No space left on device"]
+    status, _, body = request(server, "GET", "/health")
+    assert status == 503 and "No space left on device" in json.loads(body)["problems"][0]

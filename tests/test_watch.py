@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from types import SimpleNamespace
@@ -25,7 +26,8 @@ import pytest
 
 from gapscan.scanner.cli import watch_command
 from gapscan.scanner.config import Config
-from gapscan.scanner.output import write_reports
+from gapscan.scanner.extract import Limits
+from gapscan.scanner.output import OutputError, write_reports
 from gapscan.scanner.pipeline import scan
 from gapscan.scanner.watch import ChangeQueue, WatchService, look_at, split_stable
 
@@ -324,16 +326,24 @@ def test_start_up_reads_only_what_changed_while_stopped(tree, services, tmp_path
     assert second.last_sync.extracted == 2  # the new and the changed file; nothing else was read
 
 
-def test_output_and_index_inside_the_root_are_ignored(tree, services):
-    out = tree / "gapscan-report"
+def test_an_index_inside_the_root_is_ignored(tree, services, tmp_path):
+    out = tmp_path / "out"
     service = services(tree, out_dir=out, index_path=tree / ".cache" / "index.sqlite")
     wait_for(lambda: load(out), what="the first report")
     write(tree, "procedures/internal-audit.md", AUDIT_PROCEDURE)
     wait_for(lambda: "procedures/internal-audit.md" in documents(load(out)), what="the change")
     settled = len(service.batches)
-    time.sleep(1.0)  # writing the reports and the index must not trigger more batches
+    time.sleep(1.0)  # writing the index must not trigger more batches
     assert len(service.batches) == settled
-    assert not any(p.startswith(("gapscan-report/", ".cache/")) for p in documents(load(out)))
+    assert not any(p.startswith(".cache/") for p in documents(load(out)))
+
+
+@pytest.mark.parametrize("inside", ["gapscan-report", "."])
+def test_an_output_folder_inside_the_root_is_refused(tree, tmp_path, inside):
+    service = WatchService(tree, ISO, tree / inside, index_path=tmp_path / "index.sqlite")
+    with pytest.raises(OutputError, match="inside the scanned folder"):
+        service.start()
+    assert not (tree / "gapscan-report").exists()
 
 
 def test_an_unmounted_share_counts_as_gone(tmp_path):
@@ -413,6 +423,14 @@ def test_stop_during_a_batch_leaves_no_threads_or_processes(tree, tmp_path):
     assert_nothing_left(baseline)
 
 
+def health_of(address: str) -> dict:
+    """``/health`` whatever its HTTP status (503 while the service is still starting)."""
+    try:
+        return json.loads(urllib.request.urlopen(f"{address}/health", timeout=5).read())
+    except urllib.error.HTTPError as error:
+        return json.loads(error.read())
+
+
 @pytest.mark.parametrize("signum,poll", [(signal.SIGTERM, ["--poll", "0.3"]), (signal.SIGINT, [])],
                          ids=["SIGTERM-poll", "SIGINT-inotify"])
 def test_command_line_serves_updates_and_stops_on_signals(tree, tmp_path, signum, poll):
@@ -429,8 +447,7 @@ def test_command_line_serves_updates_and_stops_on_signals(tree, tmp_path, signum
         address = wait_for(lambda: next((m.group(1) for line in lines
                                          if (m := re.search(r"at (http://127\.0\.0\.1:\d+)/", line))), None),
                            timeout=30, what="the server address")
-        wait_for(lambda: json.loads(urllib.request.urlopen(f"{address}/health", timeout=5).read())["status"]
-                 == "watching", timeout=30, what="watching")
+        wait_for(lambda: health_of(address)["status"] == "watching", timeout=30, what="watching")
         write(tree, "procedures/internal-audit.md", AUDIT_PROCEDURE)
         wait_for(lambda: "procedures/internal-audit.md" in documents(load(out)), what="the update")
         page = urllib.request.urlopen(f"{address}/", timeout=5)
@@ -469,3 +486,153 @@ def test_watch_options(tmp_path):
     assert params("--serve", "0.0.0.0:8080")["serve"] == ("0.0.0.0", 8080)
     with pytest.raises(click.BadParameter):
         params("--serve", "localhost:http")
+
+
+# --- /health tells the truth; nothing outside the tree; stopping is prompt ------------------------
+
+
+def test_failing_writes_make_health_503_with_the_reason_until_they_succeed(tree, services, tmp_path):
+    out = tmp_path / "out"
+    service = services(tree)
+    wait_for(lambda: load(out), what="the first report")
+    assert service.health()["problems"] == []
+    shutil.rmtree(out)
+    out.write_text("a file where the report folder was", encoding="utf-8")  # every write now fails
+    write(tree, "procedures/internal-audit.md", AUDIT_PROCEDURE)
+    health = wait_for(lambda: service.health()["problems"] and service.health(), what="the failure to show")
+    assert health["problems"][0].startswith(f"update failed: {out}: cannot write the reports")
+    out.unlink()
+    wait_for(lambda: "procedures/internal-audit.md" in documents(load(out)), timeout=30, what="the retry")
+    wait_for(lambda: service.health()["problems"] == [], what="the problem to clear")
+
+
+def test_a_deleted_index_is_written_anew_and_nothing_is_lost_at_restart(tree, services, tmp_path):
+    out, index = tmp_path / "out", tmp_path / "index.sqlite"
+    first = services(tree)
+    wait_for(lambda: load(out), what="the first report")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{index}{suffix}").unlink(missing_ok=True)
+    wait_for(lambda: index.exists() and first.health()["problems"] == [], what="the index to be written anew")
+    first.stop()
+    second = services(tree)
+    wait_for(lambda: second.last_sync is not None, what="the start-up")
+    assert second.last_sync.extracted == 0  # everything came from the index: no work was lost
+
+
+def test_an_index_that_cannot_be_written_anew_makes_health_503(tree, services, tmp_path):
+    folder = tmp_path / "cache"
+    service = services(tree, index_path=folder / "index.sqlite")
+    wait_for(lambda: load(tmp_path / "out"), what="the first report")
+    shutil.rmtree(folder)
+    folder.write_text("not a folder", encoding="utf-8")
+    health = wait_for(lambda: service.health()["problems"] and service.health(), what="the lost index")
+    assert any("index" in problem for problem in health["problems"]), health
+
+
+def test_a_batch_that_makes_no_progress_is_reported_stuck(tree, services, tmp_path):
+    from fixtures.documents import write_slow_pdf
+
+    slow = Config(frameworks=("iso9001-2015",), limits=Limits(timeout_seconds=20))
+    service = WatchService(tree, slow, tmp_path / "out", index_path=tmp_path / "index.sqlite", jobs=1,
+                           debounce=0.2, root_check=0.1, stuck_after=1.0)
+    service.start()
+    try:
+        wait_for(lambda: load(tmp_path / "out"), what="the first report")
+        write_slow_pdf(tree / "slow.pdf", operations=2_000_000)
+        health = wait_for(lambda: service.health()["problems"] and service.health(), what="the stuck batch")
+        assert health["status"] == "updating" and health["problems"][0].startswith("stuck: updating has made no")
+    finally:
+        started = time.monotonic()
+        service.stop()
+    assert time.monotonic() - started < 5  # the slow file did not hold the stop up
+
+
+def test_symlinks_out_of_the_tree_are_not_read_while_watching(tree, services, tmp_path):
+    out = tmp_path / "out"
+    secret = write(tmp_path, "secret/audit-report.md", AUDIT_REPORT)
+    services(tree)
+    wait_for(lambda: load(out), what="the first report")
+    os.symlink(secret, tree / "linked-report.md")
+    write(tree, "procedures/internal-audit.md", AUDIT_PROCEDURE)
+    wait_for(lambda: "procedures/internal-audit.md" in documents(load(out)), what="the batch")
+    assert "linked-report.md" not in documents(load(out))
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "linked-report.md: a symlink that leads outside the scanned folder" in html
+
+
+def watch_process(tree: Path, tmp_path: Path, *args: str, env: dict | None = None):
+    """A real ``gapscan watch`` serving on an ephemeral port, and the lines of its log as they come."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gapscan.scanner", "watch", str(tree), "--out", str(tmp_path / "out"), "--index",
+         str(tmp_path / "index.sqlite"), "--framework", "iso9001-2015", "--jobs", "1", "--serve", "127.0.0.1:0",
+         *args],
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(process.stderr), daemon=True).start()
+    return process, lines
+
+
+def stop_when_serving(process: subprocess.Popen, lines: list[str]) -> float:
+    """Once the service runs (it serves), send SIGTERM; returns how long the process took to end."""
+    wait_for(lambda: any(" at http://127.0.0.1:" in line for line in lines), timeout=60, what="the service")
+    time.sleep(1.5)  # the worker is now busy with the start-up comparison
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0, "".join(lines)
+    return time.monotonic() - started
+
+
+def test_sigterm_during_a_slow_file_stops_within_seconds(tree, tmp_path):
+    from fixtures.documents import write_slow_pdf
+
+    write_slow_pdf(tree / "slow.pdf", operations=2_000_000)
+    (tmp_path / "gapscan.toml").write_text("[limits]\ntimeout_seconds = 120\n", encoding="utf-8")
+    process, lines = watch_process(tree, tmp_path, "--config", str(tmp_path / "gapscan.toml"))
+    try:
+        assert stop_when_serving(process, lines) < 5  # at the next quarter second, not after 120 s
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_sigterm_ends_the_process_even_when_the_worker_cannot_be_interrupted(tree, tmp_path):
+    """A git that never answers (a hung network share does the same to any system call): the worker
+    thread cannot notice the stop request, so after the grace period the process ends regardless,
+    and its children with it."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "git").write_text("#!/bin/sh\nexec sleep 173\n", encoding="utf-8")
+    (fake / "git").chmod(0o755)
+    process, lines = watch_process(tree, tmp_path, env={**os.environ, "PATH": f"{fake}:{os.environ['PATH']}"})
+    try:
+        assert stop_when_serving(process, lines) < 12
+        wait_for(lambda: any("did not stop within 5 s: ending the process and its workers now" in line
+                             for line in lines), what="the log line")
+        assert not [p for p in os.listdir("/proc") if p.isdigit() and _cmdline(p) == b"sleep\x00173\x00"]
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def _cmdline(pid: str) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def test_a_labels_fifo_stops_watch_at_start_with_one_line(tree, tmp_path):
+    os.mkfifo(tmp_path / "labels.tsv")
+    (tmp_path / "gapscan.toml").write_text(f'labels = "{tmp_path / "labels.tsv"}"\n', encoding="utf-8")
+    process, lines = watch_process(tree, tmp_path, "--config", str(tmp_path / "gapscan.toml"))
+    try:
+        assert process.wait(timeout=60) == 2
+        time.sleep(0.5)  # the log reader takes the last lines
+        errors = [line for line in "".join(lines).splitlines() if line.startswith("Error:")]
+        assert len(errors) == 1 and "a FIFO (named pipe), not a regular file: never opened" in errors[0]
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

@@ -1,20 +1,24 @@
 """Extraction: the text, sections and metadata of one document, or the reason it can't be read.
 
-``extract_file`` reads one file in the calling process and never raises. ``extract_all`` runs it
-in worker processes, so a file that hangs or kills its reader costs one ``Unreadable`` entry and
-no more. Format handlers (one module per family) are imported on first use.
+``extract_file`` reads one file in the calling process and never raises: it reads the file's bytes
+once (a regular file only, no more than ``max_file_bytes``), hashes them and parses those same
+bytes, so the content hash a result carries is the hash of what was parsed. ``extract_all`` runs
+it in worker processes, so a file that hangs, grows without end or kills its reader costs one
+``Unreadable`` entry and no more; the main process never opens a document. Format handlers (one
+module per family) take the bytes (:class:`Source`) and are imported on first use.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import itertools
 import os
 import signal
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from pebble import ProcessExpired, ProcessPool
@@ -29,20 +33,24 @@ from gapscan.scanner.documents import (
 from gapscan.scanner.extract.dates import dates_in_text
 from gapscan.scanner.extract.language import detect_language, load_detector
 from gapscan.scanner.extract.guards import (
+    FIELD_CHARS,
     NO_TEXT,
     Draft,
     Limits,
+    Refused,
+    Source,
     check_size,
     check_zip,
-    one_line_text,
-    clean_text,
+    date_text,
     describe_error,
+    field_text,
+    read_document,
 )
 
-__all__ = ["EXTRACTOR_VERSION", "Limits", "extract_all", "extract_file"]
+__all__ = ["EXTRACTOR_VERSION", "Known", "Limits", "extract_all", "extract_file", "timed_out"]
 
 # Bump whenever the text, sections or metadata produced for the same bytes change.
-EXTRACTOR_VERSION = 3
+EXTRACTOR_VERSION = 4
 
 # Format key -> handler module in this package.
 _HANDLERS = {
@@ -68,24 +76,64 @@ _LEGACY_REPLACEMENT = {"doc": ".docx", "rtf": ".docx", "xls": ".xlsx", "ppt": ".
 _QUEUE_PER_WORKER = 4
 # Workers are replaced after this many files, returning memory that parsers leak or fragment.
 _TASKS_PER_WORKER = 200
+# While waiting for a slow file, the caller's ``tick`` is called this often (it may stop the run).
+_TICK_SECONDS = 0.25
+# Warnings kept per document (a PDF of 100,000 broken pages would otherwise carry one for each).
+_MAX_WARNINGS = 100
 
 
-def extract_file(path: Path, document: Document, limits: Limits) -> ExtractResult:
-    """Read ``path`` (the file behind ``document``) in this process. Never raises."""
+@dataclass(frozen=True)
+class Known:
+    """A document whose content the caller already holds an extract for (found by its hash)."""
+
+    document: Document
+
+
+def extract_file(
+    path: Path,
+    document: Document,
+    limits: Limits,
+    inside: str | None = None,
+    known: Container[str] | None = None,
+) -> ExtractResult | Known:
+    """Read ``path`` (the file behind ``document``) in this process. Never raises.
+
+    ``inside``: the file's real path must lie below this folder (a symlink swapped in since
+    discovery is not followed out of the scanned tree). ``known``: content hashes not to parse
+    again; such a file comes back as :class:`Known`. The result's document carries the content
+    hash, size and modification time of the bytes read."""
+    try:
+        data, status = read_document(path, limits, inside)
+    except Refused as error:
+        return Unreadable(document, str(error))
+    except Exception as error:  # noqa: BLE001 - a MemoryError under the worker's cap, say
+        return Unreadable(document, describe_error(error))
+    document = replace(document, size=len(data), mtime=status.st_mtime, sha256=hashlib.sha256(data).hexdigest())
+    if known is not None and document.sha256 in known:
+        return Known(document)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # parsers warn about features they skip
-            return _extract(path, document, limits)
+            return _extract(Source(path.name, data), path, document, limits)
     except Exception as error:  # noqa: BLE001 - every failure becomes a reason
         return Unreadable(document, describe_error(error))
 
 
 def extract_all(
-    jobs: Iterable[tuple[Path, Document]], limits: Limits, workers: int
-) -> Iterator[ExtractResult]:
+    jobs: Iterable[tuple[Path, Document]],
+    limits: Limits,
+    workers: int,
+    *,
+    inside: str | None = None,
+    known: Container[str] | None = None,
+    tick: Callable[[], None] | None = None,
+) -> Iterator[ExtractResult | Known]:
     """Extract every job in worker processes; yields one result per job as each completes.
 
     A pool is used even with one worker: the per-file timeout and crash isolation are the point.
+    ``inside`` and ``known`` are passed to :func:`extract_file`; ``tick`` is called at least every
+    quarter second while results are awaited, and may raise to abandon the run (the workers are
+    then stopped at once).
     """
     workers = max(1, workers)
     jobs = iter(jobs)
@@ -103,20 +151,20 @@ def extract_all(
     try:
         for path, document in itertools.chain([first], jobs):
             if len(pending) >= workers * _QUEUE_PER_WORKER:
-                yield from _collect(pending, limits)
+                yield from _collect(pending, limits, tick)
             future = pool.schedule(
-                extract_file, args=(path, document, limits), timeout=limits.timeout_seconds
+                extract_file, args=(path, document, limits, inside, known), timeout=limits.timeout_seconds
             )
             pending[future] = document
         while pending:
-            yield from _collect(pending, limits)
+            yield from _collect(pending, limits, tick)
     finally:
         # Also reached when the caller stops iterating early: don't wait for queued work.
         pool.stop()
         pool.join()
 
 
-def _extract(path: Path, document: Document, limits: Limits) -> ExtractResult:
+def _extract(source: Source, path: Path, document: Document, limits: Limits) -> ExtractResult:
     fmt = document.format
     if fmt in LEGACY_FORMATS.values():
         return Unreadable(
@@ -126,14 +174,14 @@ def _extract(path: Path, document: Document, limits: Limits) -> ExtractResult:
         )
     if fmt not in _HANDLERS:
         return Unreadable(document, f"unsupported format ({fmt})", skipped=True)
-    check_size(path.stat().st_size, limits)
+    check_size(len(source.data), limits)
     if fmt in _ZIP_FORMATS:
-        check_zip(path, fmt, limits)
+        check_zip(source, fmt, limits)
     handler = importlib.import_module(f"{__name__}.{_HANDLERS[fmt]}")
     if fmt in _READS_OTHER_FILES:
-        draft: Draft = handler.read(path, fmt, limits, root=scanned_root(path, document.path))
+        draft: Draft = handler.read(source, fmt, limits, path=path, root=scanned_root(path, document.path))
     else:
-        draft = handler.read(path, fmt, limits)
+        draft = handler.read(source, fmt, limits)
     return _finish(document, draft, limits)
 
 
@@ -150,39 +198,51 @@ def _finish(document: Document, draft: Draft, limits: Limits) -> ExtractResult:
     sections = draft.sections()
     if not sections:
         return Unreadable(document, NO_TEXT)
-    warnings_ = [clean_text(warning) for warning in draft.warnings]
+    warnings_ = [field_text(warning, 300) for warning in draft.warnings[:_MAX_WARNINGS]]
+    if len(draft.warnings) > _MAX_WARNINGS:
+        warnings_.append(f"… and {len(draft.warnings) - _MAX_WARNINGS:,} more warnings")
     if draft.full:
         warnings_.append(f"text truncated at {limits.max_chars:,} characters")
     text = "\n".join(section.text for section in sections)
     metadata = draft.metadata
+    room = min(limits.max_chars, FIELD_CHARS)  # metadata obeys the text's budget too
     metadata = replace(
         metadata,
-        title=one_line_text(metadata.title),
-        author=one_line_text(metadata.author),
-        created=clean_text(metadata.created),
-        modified=clean_text(metadata.modified),
+        title=field_text(metadata.title, room),
+        author=field_text(metadata.author, room),
+        created=date_text(metadata.created),
+        modified=date_text(metadata.modified),
         dates_in_text=dates_in_text(text),
     )
     return Extract(document, sections, metadata, tuple(warnings_), detect_language(text), draft.includes)
 
 
 def _collect(
-    pending: dict[Future[ExtractResult], Document], limits: Limits
-) -> Iterator[ExtractResult]:
-    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+    pending: dict[Future, Document], limits: Limits, tick: Callable[[], None] | None
+) -> Iterator[ExtractResult | Known]:
+    while True:
+        done, _ = wait(pending, timeout=_TICK_SECONDS if tick else None, return_when=FIRST_COMPLETED)
+        if done:
+            break
+        tick()
     for future in done:
         yield _outcome(future, pending.pop(future), limits)
 
 
-def _outcome(future: Future[ExtractResult], document: Document, limits: Limits) -> ExtractResult:
+def _outcome(future: Future, document: Document, limits: Limits) -> ExtractResult | Known:
     try:
         return future.result()
     except TimeoutError:
-        return Unreadable(document, f"timed out after {limits.timeout_seconds:g} s")
+        return Unreadable(document, timed_out(limits))
     except ProcessExpired as error:
         return Unreadable(document, f"extraction crashed: {_exit_description(error.exitcode)}")
     except Exception as error:  # noqa: BLE001 - e.g. a result that failed to pickle
         return Unreadable(document, f"extraction crashed: {describe_error(error)}")
+
+
+def timed_out(limits: Limits) -> str:
+    """The reason given for a file that took longer than the time limit."""
+    return f"timed out after {limits.timeout_seconds:g} s"
 
 
 def _exit_description(exitcode: int) -> str:

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 
 import docx
 from docx.document import Document as WordDocument
 from docx.table import Table, _Cell
 
-from gapscan.scanner.extract.guards import Draft, Limits, office_properties
+from gapscan.scanner.extract.guards import Draft, Limits, Source, office_properties
 
 
-def read(path: Path, fmt: str, limits: Limits) -> Draft:
-    document = docx.Document(str(path))
+def read(source: Source, fmt: str, limits: Limits) -> Draft:
+    document = docx.Document(source.stream())
     # Headers and footers first: title blocks there often carry the effective or review date.
     draft = Draft(limits.max_chars, "header and footer")
     for line in _header_footer_lines(document):
@@ -29,7 +28,7 @@ def read(path: Path, fmt: str, limits: Limits) -> Draft:
             draft.start(block.text, block.text)
         else:
             draft.add(block.text)
-    draft.metadata = office_properties(path)
+    draft.metadata = office_properties(source)
     return draft
 
 

@@ -8,17 +8,20 @@ that, and any other exception (through :func:`describe_error`), into an ``Unread
 from __future__ import annotations
 
 import codecs
+import io
+import os
 import re
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from xml.etree.ElementTree import ParseError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from gapscan.scanner.documents import Metadata, Section
+from gapscan.scanner.names import visible_text
+from gapscan.scanner.reading import ReadRefused, TooLarge, read_regular
 
 MiB = 1024 * 1024
 NO_TEXT = "no extractable text (image-only or empty)"
@@ -30,6 +33,9 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _RATIO_MIN_BYTES = 10 * MiB
 _MAX_RATIO = 200
 _LOCATOR_CHARS = 120
+# Characters kept of a metadata field (title, author): within max_chars, and never more than this.
+FIELD_CHARS = 1000
+_DATE_CHARS = 40
 # How much of each zip member's start is inflated to look for a DTD before its root element.
 _PROLOG_WINDOW = 64 * 1024
 # Members that are never XML (pictures, fonts, media, OLE objects): their prologue is not checked.
@@ -56,8 +62,32 @@ class Limits:
     max_memory_bytes: int = 2048 * MiB
 
 
+GiB = 1024 * MiB
+# The values each limit may take (a value past these breaks extraction rather than loosening it:
+# a worker holds a whole file in memory, timers and address-space caps have ceilings).
+LIMIT_RANGES: dict[str, tuple[float, float]] = {
+    "max_file_bytes": (1, 4 * GiB),
+    "max_member_bytes": (1, 64 * GiB),
+    "max_archive_bytes": (1, 256 * GiB),
+    "max_chars": (1, 100_000_000),
+    "timeout_seconds": (0.1, 86_400),
+    "max_memory_bytes": (64 * MiB, 1024 * GiB),  # or 0: no cap
+}
+
+
 class Refused(Exception):
     """A file that will not be read; the message is the one-line reason shown to users."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """The bytes of one document, read once: the bytes that were hashed are the bytes parsed."""
+
+    name: str  # the file name (a suffix such as .tsv can matter)
+    data: bytes
+
+    def stream(self) -> io.BytesIO:
+        return io.BytesIO(self.data)
 
 
 def human_size(size: int) -> str:
@@ -87,13 +117,13 @@ _CORE_FIELDS = {
 }
 
 
-def office_properties(path: Path) -> Metadata:
+def office_properties(source: Source) -> Metadata:
     """Title, author and dates from an Office Open XML file's core properties part.
 
     Read directly because python-docx, python-pptx and openpyxl invent a part (or a date) that is
     missing, stamped with the current time, which would make an undated file look fresh.
     """
-    with zipfile.ZipFile(path) as archive:
+    with zipfile.ZipFile(source.stream()) as archive:
         try:
             relationships = fromstring(archive.read("_rels/.rels"))
         except KeyError:
@@ -115,7 +145,7 @@ def office_properties(path: Path) -> Metadata:
     fields: dict[str, str] = {}
     for name, tag in _CORE_FIELDS.items():
         found = core.find(tag)
-        value = " ".join((found.text or "").split()) if found is not None else ""
+        value = field_text(found.text) if found is not None else ""
         if name in ("created", "modified"):
             try:
                 value = iso_datetime(datetime.fromisoformat(value)) if value else ""
@@ -139,19 +169,32 @@ def too_large(size: int, limits: Limits) -> str:
     return f"{TOO_LARGE} ({human_size(size)} > limit {human_size(limits.max_file_bytes)})"
 
 
-def check_zip(path: Path, fmt: str, limits: Limits) -> None:
+def read_document(path: str | os.PathLike, limits: Limits, inside: str | None = None) -> tuple[bytes, os.stat_result]:
+    """The bytes of a document file (a regular file, at most ``max_file_bytes``; with ``inside``,
+    one whose real path lies below that folder) and its status as read. Every file a handler reads,
+    the document itself or a file it includes, is read through here. Raises :class:`Refused` with
+    the reason when the file is not to be read or the system says no."""
+    try:
+        return read_regular(path, limits.max_file_bytes, inside)
+    except TooLarge as error:
+        raise Refused(too_large(max(error.size, limits.max_file_bytes + 1), limits)) from None
+    except ReadRefused as error:
+        raise Refused(str(error)) from None
+    except OSError as error:
+        raise Refused(f"cannot read: {error.strerror or error}") from None
+
+
+def check_zip(source: Source, fmt: str, limits: Limits) -> None:
     """Refuse a zip-based document that is encrypted, not a zip, would inflate too far, or holds
     XML with a document type declaration (entity expansion, external entities).
 
     Sizes come from the central directory; ``zipfile`` never inflates a member past its declared
     size (a lying header fails the CRC check instead), so checking declared sizes is enough.
     """
-    with path.open("rb") as stream:
-        head = stream.read(len(OLE_MAGIC))
-    if head == OLE_MAGIC:
+    if source.data.startswith(OLE_MAGIC):
         raise Refused("encrypted (password-protected Office file)")
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(source.stream()) as archive:
             members = archive.infolist()
     except (zipfile.BadZipFile, EOFError, ValueError):
         raise Refused(f"corrupt: not a valid .{fmt} (zip) file") from None
@@ -167,7 +210,7 @@ def check_zip(path: Path, fmt: str, limits: Limits) -> None:
             )
     if total > limits.max_archive_bytes:
         raise Refused(f"zip bomb suspected: archive inflates to {human_size(total)}")
-    with zipfile.ZipFile(path) as archive:
+    with zipfile.ZipFile(source.stream()) as archive:
         for member in members:
             if member.flag_bits & 0x1:
                 raise Refused(f"encrypted (password-protected zip member {member.filename})")
@@ -243,7 +286,7 @@ def describe_error(error: BaseException) -> str:
 
 
 def _one_line(error: BaseException, limit: int = 200) -> str:
-    text = " ".join(_CONTROLS.sub(" ", clean_text(str(error))).split()) or type(error).__name__
+    text = one_line_text(str(error)[: limit * 4]) or type(error).__name__
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -259,8 +302,21 @@ def normalise(text: str) -> str:
 
 
 def one_line_text(text: str) -> str:
-    """Text as one line: no line breaks, control characters or lone surrogates."""
-    return " ".join(_CONTROLS.sub(" ", clean_text(text)).split())
+    """Text as one line: no line breaks, control characters or lone surrogates, and bidirectional
+    controls written out (``<U+202E>``)."""
+    return visible_text(" ".join(_CONTROLS.sub(" ", clean_text(text)).split()))
+
+
+def field_text(text: str | None, limit: int = FIELD_CHARS) -> str:
+    """A metadata field (a title, an author) as one line of at most ``limit`` characters. Only a
+    bounded head of the value is looked at: a 150 MB title costs no more than a short one."""
+    line = one_line_text((text or "")[: limit * 4])
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+def date_text(text: str | None) -> str:
+    """A metadata date as written (ISO 8601), bounded."""
+    return one_line_text((text or "")[:_DATE_CHARS])
 
 
 def locator_text(text: str) -> str:

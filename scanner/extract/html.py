@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from html.parser import HTMLParser
-from pathlib import Path
 
 from gapscan.scanner.documents import Metadata
-from gapscan.scanner.extract.guards import Draft, Limits
+from gapscan.scanner.extract.guards import Draft, Limits, Source
 from gapscan.scanner.extract.text import read_text
 
 _HIDDEN = {"script", "style", "noscript", "template"}
@@ -20,8 +19,8 @@ _BLOCKS = {
 _CELLS = {"td", "th"}
 
 
-def read(path: Path, fmt: str, limits: Limits) -> Draft:
-    text, cut = read_text(path, limits)
+def read(source: Source, fmt: str, limits: Limits) -> Draft:
+    text, cut = read_text(source, limits)
     parser = _Parser(Draft(limits.max_chars, "start"))
     parser.feed(text)
     parser.close()

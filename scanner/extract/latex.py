@@ -13,6 +13,7 @@ verbatim blocks are kept as they are, table cells are separated by ``|``.
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -20,8 +21,9 @@ from pathlib import Path
 
 from gapscan.scanner.documents import Metadata
 from gapscan.scanner.extract.dates import first_date
-from gapscan.scanner.extract.guards import Draft, Limits, describe_error
+from gapscan.scanner.extract.guards import Draft, Limits, Source, describe_error, read_document
 from gapscan.scanner.extract.text import read_text
+from gapscan.scanner.reading import is_inside
 
 _HEADINGS = ("part", "chapter", "section", "subsection")
 # Headings below \subsection stay in their section, as a line of their own.
@@ -90,22 +92,24 @@ _ENVIRONMENT_ARGUMENTS = {
 }  # fmt: skip
 
 
-def read(path: Path, fmt: str, limits: Limits, root: Path | None = None) -> Draft:
-    """``root`` is the scanned folder: ``\\input`` never reads outside it (default: the file's folder)."""
-    sources = _Sources(path, (root or path.parent).resolve(), limits.max_chars * _SOURCE_PER_CHAR)
-    source = sources.expand(path.resolve(), [])
-    begin = source.find("\\begin{document}")
-    body = source[begin + len("\\begin{document}") :] if begin >= 0 else source
+def read(source: Source, fmt: str, limits: Limits, path: Path, root: Path | None = None) -> Draft:
+    """``path`` is where the file lies (``\\input`` names are relative to it); ``root`` is the scanned
+    folder: ``\\input`` never reads outside it (default: the file's folder)."""
+    location = _real(path)
+    sources = _Sources(location, _real(root or path.parent), limits, limits.max_chars * _SOURCE_PER_CHAR)
+    text = sources.expand(location, [], source)
+    begin = text.find("\\begin{document}")
+    body = text[begin + len("\\begin{document}") :] if begin >= 0 else text
     end = body.find("\\end{document}")
     converter = _Converter()
     converter.run(body if end < 0 else body[:end])
-    metadata = converter.metadata if begin < 0 else _metadata_of(source[:begin], converter.metadata)
+    metadata = converter.metadata if begin < 0 else _metadata_of(text[:begin], converter.metadata)
     draft = Draft(limits.max_chars, metadata.title or "start")
     draft.add(metadata.title)
-    for heading, text in converter.blocks:
+    for heading, block in converter.blocks:
         if heading:
             draft.start(heading, heading)
-        draft.add(_typography(text))
+        draft.add(_typography(block))
     draft.metadata = metadata
     draft.warnings.extend(sources.warnings)
     draft.includes = tuple(sources.included)
@@ -116,18 +120,25 @@ def read(path: Path, fmt: str, limits: Limits, root: Path | None = None) -> Draf
 
 @dataclass
 class _Sources:
-    """The source with every ``\\input`` replaced by the file it names."""
+    """The source with every ``\\input`` replaced by the file it names. An included file is read as
+    the document is (:func:`read_document`: a regular file whose real path lies inside the root,
+    within the size limit), so a FIFO is never opened and no symlink leads out of the root."""
 
     main: Path
     root: Path
+    limits: Limits
     room: int  # characters of source still allowed
     warnings: list[str] = field(default_factory=list)
     included: list[str] = field(default_factory=list)  # relative to the root, in reading order
     cut: bool = False
 
-    def expand(self, path: Path, stack: list[Path]) -> str:
+    def expand(self, path: Path, stack: list[Path], source: Source | None = None) -> str:
+        """The text of the file at ``path`` with its inputs expanded; ``source`` holds its bytes when
+        they are already read (the main file's, read once by the caller)."""
         try:
-            text, cut = read_text(path, Limits(max_chars=max(self.room, 1)))
+            if source is None:
+                source = Source(path.name, read_document(path, self.limits, str(self.root))[0])
+            text, cut = read_text(source, Limits(max_chars=max(self.room, 1)))
         except Exception as error:  # noqa: BLE001 - an unreadable included file is a warning
             if not stack:
                 raise  # the main file's own failure is the document's
@@ -148,7 +159,7 @@ class _Sources:
         target = self._resolve(name, including)
         if target is None:
             self.warnings.append(f"{label}: file not found")
-        elif not target.is_relative_to(self.root):
+        elif not is_inside(str(target), str(self.root)):
             self.warnings.append(f"{label}: outside the scanned folder, not read")
         elif target in stack:
             self.warnings.append(f"{label}: forms a loop, not read again")
@@ -164,18 +175,25 @@ class _Sources:
         return " "
 
     def _resolve(self, name: str, including: Path) -> Path | None:
+        """The real path of the file ``name`` stands for (looked at, never opened; a folder is no
+        match), or None."""
         if not name:
             return None
         names = [name] if Path(name).suffix else [name + ".tex", name]
         for folder in dict.fromkeys((including.parent, self.main.parent)):
             for candidate in names:
-                target = (folder / candidate).resolve()
-                if target.is_file():
+                target = _real(folder / candidate)
+                if os.path.exists(target) and not os.path.isdir(target):
                     return target
         return None
 
     def _name(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix() if path.is_relative_to(self.root) else path.name
+
+
+def _real(path: Path) -> Path:
+    """``path`` with every symlink followed (a symlink loop is left as it stands: it is not found)."""
+    return Path(os.path.realpath(path))
 
 
 class _Converter:

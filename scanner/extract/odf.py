@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 import zipfile
-from pathlib import Path
 from xml.etree.ElementTree import Element
 
 from defusedxml.ElementTree import fromstring
 
 from gapscan.scanner.documents import Metadata
-from gapscan.scanner.extract.guards import Draft, Limits, Refused
+from gapscan.scanner.extract.guards import Draft, Limits, Refused, Source, field_text
 
 _NS = {
     "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
@@ -36,8 +35,8 @@ _BODY = {"odt": "office:text", "ods": "office:spreadsheet", "odp": "office:prese
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2})?")
 
 
-def read(path: Path, fmt: str, limits: Limits) -> Draft:
-    with zipfile.ZipFile(path) as archive:
+def read(source: Source, fmt: str, limits: Limits) -> Draft:
+    with zipfile.ZipFile(source.stream()) as archive:
         names = set(archive.namelist())
         if "META-INF/manifest.xml" in names and _encrypted(archive.read("META-INF/manifest.xml")):
             raise Refused("encrypted (password-protected OpenDocument file)")
@@ -136,7 +135,7 @@ def _metadata(meta: Element | None) -> Metadata:
 
     def field(name: str) -> str:
         found = meta.find(f"office:meta/{name}", _NS)
-        return " ".join((found.text or "").split()) if found is not None else ""
+        return field_text(found.text) if found is not None else ""
 
     def timestamp(name: str) -> str:
         match = _ISO.match(field(name))

@@ -4,7 +4,6 @@ dictionary."""
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from pypdf import PasswordType, PdfReader
 from pypdf.errors import DependencyError, PdfReadError
@@ -15,7 +14,9 @@ from gapscan.scanner.extract.guards import (
     Draft,
     Limits,
     Refused,
+    Source,
     describe_error,
+    field_text,
     iso_datetime,
 )
 from gapscan.scanner.extract.pdf_sections import Line, font_headings, outline_headings, page_lines, sectioned
@@ -29,12 +30,11 @@ _MIN_CHARS_PER_PAGE = 40
 logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 
-def read(path: Path, fmt: str, limits: Limits) -> Draft:
-    with path.open("rb") as stream:
-        if b"%PDF-" not in stream.read(_HEADER_WINDOW):
-            raise Refused("corrupt: not a PDF file")
+def read(source: Source, fmt: str, limits: Limits) -> Draft:
+    if b"%PDF-" not in source.data[:_HEADER_WINDOW]:
+        raise Refused("corrupt: not a PDF file")
     try:
-        reader = PdfReader(path, strict=False)
+        reader = PdfReader(source.stream(), strict=False)
         if reader.is_encrypted:
             _decrypt(reader)
         pages = list(reader.pages)
@@ -99,4 +99,4 @@ def _metadata(reader: PdfReader) -> Metadata:
 
 
 def _text(value: object) -> str:
-    return " ".join(str(value).split()) if value else ""
+    return field_text(str(value)) if value else ""

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 
 from pptx import Presentation
 from pptx.shapes.base import BaseShape
 from pptx.shapes.group import GroupShape
 
-from gapscan.scanner.extract.guards import Draft, Limits, office_properties
+from gapscan.scanner.extract.guards import Draft, Limits, Source, office_properties
 
 
-def read(path: Path, fmt: str, limits: Limits) -> Draft:
-    presentation = Presentation(str(path))
+def read(source: Source, fmt: str, limits: Limits) -> Draft:
+    presentation = Presentation(source.stream())
     draft = Draft(limits.max_chars, "slide 1")
     for number, slide in enumerate(presentation.slides, start=1):
         if draft.full:
@@ -24,7 +23,7 @@ def read(path: Path, fmt: str, limits: Limits) -> Draft:
         _add_shapes(draft, slide.shapes)
         if slide.has_notes_slide and slide.notes_slide.notes_text_frame is not None:
             draft.add(slide.notes_slide.notes_text_frame.text)
-    draft.metadata = office_properties(path)
+    draft.metadata = office_properties(source)
     return draft
 
 

@@ -6,12 +6,10 @@ import codecs
 import csv
 import io
 import re
-from pathlib import Path
-
 from charset_normalizer import from_bytes
 
 from gapscan.scanner.documents import Metadata
-from gapscan.scanner.extract.guards import Draft, Limits, Refused
+from gapscan.scanner.extract.guards import Draft, Limits, Refused, Source
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16 LE, whose BOM is its prefix
@@ -27,12 +25,12 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 _MAX_CONTROL_SHARE = 0.01
 
 
-def read(path: Path, fmt: str, limits: Limits) -> Draft:
-    text, cut = read_text(path, limits)
+def read(source: Source, fmt: str, limits: Limits) -> Draft:
+    text, cut = read_text(source, limits)
     if fmt == "md":
         draft = _markdown(text, limits)
     elif fmt == "csv":
-        draft = _table(text, path.suffix.lower() == ".tsv", limits)
+        draft = _table(text, source.name.lower().endswith(".tsv"), limits)
     else:
         draft = Draft(limits.max_chars, "text")
         draft.add(text)
@@ -41,13 +39,11 @@ def read(path: Path, fmt: str, limits: Limits) -> Draft:
     return draft
 
 
-def read_text(path: Path, limits: Limits) -> tuple[str, bool]:
+def read_text(source: Source, limits: Limits) -> tuple[str, bool]:
     """The decoded text of a file and whether it was cut short; refuses binary content."""
     budget = limits.max_chars * _BYTES_PER_CHAR
-    with path.open("rb") as stream:
-        data = stream.read(budget + 1)
-    cut = len(data) > budget
-    return decode(data[:budget], partial=cut), cut
+    cut = len(source.data) > budget
+    return decode(source.data[:budget], partial=cut), cut
 
 
 def decode(data: bytes, partial: bool = False) -> str:
@@ -88,15 +84,16 @@ def _utf16_without_bom(data: bytes) -> str | None:
 
 # --- Markdown --------------------------------------------------------------------------------
 
-_ATX = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$|^ {0,3}(#{1,6})[ \t]*$")
+# Every pattern here runs in time linear in the line: no repetition can scan past the character
+# that would end its construct (a line of 130 KB of "![" or "<a" costs no more than one of text).
+_ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*)|[ \t]*)$")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")
 _TABLE_RULE = re.compile(r"^[\s|:-]+$")
 _INLINE = (
-    (re.compile(r"<!--.*?-->", re.DOTALL), ""),
-    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),  # image -> its alt text
-    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),  # link -> its text
-    (re.compile(r"(?<!\\)</?[A-Za-z][^>]*>"), " "),  # inline HTML tags
+    (re.compile(r"!\[([^\[\]]*)\]\([^()]*\)"), r"\1"),  # image -> its alt text
+    (re.compile(r"\[([^\[\]]+)\]\([^()]*\)"), r"\1"),  # link -> its text
+    (re.compile(r"(?<!\\)</?[A-Za-z][^<>]*>"), " "),  # inline HTML tags
     (re.compile(r"(\*\*|__|`)"), ""),
     (re.compile(r"\\([!-/:-@\[-`{-~])"), r"\1"),  # backslash escapes: \< is a literal <
 )
@@ -130,7 +127,7 @@ def _markdown(text: str, limits: Limits) -> Draft:
         elif in_fence:
             pass
         elif atx := _ATX.match(line):
-            heading = _clean(atx.group(2) or "")
+            heading = _clean(_without_closing_hashes(atx.group(2) or ""))
             if len(atx.group(1) or "") == 1:
                 title = title or heading
             line = ""
@@ -166,7 +163,25 @@ def _front_matter(lines: list[str]) -> tuple[dict[str, str], list[str]]:
     return fields, lines[end + 1 :]
 
 
+def _without_closing_hashes(text: str) -> str:
+    """An ATX heading's text without its optional closing sequence ("## Scope ##")."""
+    text = text.rstrip(" \t")
+    bare = text.rstrip("#")
+    return bare.rstrip(" \t") if not bare or bare[-1] in " \t" else text
+
+
+def _without_comments(line: str) -> str:
+    """A line without its complete HTML comments (found with ``str.find``: linear)."""
+    kept, start = [], 0
+    while (opening := line.find("<!--", start)) >= 0 and (closing := line.find("-->", opening + 4)) >= 0:
+        kept.append(line[start:opening])
+        start = closing + 3
+    kept.append(line[start:])
+    return "".join(kept)
+
+
 def _clean(line: str) -> str:
+    line = _without_comments(line)
     for pattern, replacement in _INLINE:
         line = pattern.sub(replacement, line)
     return line.replace("|", " | ").strip(" |")

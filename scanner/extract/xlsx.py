@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from pathlib import Path
 
 import openpyxl
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
@@ -12,6 +11,7 @@ from gapscan.scanner.extract.guards import (
     Draft,
     Limits,
     Refused,
+    Source,
     describe_error,
     office_properties,
 )
@@ -28,8 +28,8 @@ if hasattr(ReadOnlyWorksheet, "_get_size"):
     ReadOnlyWorksheet._get_size = _no_declared_size
 
 
-def read(path: Path, fmt: str, limits: Limits) -> Draft:
-    workbook = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
+def read(source: Source, fmt: str, limits: Limits) -> Draft:
+    workbook = openpyxl.load_workbook(source.stream(), read_only=True, data_only=True, keep_links=False)
     try:
         draft = Draft(limits.max_chars, "workbook")
         failed = 0
@@ -47,7 +47,7 @@ def read(path: Path, fmt: str, limits: Limits) -> Draft:
                 failed += 1
         if failed and failed == len(workbook.worksheets):
             raise Refused(f"corrupt: no sheet could be read ({draft.warnings[0]})")
-        draft.metadata = office_properties(path)
+        draft.metadata = office_properties(source)
         return draft
     finally:
         workbook.close()  # read-only workbooks keep the zip open until closed
