@@ -646,6 +646,16 @@ def test_latex_input_obeys_the_size_limit_and_a_symlink_loop_is_not_followed(tmp
     assert result.warnings == ("big.tex: not read (too large (58016 bytes > limit 10000 bytes))", "\\input{loop}: file not found")
 
 
+def test_latex_with_thousands_of_unclosed_brackets_is_read_in_time(tmp_path: Path) -> None:
+    """An unclosed ``\\item[`` looped for ever, and each unclosed optional argument was looked for
+    to the end of the source (quadratic): both were time-outs."""
+    for name, junk in (("item", "\\item[" * 30_000), ("optional", "\\foo[" * 30_000), ("once", "\\item[oops ")):
+        folder = tmp_path / name
+        folder.mkdir()
+        result = latex_in_a_worker(folder, f"\\section{{Audit}}\n{junk}\nFindings are recorded.\n")
+        assert "Findings are recorded." in result.text, name
+
+
 # --- PDF sections ----------------------------------------------------------------------------
 
 _AUDITS = "Internal audits are planned once a year for every process of the quality management system. "

@@ -34,6 +34,8 @@ _MAX_FILES = 200
 _SOURCE_PER_CHAR = 4
 # How deep a heading's or title's argument may nest commands before it is taken as it stands.
 _MAX_NESTING = 20
+# The longest optional argument (``\item[label]``, ``\section[short title]``) looked for.
+_MAX_OPTIONAL = 1000
 
 # \input{file}, \include{file}, \subfile{file}, or TeX's own \input file
 _INCLUDE = re.compile(r"\\(?:input|include|subfile)\s*\{([^{}]*)\}|\\input\s+([^\s{}\\%]+)")
@@ -326,6 +328,8 @@ class _Converter:
     def _item_label(self, source: str, position: int) -> int:
         if position < len(source) and source[position] == "[":
             end = _matching(source, position, "[", "]")
+            if end < 0:  # an unclosed label: no label
+                return position
             self._out.append(self.plain(source[position + 1 : end]).rstrip(":") + ": ")
             return end + 1
         return position
@@ -450,10 +454,12 @@ def _skip_definition(source: str, position: int) -> int:
 
 
 def _matching(source: str, position: int, opening: str, closing: str) -> int:
-    """The index of the bracket closing the one at ``position`` (escaped ones do not count), or -1."""
+    """The index of the bracket closing the one at ``position`` (escaped ones do not count), or -1.
+    An optional ``[...]`` argument is looked for within :data:`_MAX_OPTIONAL` characters only: a
+    search to the end of the source for each of thousands of unclosed ones would take quadratic time."""
     depth = 0
     index = position
-    length = len(source)
+    length = len(source) if opening == "{" else min(len(source), position + _MAX_OPTIONAL)
     while index < length:
         char = source[index]
         if char == "\\":
