@@ -4,6 +4,8 @@ American ones, Snowball stems, English stop words removed, and word pairs."""
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Callable
 from functools import lru_cache
 
 import snowballstemmer
@@ -39,6 +41,47 @@ def terms(text: str) -> list[str]:
     """Stemmed unigrams and adjacent pairs (pairs skip across removed stop words)."""
     words = [stem(w) for w in _WORD.findall(_NON.sub("non", text.lower())) if w not in STOP_WORDS]
     return words + [f"{a} {b}" for a, b in zip(words, words[1:])]
+
+
+_WORD_ANY_CASE = re.compile(_WORD.pattern, re.IGNORECASE)
+_NON_ANY_CASE = re.compile(_NON.pattern, re.IGNORECASE)
+# A pair is shown with the words between its two ("control of documented") when they are few and
+# the pair does not span punctuation; otherwise as its two words with an ellipsis between.
+_JOINING = re.compile(r"[^\W\d_]*(?:[\s'/&-]+[^\W\d_]*){0,4}")
+_MAX_GAP_CHARS = 24
+
+
+def surface_terms(text: str) -> Callable[[str], str]:
+    """Name terms as ``text`` writes them: ``qualiti manag`` -> ``quality management`` when that is
+    how the text most often spells the words behind those stems. Acronyms keep their capitals
+    (``CAPA``), other words are shown in lower case. A term the text does not hold (a label such as
+    "training record") comes back as it is."""
+    text = _NON_ANY_CASE.sub(lambda m: m.group(0)[:3], text)
+    words = []  # (stem, start, end) of every word terms() keeps, in order
+    for match in _WORD_ANY_CASE.finditer(text):
+        word = match.group(0).lower()
+        if word not in STOP_WORDS:
+            words.append((stem(word), match.start(), match.end()))
+    forms: dict[str, Counter] = {}
+    for key, start, end in words:
+        forms.setdefault(key, Counter())[_shown(text[start:end])] += 1
+    for (first, start, end), (second, next_start, next_end) in zip(words, words[1:]):
+        gap = text[end:next_start]
+        if len(gap) <= _MAX_GAP_CHARS and _JOINING.fullmatch(gap):
+            shown = _shown(" ".join(text[start:next_end].split()))
+        else:
+            shown = f"{_shown(text[start:end])} \u2026 {_shown(text[next_start:next_end])}"
+        forms.setdefault(f"{first} {second}", Counter())[shown] += 1
+
+    def name(term: str) -> str:
+        found = forms.get(term)
+        return found.most_common(1)[0][0] if found else term
+
+    return name
+
+
+def _shown(words: str) -> str:
+    return " ".join(w if len(w) > 1 and w.isupper() else w.lower() for w in words.split(" "))
 
 
 def path_words(path: str) -> str:

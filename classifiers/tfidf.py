@@ -18,9 +18,9 @@ from sklearn.base import BaseEstimator
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
-from gapscan.classifiers.analysis import path_words, terms
+from gapscan.classifiers.analysis import path_words, surface_terms, terms
 from gapscan.classifiers.doctype import record_of
-from gapscan.classifiers.evidence import Evidence
+from gapscan.classifiers.evidence import Check, Evidence
 from gapscan.classifiers.labels import label_class
 from gapscan.classifiers.profiles import profile_text
 from gapscan.classifiers.supervised import SupervisedModel
@@ -146,8 +146,9 @@ class Tagger:
         column = self.supervised.column(framework, label) if self.supervised is not None else None
         return -1 if column is None else column
 
-    def evidence(self, extract: Extract) -> list[Evidence]:
-        """Every requirement this document scores at least the near-miss floor for."""
+    def evidence(self, extract: Extract, explain: bool = False) -> list[Evidence]:
+        """Every requirement this document scores at least the near-miss floor for; with
+        ``explain``, each carries the checks behind its tag decision."""
         settings = self.settings
         chunks = _chunks(extract, settings.min_section_chars, settings.max_section_chars)
         header = document_header(extract)
@@ -185,6 +186,7 @@ class Tagger:
         own_text = extract.sections if activity else substantive_sections(extract)
         substantive = len(_WORD.findall(" ".join(s.text for s in own_text)))
         has_content = substantive >= settings.min_content_words
+        as_written = surface_terms(readable_text(extract))
         found = []
         for index in np.flatnonzero(scores >= settings.near_miss_floor):
             from_section = not recorded[index] and len(chunks) > 1 and cosine[index] > document_cosine[index]
@@ -195,17 +197,23 @@ class Tagger:
             model, first = self.profiles[self.framework_of[index]]
             top = model.top_terms(vectors[self.framework_of[index]][row], index - first, settings.top_terms)
             explanation += tuple(t for t in top if t not in explanation)
+            score, best = float(scores[index]), best_in_framework[framework]
+            checks = (
+                Check("threshold", score >= settings.threshold, score, settings.threshold),
+                Check("relative", score >= settings.relative_cutoff * best, score, settings.relative_cutoff * best, best),
+                Check("content", has_content, substantive, settings.min_content_words),
+                Check("records", bool(recorded[index]) or framework not in record_frameworks, 0.0, 0.0),
+            )
             found.append(
                 Evidence(
                     path=extract.document.path,
                     framework=framework,
                     requirement=requirement,
-                    score=round(float(scores[index]), 4),
+                    score=round(score, 4),
                     locator=chunks[best_section[index]][0] if from_section else "",
-                    terms=explanation[: settings.top_terms],
-                    tag=bool(has_content and scores[index] >= settings.threshold
-                             and scores[index] >= settings.relative_cutoff * best_in_framework[framework]
-                             and (recorded[index] or framework not in record_frameworks)),
+                    terms=tuple(map(as_written, explanation[: settings.top_terms])),
+                    tag=all(check.passed for check in checks),
+                    checks=checks if explain else (),
                 )
             )
         return found
@@ -223,6 +231,11 @@ def document_header(extract: Extract) -> str:
     not what the document is."""
     name_and_folder = "/".join(extract.document.path.split("/")[-2:])
     return f"{extract.metadata.title}\n{path_words(name_and_folder)}\n" * HEADER_WEIGHT
+
+
+def readable_text(extract: Extract) -> str:
+    """Everything a reader sees of the document, once: how it writes the terms behind a score."""
+    return "\n".join([extract.metadata.title, path_words(extract.document.path), *(s.text for s in extract.sections)])
 
 
 def document_text(extract: Extract) -> str:

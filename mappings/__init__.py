@@ -1,6 +1,7 @@
 """gapscan.mappings: framework catalogs and crosswalks as data, with their loader."""
 
 from gapscan.mappings.catalog import (
+    EVIDENCE_KINDS,
     Catalog,
     CatalogError,
     Crosswalk,
@@ -11,9 +12,11 @@ from gapscan.mappings.catalog import (
     load_catalog,
     load_catalogs,
     load_crosswalk,
+    requirement_order,
 )
 
 __all__ = [
+    "EVIDENCE_KINDS",
     "Catalog",
     "CatalogError",
     "Crosswalk",
@@ -24,4 +27,5 @@ __all__ = [
     "load_catalog",
     "load_catalogs",
     "load_crosswalk",
+    "requirement_order",
 ]

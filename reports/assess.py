@@ -15,7 +15,7 @@ from datetime import date
 
 from gapscan.classifiers.doctype import counts_as_document, counts_as_record
 from gapscan.classifiers.evidence import Evidence
-from gapscan.mappings import Catalog, Crosswalk, Requirement
+from gapscan.mappings import Catalog, Crosswalk, Requirement, requirement_order
 from gapscan.reports.model import EvidenceRef, FrameworkResult, NearMiss, Related, Verdict
 
 MAX_EVIDENCE = 10
@@ -60,8 +60,9 @@ def assess(
         found = sorted(by_requirement.get(requirement.id, []), key=lambda e: (-e.score, e.path))
         justification = _configured(not_applicable, catalog, requirement)
         age_limit = _configured(max_age_days, catalog, requirement) or requirement.max_age_days
-        status, reason, offered, near = _judge(requirement, found, inputs, thresholds, justification, age_limit)
+        status, reason, offered, near, shortfall = _judge(requirement, found, inputs, thresholds, justification, age_limit)
         parent = catalog.parent_of(requirement)
+        section = _section(catalog, requirement)
         verdicts.append(
             Verdict(
                 id=requirement.id,
@@ -79,6 +80,10 @@ def assess(
                 evidence_kind=requirement.evidence,
                 typical_evidence=requirement.typical_evidence,
                 related=_related(catalog.id, requirement.id, crosswalks, frameworks_in_scope),
+                section=section.id if section else "",
+                section_title=section.title if section else "",
+                level=requirement.level,
+                shortfall=shortfall,
             )
         )
     return FrameworkResult(catalog.id, catalog.title, catalog.version, tuple(verdicts), level)
@@ -94,9 +99,17 @@ def _configured(table: dict, catalog: Catalog, requirement: Requirement):
     return None
 
 
+def _section(catalog: Catalog, requirement: Requirement) -> Requirement | None:
+    """The top-level group above a requirement (ISO clause 8 for 8.2.1), or None at the top."""
+    top = catalog.parent_of(requirement)
+    while top is not None and top.parent:
+        top = catalog.parent_of(top)
+    return top
+
+
 def _judge(requirement, found, inputs, thresholds, justification, age_limit):
     if justification:
-        return "not_applicable", f"Not applicable: {justification}", [], []
+        return "not_applicable", f"Not applicable: {justification}", [], [], ""
     tags = [e for e in found if e.tag]
     weak = [e for e in found if not e.tag and e.score >= thresholds.weak]
     near = [e for e in found if not e.tag and e.score >= thresholds.floor]
@@ -108,8 +121,8 @@ def _judge(requirement, found, inputs, thresholds, justification, age_limit):
                           "other requirements, or has too little text of its own.")
             else:
                 reason = f"Only weak evidence: the closest document, {best.path}, matches at {best.score:.2f}."
-            return "partial", reason, [], near
-        return "missing", "No document is evidence for this requirement.", [], near
+            return "partial", reason, [], near, "weak"
+        return "missing", "No document is evidence for this requirement.", [], near, "nothing"
 
     if age_limit:
         fresh = [e for e in tags if not _older_than(inputs.dates.get(e.path, ""), age_limit, inputs.today)]
@@ -120,6 +133,7 @@ def _judge(requirement, found, inputs, thresholds, justification, age_limit):
                 f"Evidence is stale: the newest dates from {newest}, older than the {age_limit}-day limit.",
                 tags,
                 near,
+                "stale",
             )
     else:
         fresh = tags
@@ -132,10 +146,10 @@ def _judge(requirement, found, inputs, thresholds, justification, age_limit):
                 newest = max(inputs.dates.get(e.path, "") for e in stale_records)
                 reason = (f"The records are stale: the newest dates from {newest}, older than the "
                           f"{age_limit}-day limit; only procedures or templates are current.")
-            else:
-                reason = (f"Only procedures or templates found ({fresh[0].path}); "
-                          "records that show it is done are required.")
-            return "partial", reason, tags, near
+                return "partial", reason, tags, near, "stale"
+            reason = (f"Only procedures or templates found ({fresh[0].path}); "
+                      "records that show it is done are required.")
+            return "partial", reason, tags, near, "no_records"
         fresh = records
         if requirement.evidence == "both" and not any(counts_as_document(inputs.kinds.get(e.path, "")) for e in tags):
             return (
@@ -143,12 +157,13 @@ def _judge(requirement, found, inputs, thresholds, justification, age_limit):
                 f"Records found ({fresh[0].path}) but no maintained document such as a process description.",
                 tags,
                 near,
+                "no_document",
             )
 
     best = fresh[0]
     others = len(tags) - 1
     more = f" and {others} more document{'s' if others != 1 else ''}" if others else ""
-    return "covered", f"Evidenced by {best.path} (score {best.score:.2f}){more}.", tags, []
+    return "covered", f"Evidenced by {best.path} (score {best.score:.2f}){more}.", tags, [], ""
 
 
 def _older_than(iso_date: str, days: int, today: date) -> bool:
@@ -165,5 +180,5 @@ def _related(framework, requirement_id, crosswalks, in_scope) -> tuple[Related, 
         for other_framework, other_id, link in crosswalk.related(framework, requirement_id):
             if in_scope is not None and other_framework not in in_scope:
                 continue
-            related.append(Related(other_framework, other_id, link.relationship))
-    return tuple(sorted(set(related), key=lambda r: (r.framework, r.requirement)))
+            related.append(Related(other_framework, other_id, link.relationship, link.strength))
+    return tuple(sorted(set(related), key=lambda r: (r.framework, requirement_order(r.requirement))))

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from gapscan.mappings import requirement_order
+
 STATUSES = ("covered", "partial", "missing", "not_applicable")
+GAP_STATUSES = ("missing", "partial")
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class Related:
     framework: str
     requirement: str
     relationship: str
+    strength: str = ""  # the crosswalk's judgement of how much evidence they share: strong / partial / weak
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,15 @@ class Verdict:
     evidence_kind: str = "none"  # maintain / retain / both / none, from the catalog
     typical_evidence: tuple[str, ...] = ()
     related: tuple[Related, ...] = ()
+    # The top-level group the requirement sits in (ISO clause "8" for 8.2.1, CMMI practice area
+    # "PQA" for PQA 2.1) and the practice level, where the catalog has levels.
+    section: str = ""
+    section_title: str = ""
+    level: int | None = None
+    # Why a gap is one: nothing (no document comes close), weak (passing mentions only), stale,
+    # no_records (procedures or templates only), no_document (records without a process
+    # description); "" when it is not a gap.
+    shortfall: str = ""
 
 
 @dataclass(frozen=True)
@@ -54,8 +67,18 @@ class FrameworkResult:
     id: str
     title: str
     version: str
-    verdicts: tuple[Verdict, ...]
+    verdicts: tuple[Verdict, ...]  # always in requirement order (8.2 < 8.10), whoever builds it
     level: int | None = None  # target maturity level, where the framework has levels
+
+    def __post_init__(self) -> None:
+        ordered = tuple(sorted(self.verdicts, key=lambda v: requirement_order(v.id)))
+        object.__setattr__(self, "verdicts", ordered)
+
+    @property
+    def short_name(self) -> str:
+        """"ISO" for ISO 9001:2015, "CMMI" for CMMI V2.0: the title's first word."""
+        words = (self.title or "").split()
+        return words[0] if words else self.id
 
     @property
     def counts(self) -> dict[str, int]:

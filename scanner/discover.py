@@ -12,6 +12,7 @@ import os
 import re
 import stat
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,9 +113,11 @@ def discover(
     exclude: tuple[str, ...] = (),
     all_files: bool = False,
     skip: tuple[Path, ...] = (),
+    seen: Callable[[int], None] | None = None,
 ) -> Discovery:
     """Find the documents under ``root``. ``skip`` holds folders never to descend into (our output)
-    and files that are not documents (our labels file)."""
+    and files that are not documents (our labels file). ``seen`` hears, now and then, how many
+    files have been looked at so far (a big share takes a while to list)."""
     root = root.resolve()
     wanted = FileFilter(include, exclude)
     skip_resolved = {p.resolve() for p in skip}
@@ -126,10 +129,12 @@ def discover(
     if tracked is not None:
         paths = _from_git(root, tracked, skip_resolved)
     else:
-        paths = walk_files(root, skip_resolved, warnings)
+        paths = walk_files(root, skip_resolved, warnings, seen)
 
     candidates = []
-    for relative in paths:
+    for number, relative in enumerate(paths, 1):
+        if seen is not None and tracked is not None and number % _SEEN_EVERY == 0:
+            seen(number)  # in a repository the listing is instant; reading each file's size is not
         fmt = wanted.format_for(relative)
         if fmt is None or root / relative in skip_resolved:  # a skipped file: the labels file, say
             continue
@@ -148,7 +153,11 @@ def discover(
     return Discovery(root, tuple(candidates), tracked is not None, commit_dates, tuple(warnings))
 
 
-def walk_files(root: Path, skip: set[Path], warnings: list[str]) -> list[str]:
+_SEEN_EVERY = 200  # files between two calls of a ``seen`` callback
+
+
+def walk_files(root: Path, skip: set[Path], warnings: list[str],
+               seen: Callable[[int], None] | None = None) -> list[str]:
     """Every file below ``root``, relative to it. Iterative (a folder nested thousands deep would
     exhaust the recursion of ``os.walk``); folders are recognised by device and inode, so a symlink
     loop or a second link to a folder is read once, and ``skip`` folders are never entered."""
@@ -182,6 +191,8 @@ def walk_files(root: Path, skip: set[Path], warnings: list[str]) -> list[str]:
                 is_folder = False
             if not is_folder:
                 found.append(relative)
+                if seen is not None and len(found) % _SEEN_EVERY == 0:
+                    seen(len(found))
             elif entry.name not in VCS_FOLDERS:
                 subfolders.append((entry.path, relative))
         stack.extend(reversed(subfolders))

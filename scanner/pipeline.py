@@ -32,7 +32,7 @@ from gapscan.scanner.extract import EXTRACTOR_VERSION, extract_all
 from gapscan.scanner.extract.guards import too_large
 from gapscan.scanner.index import Index, default_index_path, sha256_file
 
-Progress = Callable[[str, int, int], None]  # stage, done, total
+Progress = Callable[[str, int, int], None]  # stage, done, total (0 while unknown: files discovered so far)
 
 
 def tool_version() -> str:
@@ -143,7 +143,8 @@ class Scanner:
     def sync(self) -> ScanStats:
         """Bring every document up to date with the disk: only new and changed files are read."""
         started = time.monotonic()
-        found = discover(self.root, self.config.include, self.config.exclude, self.config.all_files, self.skip)
+        found = discover(self.root, self.config.include, self.config.exclude, self.config.all_files, self.skip,
+                         seen=lambda files: self.notify("discover", files, 0))
         self.git = found.git
         self.commit_dates = found.commit_dates
         self.warnings = found.warnings

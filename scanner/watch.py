@@ -50,6 +50,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
+from gapscan.reports.baseline import Publication
 from gapscan.reports.model import GapReport
 from gapscan.scanner.config import Config
 from gapscan.scanner.discover import VCS_FOLDERS, FileFilter, walk_files
@@ -245,6 +246,7 @@ class WatchService:
         root_check: float = DEFAULT_ROOT_CHECK_SECONDS,
         serve: tuple[str, int] | None = None,
         refresh: int = 30,
+        link_base: str = "",
     ):
         self.root = root.resolve()
         self.config = config
@@ -256,6 +258,7 @@ class WatchService:
         self.root_check = root_check
         self.serve_address = serve
         self.refresh = refresh
+        self.publication = Publication(link_base=link_base)  # where the report links its documents
         self.queue = ChangeQueue(debounce, max_delay)
         self.filter = FileFilter(config.include, config.exclude)
         self.error: BaseException | None = None  # why the service could not start or run
@@ -715,7 +718,7 @@ class WatchService:
         report = self._scanner.record(report)  # with the scan history, for the HTML trend
         assessed = time.monotonic()
         self._stale = True
-        write_reports(report, self.out_dir, self.formats)
+        write_reports(report, self.out_dir, self.formats, publication=self.publication)
         self._stale = False
         log.debug("assessed in %.2f s, wrote %s in %.2f s", assessed - started, ",".join(self.formats),
                   time.monotonic() - assessed)

@@ -323,12 +323,33 @@ def test_each_requirement_row_shows_its_status_as_text(dom, framework, requireme
     assert squash(cells[0].text()) == requirement
 
 
-def test_rows_are_grouped_by_parent_in_report_order(dom):
+def test_rows_are_grouped_by_section_in_numeric_order(dom):
     iso = dom.root.by_id("fw-iso9001-2015")
     heads = [squash(t.text()) for t in iso.find_all("tbody", "group-head")]
-    assert [h.split(" ")[0] for h in heads] == ["9", "10", "8"]
-    assert heads[0].startswith("9 Performance evaluation")
-    assert "1 covered · 1 partial" in heads[0]
+    assert [h.split(" ")[0] for h in heads] == ["8", "9", "10"]
+    assert heads[1].startswith("9 Performance evaluation")
+    assert "1 covered · 1 partial" in heads[1]
+
+
+def test_clause_order_is_numeric_and_subclauses_stay_in_their_section():
+    """8.1, 8.6 and 8.7 sit with 8.2.x under clause 8, in number order (8.10 after 8.7)."""
+    def verdict(rid, parent, parent_title):
+        return Verdict(rid, f"Clause {rid}", parent, "missing", "No document is evidence for this requirement.",
+                       parent_title=parent_title, section="8", section_title="Operation")
+
+    fw = FrameworkResult("iso9001-2015", "ISO 9001:2015", "2015", (
+        verdict("8.7", "8", "Operation"), verdict("8.10", "8", "Operation"), verdict("8.1", "8", "Operation"),
+        verdict("8.2.1", "8.2", "Requirements for products and services"), verdict("8.6", "8", "Operation"),
+    ))
+    page = parse(render_html(GapReport("0.1.0", "2024-01-01", "/r", (fw,), ())))
+    section = page.root.by_id("fw-iso9001-2015")
+    ids = [squash(r.find_all("td")[0].text()) for r in section.find_all("tr", "req")]
+    assert ids == ["8.1", "8.2.1", "8.6", "8.7", "8.10"]
+    assert [squash(h.text()).split(" ")[:2] for h in section.find_all("tbody", "group-head")] == [["8", "Operation"]]
+    context = row(page, "iso9001-2015", "8.2.1").find_all("span", "ctx")
+    assert squash(context[0].text()) == "8.2 Requirements for products and services"
+    tiles = [squash(a.text()) for a in page.root.by_id("map-iso9001-2015").find_all("a", "tile")]
+    assert [t.lstrip("✕ ") for t in tiles] == ["8.1", "8.2.1", "8.6", "8.7", "8.10"]
 
 
 def test_evidence_shows_link_score_locator_and_date(dom):
