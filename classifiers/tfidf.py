@@ -234,8 +234,9 @@ def document_header(extract: Extract) -> str:
 
 
 def readable_text(extract: Extract) -> str:
-    """Everything a reader sees of the document, once: how it writes the terms behind a score."""
-    return "\n".join([extract.metadata.title, path_words(extract.document.path), *(s.text for s in extract.sections)])
+    """The header the classifier reads and every section: where the terms behind a score are
+    written, and how."""
+    return document_header(extract) + "\n".join(s.text for s in extract.sections)
 
 
 def document_text(extract: Extract) -> str:

@@ -4,8 +4,9 @@ Every missing or partial requirement is closed by some piece of evidence. Throug
 piece often closes gaps in two frameworks at once (an internal-audit record is evidence for ISO 9.2
 and for CMMI PQA 2.x), so the plan is built greedily: the action that closes the most open gaps
 across the most frameworks comes first, its gaps are taken off, and the next is chosen among what
-is left. Ties go to requirements that need records (they take time to accumulate), then to missing
-before partial, then to report order. Each gap belongs to exactly one action.
+is left. Ties go to requirements that need records (they take time to accumulate), then to the
+report's framework order (ISO 9001 first), missing before partial, and requirement order. Each gap
+belongs to exactly one action.
 
 Each action says, in plain words, what an auditor expects to see, what to do about this particular
 shortfall, and the nearest existing document to start from: the requirement's own closest match,
@@ -36,6 +37,7 @@ _STEPS = {
     "stale": "Bring the evidence up to date: produce current {what}; the newest is older than the age limit.",
     "no_records": "Keep the records: only procedures or templates were found; produce records that show it is done.",
     "no_document": "Write down the process: records exist, but no maintained document describes it.",
+    "other": "Close what the evidence lacks: {reason}",
 }
 
 
@@ -90,7 +92,7 @@ def action_plan(report: GapReport) -> tuple[Action, ...]:
         closes = [key] + [k for k in shared[key] if k in open_gaps]
         verdict = verdicts[key]
         return (-len({framework for framework, _ in closes}), -len(closes), not _needs_records(verdict),
-                verdict.status != "missing", order[key[0]], position[key])
+                order[key[0]], verdict.status != "missing", position[key])
 
     actions = []
     while open_gaps:
@@ -125,10 +127,11 @@ def _action(rank, anchor, closes, verdicts, frameworks: tuple[FrameworkResult, .
     verdict = verdicts[anchor]
     start = _start_from(verdict, verdicts, {fw.id: fw.short_name for fw in frameworks})
     what = _PRODUCE.get(verdict.evidence_kind, _PRODUCE["none"])
-    shortfall = verdict.shortfall or ("nothing" if verdict.status == "missing" else "weak")
+    shortfall = verdict.shortfall or _shortfall(verdict)
     if shortfall == "weak" and start is None:
         shortfall = "nothing"
-    step = _STEPS.get(shortfall, _STEPS["nothing"]).format(what=what, start=start.path if start else "")
+    step = _STEPS.get(shortfall, _STEPS["other"]).format(what=what, start=start.path if start else "",
+                                                          reason=verdict.reason)
     return Action(
         rank=rank,
         framework=anchor[0],
@@ -141,6 +144,13 @@ def _action(rank, anchor, closes, verdicts, frameworks: tuple[FrameworkResult, .
         start_from=start,
         closes=tuple(Gap(fw, rid, verdicts[(fw, rid)].title, verdicts[(fw, rid)].status) for fw, rid in closes),
     )
+
+
+def _shortfall(verdict: Verdict) -> str:
+    """For a verdict that does not say why it is a gap (one from an older report, say)."""
+    if verdict.status == "missing":
+        return "nothing"
+    return "other" if verdict.evidence else "weak"
 
 
 def expected_evidence(verdict: Verdict) -> str:

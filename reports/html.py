@@ -20,13 +20,13 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import quote
 
 import jinja2
 
 from gapscan.mappings import EVIDENCE_KINDS
 from gapscan.reports.actions import action_plan
 from gapscan.reports.baseline import Publication, gate_failures
+from gapscan.reports.inert import document_href
 from gapscan.reports.model import STATUSES, FrameworkResult, GapReport, Verdict
 
 TEMPLATE_NAME = "report.html.j2"
@@ -415,18 +415,6 @@ def tile_label(verdict: Verdict) -> str:
 def slug(value: str) -> str:
     """A value usable in an id attribute and a fragment: "PQA 2.1" -> "PQA-2.1"."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", str(value)).strip("-") or "x"
-
-
-def document_href(path: str, link_base: str = "") -> str:
-    """The href for a document: ``link_base`` plus the path, each segment percent-encoded.
-
-    Empty and "." segments are dropped so the result can never become a scheme-relative
-    ("//host") or absolute URL, and ":" is encoded so a name cannot act as a URL scheme.
-    """
-    segments = [s for s in str(path).replace("\\", "/").split("/") if s not in ("", ".")]
-    # surrogateescape: a file name that was not valid UTF-8 keeps its original bytes in the link
-    encoded = "/".join(quote(segment.encode("utf-8", "surrogateescape"), safe="") for segment in segments)
-    return f"{link_base}{encoded}"
 
 
 @jinja2.pass_context

@@ -8,12 +8,14 @@ that a name like ``<script>alert(1)</script>.docx`` or ``=HYPERLINK("http://x")`
 - :func:`xml_text` also replaces the characters XML 1.0 forbids (JUnit, xlsx);
 - :func:`one_line` turns control characters and line breaks into spaces (CSV, Markdown, SARIF);
 - :func:`spreadsheet_text` neutralises formula injection (CSV, xlsx);
-- :func:`md_text` and :func:`md_code` escape Markdown (no HTML, links, images, mentions).
+- :func:`md_text` and :func:`md_code` escape Markdown (no HTML, links, images, mentions);
+- :func:`document_href` makes a path a relative URL that cannot name a scheme or a host.
 """
 
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 # XML 1.0 allows tab, LF, CR and these ranges; everything else (other C0 controls, U+FFFE/U+FFFF,
 # lone surrogates) makes the document unparsable.
@@ -97,3 +99,15 @@ def md_code(text: object, limit: int = 200, *, in_table: bool = True) -> str:
     if in_table:
         value = value.replace("|", "\\|")
     return f"{fence}{value}{fence}"
+
+
+def document_href(path: str, link_base: str = "") -> str:
+    """The link to a document: ``link_base`` plus the path, each segment percent-encoded.
+
+    Empty and "." segments are dropped so the result can never become a scheme-relative
+    ("//host") or absolute URL, and ":" is encoded so a name cannot act as a URL scheme.
+    """
+    segments = [s for s in str(path).replace("\\", "/").split("/") if s not in ("", ".")]
+    # surrogateescape: a file name that was not valid UTF-8 keeps its original bytes in the link
+    encoded = "/".join(quote(segment.encode("utf-8", "surrogateescape"), safe="") for segment in segments)
+    return f"{link_base}{encoded}"

@@ -53,7 +53,7 @@ def link_base(url: str) -> str:
         raise ValueError(f"{url!r}: the URL names no host")
     if parts.query or parts.fragment:
         raise ValueError(f"{url!r}: a link base cannot have a query or a fragment")
-    url = quote(url, safe=":/%@!$&'()*+,;=~")
+    url = quote(url, safe=":/%@!$&'*+,;=~")  # brackets encoded: Markdown would end the link there
     return url if url.endswith("/") else url + "/"
 
 
