@@ -51,13 +51,17 @@ def _formats(_ctx, _param, value: str) -> tuple[str, ...]:
     return with_json(chosen)
 
 
-def _link_base(_ctx, _param, value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        return link_base(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+def _parsed_by(parse):
+    """A click callback that reads an option's value with ``parse``: a ValueError is a usage error."""
+    def callback(_ctx, _param, value):
+        if value is None:
+            return None
+        try:
+            return parse(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+
+    return callback
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -74,7 +78,7 @@ def scan_options(command):
         click.option("--format", "formats", default=",".join(DEFAULT_FORMATS), show_default=True,
                      callback=_formats, help=f"Report formats, comma-separated: {', '.join(FORMATS)}. "
                                              "report.json is always written too: the next run's baseline."),
-        click.option("--link-base", metavar="URL", callback=_link_base,
+        click.option("--link-base", metavar="URL", callback=_parsed_by(link_base),
                      help="Web address of the scanned folder (a repository's address at the scanned commit, say): "
                           "document links in HTML, Markdown and SARIF point there. Default: links relative to --out."),
         click.option("--framework", "frameworks", multiple=True, metavar="ID",
@@ -418,15 +422,10 @@ def _what_kind_counts_as(kind: str) -> str:
     return "counts as neither a record nor a maintained document"
 
 
-def _serve_address(_ctx, _param, value: str | None) -> tuple[str, int] | None:
-    if value is None:
-        return None
+def _serve_address(value: str) -> tuple[str, int]:
     from gapscan.scanner.serve import parse_address
 
-    try:
-        return parse_address(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+    return parse_address(value)
 
 
 @main.command("watch")
@@ -436,7 +435,7 @@ def _serve_address(_ctx, _param, value: str | None) -> tuple[str, int] | None:
               metavar="[SECONDS]",
               help="Look for changes every SECONDS (default 5) instead of waiting for change notifications: "
                    "for SMB/NFS shares, where inotify never fires. Write PATH before a bare --poll.")
-@click.option("--serve", metavar="[HOST:]PORT", callback=_serve_address,
+@click.option("--serve", metavar="[HOST:]PORT", callback=_parsed_by(_serve_address),
               help="Serve the output folder and /health over HTTP, on 127.0.0.1 unless HOST is given.")
 @click.option("--debounce", type=click.FloatRange(0, 60), default=0.5, show_default=True, metavar="SECONDS",
               help="Update once nothing has changed for SECONDS.")
