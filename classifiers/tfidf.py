@@ -18,7 +18,7 @@ from sklearn.base import BaseEstimator
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
-from gapscan.classifiers.analysis import path_words, surface_terms, terms
+from gapscan.classifiers.analysis import SurfaceForms, path_words, terms
 from gapscan.classifiers.doctype import record_of
 from gapscan.classifiers.evidence import Check, Evidence
 from gapscan.classifiers.labels import label_class
@@ -186,7 +186,7 @@ class Tagger:
         own_text = extract.sections if activity else substantive_sections(extract)
         substantive = len(_WORD.findall(" ".join(s.text for s in own_text)))
         has_content = substantive >= settings.min_content_words
-        as_written = surface_terms(readable_text(extract))
+        as_written = SurfaceForms(readable_text(extract))
         found = []
         for index in np.flatnonzero(scores >= settings.near_miss_floor):
             from_section = not recorded[index] and len(chunks) > 1 and cosine[index] > document_cosine[index]

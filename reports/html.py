@@ -213,6 +213,7 @@ def _context(report: GapReport, link_base: str, publication: Publication) -> dic
         (fw.id, verdict.id): verdict for fw in report.frameworks for verdict in fw.verdicts
     }
     problems = tuple(d for d in report.documents if d.status != "ok")
+    actions = action_plan(report)
     return {
         "report": report,
         "summary": report.summary,
@@ -225,7 +226,8 @@ def _context(report: GapReport, link_base: str, publication: Publication) -> dic
         "total_requirements": sum(len(fw.verdicts) for fw in report.frameworks),
         "link_base": link_base,
         "trend": _trend(report, {view.result.id: view.short_name for view in views}),
-        "actions": action_plan(report),
+        "actions": actions,
+        "action_of": {(gap.framework, gap.requirement): action for action in actions for gap in action.closes},
         "publication": publication,
         "gate_failures": gate_failures(report, publication) if publication.gated else [],
     }

@@ -16,6 +16,7 @@ import io
 import os
 import shutil
 import threading
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -25,7 +26,7 @@ import pytest
 from gapscan.reports.baseline import Publication, Waiver, compare, parse_baseline, review_waivers
 from gapscan.reports.html import render_html
 from gapscan.reports.json_report import report_dict
-from report_samples import AUDIT, POLICY, SCRIPT, sample_report
+from report_samples import AUDIT, POLICY, SCRIPT, big_report, sample_report
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # Flags for a closed network: no background requests, no component updates, no first-run UI.
@@ -162,6 +163,14 @@ def test_sorting_by_column(browser_page):
     assert page.is_visible(f"{table} tbody.group-head")
 
 
+def assert_lands_below_the_toolbar(page, selector: str) -> None:
+    """The element is on screen, and not hidden under the sticky toolbar."""
+    top = page.eval_on_selector(selector, "e => e.getBoundingClientRect().top")
+    stuck, bottom = page.eval_on_selector("#toolbar", "t => [t.getBoundingClientRect().top <= 0, "
+                                                      "t.getBoundingClientRect().bottom]")
+    assert (bottom if stuck else 0) <= top + 1 < 900, (selector, top, stuck, bottom)
+
+
 def test_summary_contents_and_gate_at_the_top(browser_page):
     page, _, _ = browser_page
     cards = page.eval_on_selector_all("#summary .fw-card", "cs => cs.map(c => c.innerText.replace(/\\s+/g, ' '))")
@@ -177,8 +186,7 @@ def test_summary_contents_and_gate_at_the_top(browser_page):
     assert targets == ["#summary", "#gate", "#map-iso9001-2015", "#map-cmmi-v2-dev", "#actions",
                        "#fw-iso9001-2015", "#fw-cmmi-v2-dev", "#documents", "#legend"]
     page.click("#contents a[href='#fw-cmmi-v2-dev']")
-    top = page.eval_on_selector("#fw-cmmi-v2-dev", "s => s.getBoundingClientRect().top")
-    assert 0 <= top < 120
+    assert_lands_below_the_toolbar(page, "#fw-cmmi-v2-dev")
     gate = " ".join(page.text_content("#gate").split())
     assert "New gaps" in gate and "Active CMMI SAM 2.1 is waived until 2030-01-31" in gate
     assert "Expired ISO 4.1, on 2025-01-31; it no longer applies: An old one" in gate
@@ -198,8 +206,7 @@ def test_maps_link_each_tile_to_its_row_even_when_filtered_out(browser_page):
     # the filters step aside, and the row is on screen
     assert page.is_visible("#req-iso9001-2015-10\\.2")
     assert page.get_attribute("button[data-filter=all]", "aria-pressed") == "true"
-    top = page.eval_on_selector("#req-iso9001-2015-10\\.2", "r => r.getBoundingClientRect().top")
-    assert 0 <= top < 900
+    assert_lands_below_the_toolbar(page, "#req-iso9001-2015-10\\.2")
 
 
 def test_action_plan_lists_every_gap_once_and_links_rows(browser_page):
@@ -211,8 +218,32 @@ def test_action_plan_lists_every_gap_once_and_links_rows(browser_page):
     first = page.text_content("#action-1")
     assert "An auditor expects" in first and "Also closes" in first
     page.click("#action-1 a.chip")
-    top = page.eval_on_selector("#req-cmmi-v2-dev-CAR-3\\.1", "r => r.getBoundingClientRect().top")
-    assert 0 <= top < 900
+    assert_lands_below_the_toolbar(page, "#req-cmmi-v2-dev-CAR-3\\.1")
+    # a requirement's row names its action, and the link leads to it
+    todo = "#req-iso9001-2015-7\\.1\\.5 p.todo"
+    assert page.text_content(todo).startswith("Action 3: Produce evidence that it is done")
+    page.click(f"{todo} a")
+    assert_lands_below_the_toolbar(page, "#action-3")
+    assert page.text_content("#req-cmmi-v2-dev-CAR-3\\.1 p.todo") == (
+        "Closed with action 1, the evidence for ISO 10.2 Nonconformity and corrective action.")
+
+
+def test_a_row_opens_its_action_among_the_folded_ones(browser, tmp_path):
+    big = big_report(requirements=24, path_chars=20)
+    report = replace(big, frameworks=big.frameworks[:1])
+    path = tmp_path / "report.html"
+    path.write_text(render_html(report), encoding="utf-8")
+    page, events = watched_page(browser)
+    page.goto(path.as_uri(), wait_until="load")
+    assert page.eval_on_selector_all("#actions > ol > li.action", "items => items.length") == 10
+    assert not page.is_visible("#action-20")  # folded away under "The other 14 actions"
+    link = page.eval_on_selector_all("p.todo a[href='#action-20']", "links => links.length")
+    assert link == 1
+    page.click("p.todo a[href='#action-20']")
+    assert page.is_visible("#action-20")
+    assert_lands_below_the_toolbar(page, "#action-20")
+    assert events["errors"] == []
+    page.close()
 
 
 def test_framework_filter_shows_one_framework(browser_page):
