@@ -29,15 +29,17 @@ _PRODUCE = {
     "both": "a maintained document and records that it is followed",
     "none": "evidence that it is done",
 }
-# What to do about each shortfall; {what} is what the requirement asks for, {start} the document.
+# What to do about each shortfall, as a headline and the sentence after it; {what} is what the
+# requirement asks for, {start} the document to start from.
 _STEPS = {
-    "nothing": "Produce {what}: nothing in the scanned folder is evidence for it yet.",
-    "weak": "Give it evidence of its own: {start} mentions it only in passing; add a section on it there, "
-            "or produce {what}.",
-    "stale": "Bring the evidence up to date: produce current {what}; the newest is older than the age limit.",
-    "no_records": "Keep the records: only procedures or templates were found; produce records that show it is done.",
-    "no_document": "Write down the process: records exist, but no maintained document describes it.",
-    "other": "Close what the evidence lacks: {reason}",
+    "nothing": ("Produce {what}", "nothing in the scanned folder is evidence for it yet."),
+    "weak": ("Give it evidence of its own", "{start} mentions it only in passing; add a section on it there, "
+             "or produce {what}."),
+    "stale": ("Bring the evidence up to date", "produce current {what}; the newest is older than the age limit."),
+    "no_records": ("Keep the records", "only procedures or templates were found; produce records that show "
+                   "it is done."),
+    "no_document": ("Write down the process", "records exist, but no maintained document describes it."),
+    "other": ("Close what the evidence lacks", "{reason}"),
 }
 
 
@@ -66,7 +68,8 @@ class Action:
     title: str
     status: str
     needs: str  # the catalog's evidence kind: maintain / retain / both / none
-    step: str  # what to do, one or two sentences
+    headline: str  # what to do, in a few words: "Keep the records"
+    step: str  # the headline and why: one or two sentences
     expected: str  # what an auditor expects to see, in plain words
     start_from: StartingPoint | None
     closes: tuple[Gap, ...]  # this requirement first, then the crosswalk's
@@ -130,8 +133,9 @@ def _action(rank, anchor, closes, verdicts, frameworks: tuple[FrameworkResult, .
     shortfall = verdict.shortfall or _shortfall(verdict)
     if shortfall == "weak" and start is None:
         shortfall = "nothing"
-    step = _STEPS.get(shortfall, _STEPS["other"]).format(what=what, start=start.path if start else "",
-                                                          reason=verdict.reason)
+    headline, detail = _STEPS.get(shortfall, _STEPS["other"])
+    headline = headline.format(what=what)
+    detail = detail.format(what=what, start=start.path if start else "", reason=verdict.reason)
     return Action(
         rank=rank,
         framework=anchor[0],
@@ -139,7 +143,8 @@ def _action(rank, anchor, closes, verdicts, frameworks: tuple[FrameworkResult, .
         title=verdict.title,
         status=verdict.status,
         needs=verdict.evidence_kind,
-        step=step,
+        headline=headline,
+        step=f"{headline}: {detail}",
         expected=expected_evidence(verdict),
         start_from=start,
         closes=tuple(Gap(fw, rid, verdicts[(fw, rid)].title, verdicts[(fw, rid)].status) for fw, rid in closes),
