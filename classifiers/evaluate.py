@@ -8,12 +8,13 @@ by a model trained on all the others, so no document is scored by a model that s
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from gapscan.classifiers.doctype import Kind
 from gapscan.classifiers.evidence import Evidence
 from gapscan.classifiers.labels import Labelled, label_class
 from gapscan.classifiers.supervised import SupervisedModel, TrainingSettings, train
-from gapscan.classifiers.tfidf import Tagger, TaggerSettings, document_text
+from gapscan.classifiers.tfidf import Classified, Tagger, TaggerSettings, document_text
 from gapscan.mappings import Catalog
 from gapscan.scanner.documents import Extract
 
@@ -67,35 +68,31 @@ class FrameworkScore:
     def false_tags_per_negative(self) -> float:
         return _ratio(self.false_tags_on_negatives, self.negatives)
 
+    def as_dict(self) -> dict:
+        return {
+            "framework": self.framework,
+            "documents": self.documents,
+            "micro": dict(zip(("precision", "recall", "f1"), _rounded(self.micro))),
+            "macro": dict(zip(("precision", "recall", "f1"), _rounded(self.macro))),
+            "negatives": self.negatives,
+            "false_tags_per_negative": round(self.false_tags_per_negative, 3),
+            "classes": [
+                {"label": c.label, "support": c.support, "tp": c.tp, "fp": c.fp, "fn": c.fn,
+                 "precision": round(c.precision, 3), "recall": round(c.recall, 3), "f1": round(c.f1, 3)}
+                for c in self.classes
+            ],
+        }
+
 
 @dataclass(frozen=True)
 class Evaluation:
     cv: str
-    threshold: float
     frameworks: tuple[FrameworkScore, ...]
     evidence: tuple[Evidence, ...] = field(default=(), repr=False)  # every scored document's evidence
+    kinds: dict[str, Kind] = field(default_factory=dict, repr=False)  # every scored document's kind
 
     def as_dict(self) -> dict:
-        return {
-            "cv": self.cv,
-            "threshold": self.threshold,
-            "frameworks": [
-                {
-                    "framework": f.framework,
-                    "documents": f.documents,
-                    "micro": dict(zip(("precision", "recall", "f1"), _rounded(f.micro))),
-                    "macro": dict(zip(("precision", "recall", "f1"), _rounded(f.macro))),
-                    "negatives": f.negatives,
-                    "false_tags_per_negative": round(f.false_tags_per_negative, 3),
-                    "classes": [
-                        {"label": c.label, "support": c.support, "tp": c.tp, "fp": c.fp, "fn": c.fn,
-                         "precision": round(c.precision, 3), "recall": round(c.recall, 3), "f1": round(c.f1, 3)}
-                        for c in f.classes
-                    ],
-                }
-                for f in self.frameworks
-            ],
-        }
+        return {"cv": self.cv, "frameworks": [f.as_dict() for f in self.frameworks]}
 
 
 def _ratio(a: float, b: float) -> float:
@@ -167,24 +164,27 @@ def cross_validate(
 ) -> Evaluation:
     """Score every readable, non-excluded labelled document.
 
-    ``cv="source"``: leave one source family out; ``cv="none"``: score with ``default_model`` as it
-    is (with None, the catalog profiles alone: the cold start)."""
-    rows = [item for item in labelled if not item.exclude and item.path in extracts]
-    evidence: list[Evidence] = []
-    if cv == "source":
-        for source in sorted({item.source for item in rows}):
-            training_rows = [item for item in rows if item.source != source]
-            model = fit(training_rows, extracts, {"fold": source}, training)
-            tagger = Tagger(catalogs, tagger_settings, model)
-            for item in rows:
-                if item.source == source:
-                    evidence.extend(tagger.evidence(extracts[item.path]))
-    elif cv == "none":
-        tagger = Tagger(catalogs, tagger_settings, default_model)
-        for item in rows:
-            evidence.extend(tagger.evidence(extracts[item.path]))
-    else:
+    Each source family is classified as a scan of its own folder would classify it: the collection
+    its scores are weighed against is every readable document of that source, labelled or not
+    (``extracts`` are keyed by their path in the corpus; their documents may name them as the
+    source's own folder does). ``cv="source"``: each source is scored by a model trained on all the others; ``cv="none"``:
+    by ``default_model`` as it is (with None, the catalog profiles alone: the cold start)."""
+    if cv not in ("source", "none"):
         raise ValueError(f"unknown cross-validation {cv!r}: use 'source' or 'none'")
-    threshold = (tagger_settings or TaggerSettings()).threshold
+    rows = [item for item in labelled if not item.exclude and item.path in extracts]
+    classified: list[Classified] = []
+    for source in sorted({item.source for item in rows}):
+        if cv == "source":
+            model = fit([item for item in rows if item.source != source], extracts, {"fold": source}, training)
+        else:
+            model = default_model
+        tagger = Tagger(catalogs, tagger_settings, model)
+        ours = [path for path in extracts if path.split("/", 1)[0] == source]
+        scored = [tagger.score(extracts[path]) for path in ours]
+        for path, result in zip(ours, tagger.decide(scored)):
+            classified.append(replace(result, path=path,
+                                      evidence=tuple(replace(e, path=path) for e in result.evidence)))
     frameworks = [catalog.id for catalog, _ in catalogs]
-    return Evaluation(cv, threshold, tuple(score(rows, evidence, frameworks)), tuple(evidence))
+    evidence = [e for result in classified for e in result.evidence]
+    return Evaluation(cv, tuple(score(rows, evidence, frameworks)), tuple(evidence),
+                      {result.path: result.kind for result in classified})

@@ -2,7 +2,8 @@
 
 A labels file is TSV or CSV with a header: ``path`` (relative to the corpus root), ``iso9001`` and
 ``cmmi`` (semicolon-separated requirement ids), and optionally ``exclude`` (any non-empty value
-leaves the row out of training and scoring). Other columns are ignored.
+leaves the row out of training and scoring) and ``lang`` (the document's languages, ISO 639-1,
+semicolon-separated). Other columns are ignored.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class Labelled:
     path: str
     labels: dict[str, frozenset[str]]  # framework -> label classes (see label_class)
     exclude: str = ""
+    languages: tuple[str, ...] = ()
 
     @property
     def source(self) -> str:
@@ -61,7 +63,8 @@ def load_labels(path: Path) -> list[Labelled]:
         for framework in present:
             ids = (row.get(COLUMNS[framework]) or "").split(";")
             labels[framework] = frozenset(label_class(framework, i.strip()) for i in ids if i.strip())
-        labelled.append(Labelled(row["path"].strip(), labels, (row.get("exclude") or "").strip()))
+        languages = tuple(code.strip() for code in (row.get("lang") or "").split(";") if code.strip())
+        labelled.append(Labelled(row["path"].strip(), labels, (row.get("exclude") or "").strip(), languages))
     return labelled
 
 

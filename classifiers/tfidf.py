@@ -1,77 +1,38 @@
 """The TF-IDF classifier: documents and their sections compared with requirement profiles.
 
-``ProfileSimilarity`` is a scikit-learn estimator: fitted on profile texts with their requirement
-keys as labels, ``decision_function`` gives the cosine similarity of any text to every profile.
-``Tagger`` applies it to extracted documents: it scores the whole document (with its title and file
-name) and each section, keeps the better of the two per requirement, and explains each score by
-the terms that contributed most.
+Classification has two steps. ``Tagger.score`` reads one document on its own: it compares the whole
+document (with its title and file name) and each section with every requirement's profile, keeps
+the better of the two, blends in the supervised model, explains each score by the terms behind it,
+and notes what kind of document it is and whether it is about another regime. ``Tagger.decide``
+then weighs every document of a collection together and says which scores are evidence:
+
+1. Is the document evidence at all? Not when it is a reference (it lists clauses), mainly about
+   another regime than the framework, or has too little text of its own.
+2. For which requirements? Each score is measured against the collection's baseline for that
+   requirement (what every document of this organisation scores for it: in a software company
+   every document resembles "design and development" a little), and a document is evidence for what
+   it is mainly about: its best requirement, and any within ``relative_cutoff`` of it.
+Every other score above the near-miss floor is a near miss, never evidence.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy import sparse
-from sklearn.base import BaseEstimator
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.preprocessing import normalize
 
 from gapscan.classifiers.analysis import SurfaceForms, path_words, terms
-from gapscan.classifiers.doctype import record_of
+from gapscan.classifiers.doctype import OUT_OF_SCOPE, Kind, document_kind, record_of
 from gapscan.classifiers.evidence import Check, Evidence
 from gapscan.classifiers.labels import label_class
 from gapscan.classifiers.profiles import profile_text
+from gapscan.classifiers.scope import Scope, ScopeModel
+from gapscan.classifiers.similarity import ProfileSimilarity, similarity
 from gapscan.classifiers.supervised import SupervisedModel
-from gapscan.mappings import Catalog, CatalogError
+from gapscan.mappings import Catalog, CatalogError, bundled_regimes
 from gapscan.scanner.documents import Extract, Section
-
-
-class ProfileSimilarity(BaseEstimator):
-    """Cosine similarity between texts and one profile text per class."""
-
-    def __init__(self, sublinear_tf: bool = True, max_df: float = 0.5):
-        self.sublinear_tf = sublinear_tf
-        self.max_df = max_df
-
-    def fit(self, X: list[str], y: list[str], vocabulary_texts: list[str] | None = None) -> ProfileSimilarity:
-        """``vocabulary_texts`` (default: ``X``) set the terms and their weights."""
-        vocabulary_texts = X if vocabulary_texts is None else vocabulary_texts
-        # With only a couple of profiles (a small user catalog) every term is "frequent".
-        max_df = self.max_df if len(vocabulary_texts) >= 3 else 1.0
-        self.vectorizer_ = TfidfVectorizer(analyzer=_terms, sublinear_tf=self.sublinear_tf, max_df=max_df, dtype=np.float32)
-        try:
-            self.vectorizer_.fit(vocabulary_texts)
-        except ValueError:  # every term is in most profiles (a small, uniform catalog): keep them all
-            self.vectorizer_.set_params(max_df=1.0).fit(vocabulary_texts)
-        self.profiles_ = self.vectorizer_.transform(X)
-        self.classes_ = np.asarray(y)
-        self.features_ = self.vectorizer_.get_feature_names_out()
-        return self
-
-    def transform(self, X: list[str]) -> sparse.csr_matrix:
-        return self.vectorizer_.transform(X)
-
-    def decision_function(self, X: list[str]) -> np.ndarray:
-        return similarity(self.transform(X), self.profiles_)
-
-    def top_terms(self, vector: sparse.csr_matrix, class_index: int, k: int = 5) -> tuple[str, ...]:
-        """The shared terms that contributed most to one text's similarity with one class."""
-        contribution = vector.multiply(self.profiles_[class_index]).tocsr()
-        if contribution.nnz == 0:
-            return ()
-        order = np.argsort(-contribution.data)[:k]
-        return tuple(str(self.features_[contribution.indices[i]]) for i in order)
-
-
-def _terms(text: str | list[str]) -> list[str]:
-    """A text's terms; a list is terms already (one text scored against several frameworks)."""
-    return text if isinstance(text, list) else terms(text)
-
-
-def similarity(texts: sparse.csr_matrix, profiles: sparse.csr_matrix) -> np.ndarray:
-    return (normalize(texts) @ profiles.T).toarray()
 
 
 @dataclass(frozen=True)
@@ -87,20 +48,51 @@ class TaggerSettings:
     profile_width: float = 0.03
     # Where a supervised model knows the requirement's label class, its probability gets this weight.
     supervised_weight: float = 0.5
-    # Chosen with `gapscan eval --cv source` on the shared corpus (docs/accuracy.md).
-    threshold: float = 0.4  # at or above: a tag (the document is evidence) ...
-    # ... if it also scores at least this share of the document's best score in that framework:
-    # a document is evidence for what it is mainly about, not for everything it mentions.
-    relative_cutoff: float = 0.8
+    # The decision (chosen with `gapscan eval --cv source` on the shared corpus, docs/accuracy.md).
+    # A requirement's baseline in a collection is what the documents mainly about other
+    # requirements score for it (their ``baseline_quantile``), drawn towards the same over all the
+    # framework's requirements as if ``baseline_prior`` more documents scored that (a folder of
+    # three documents has no baseline of its own); ``baseline_weight`` of it is taken off every score.
+    baseline_quantile: float = 0.8
+    baseline_weight: float = 0.5
+    baseline_prior: float = 10.0
+    evidence_floor: float = 0.35  # a score above the baseline by at least this can be evidence ...
+    # ... if it is also at least this share of the document's best in that framework: a document
+    # is evidence for what it is mainly about, not for everything it mentions.
+    relative_cutoff: float = 1.0
+    # A document that resembles a neighbouring regime more than a framework's closest requirement
+    # by more than this (in cosine similarity) is out of that framework's scope.
+    scope_margin: float = -0.02
     # A record of an activity (a training questionnaire) scores at least this for the requirements
     # its records evidence (``records_of`` in the catalog), and only those are tagged in its framework.
     record_score: float = 0.9
     # A document with fewer words of its own than this is never evidence, whatever its name says
     # ("internal-audit-report-2024.md" holding "TBD"); it can still be listed as a near miss.
     min_content_words: int = 15
-    weak_threshold: float = 0.32  # at or above (below the threshold): weak evidence, a partial
     near_miss_floor: float = 0.15  # below: not worth listing as a near miss
     top_terms: int = 6
+
+
+@dataclass(frozen=True)
+class DocumentScores:
+    """What classification says about one document on its own (``Tagger.score``)."""
+
+    path: str
+    kind: Kind
+    scope: Scope
+    activity: str | None  # the activity the document is a record of ("training"), by its name
+    content_words: int
+    candidates: tuple[Evidence, ...]  # every requirement scoring at least the near-miss floor, untagged
+
+
+@dataclass(frozen=True)
+class Classified:
+    """A document's kind and evidence once the collection is weighed (``Tagger.decide``); each
+    piece of evidence says in ``decision`` why it is, or is not, a tag."""
+
+    path: str
+    kind: Kind
+    evidence: tuple[Evidence, ...]
 
 
 class Tagger:
@@ -138,6 +130,8 @@ class Tagger:
                 self.records_of.append(requirement.records_of)
                 framework_of.append(position)
         self.framework_of = np.array(framework_of, dtype=int)  # each requirement's place in ``profiles``
+        self.frameworks = tuple(catalog.id for catalog, _ in catalogs)
+        self.scope_model = ScopeModel([catalog for catalog, _ in catalogs], bundled_regimes())
         self.supervised = supervised
         # For each requirement, the column of its label class in the supervised model (-1: none).
         self.columns = np.array([self._column(fw, label_class(fw, rid)) for fw, rid in self.keys], dtype=int)
@@ -146,9 +140,8 @@ class Tagger:
         column = self.supervised.column(framework, label) if self.supervised is not None else None
         return -1 if column is None else column
 
-    def evidence(self, extract: Extract, explain: bool = False) -> list[Evidence]:
-        """Every requirement this document scores at least the near-miss floor for; with
-        ``explain``, each carries the checks behind its tag decision."""
+    def score(self, extract: Extract) -> DocumentScores:
+        """Every requirement this document scores at least the near-miss floor for, on its own."""
         settings = self.settings
         chunks = _chunks(extract, settings.min_section_chars, settings.max_section_chars)
         header = document_header(extract)
@@ -171,23 +164,16 @@ class Tagger:
             known = self.columns >= 0
             weight = settings.supervised_weight
             scores = np.where(known, weight * probability[self.columns] + (1 - weight) * scores, scores)
-            for column in set(self.columns[known & (scores >= settings.threshold)]):
+            for column in set(self.columns[known & (scores >= settings.near_miss_floor)]):
                 supervised_terms[column] = self.supervised.top_terms(features, column, settings.top_terms)
 
         activity = record_of(extract.document.path, extract.metadata.title)
         recorded = np.array([activity in kinds for kinds in self.records_of], dtype=bool)
         scores = np.where(recorded, np.maximum(scores, settings.record_score), scores)
-        record_frameworks = {self.keys[i][0] for i in np.flatnonzero(recorded)}
-
-        best_in_framework: dict[str, float] = {}
-        for (framework, _), value in zip(self.keys, scores):
-            best_in_framework[framework] = max(best_in_framework.get(framework, 0.0), float(value))
         # A training record's "Training record" table is its content, not sign-off furniture.
         own_text = extract.sections if activity else substantive_sections(extract)
-        substantive = len(_WORD.findall(" ".join(s.text for s in own_text)))
-        has_content = substantive >= settings.min_content_words
         as_written = SurfaceForms(readable_text(extract))
-        found = []
+        candidates = []
         for index in np.flatnonzero(scores >= settings.near_miss_floor):
             from_section = not recorded[index] and len(chunks) > 1 and cosine[index] > document_cosine[index]
             row = 1 + best_section[index] if from_section else 0
@@ -197,26 +183,118 @@ class Tagger:
             model, first = self.profiles[self.framework_of[index]]
             top = model.top_terms(vectors[self.framework_of[index]][row], index - first, settings.top_terms)
             explanation += tuple(t for t in top if t not in explanation)
-            score, best = float(scores[index]), best_in_framework[framework]
-            checks = (
-                Check("threshold", score >= settings.threshold, score, settings.threshold),
-                Check("relative", score >= settings.relative_cutoff * best, score, settings.relative_cutoff * best, best),
-                Check("content", has_content, substantive, settings.min_content_words),
-                Check("records", bool(recorded[index]) or framework not in record_frameworks, 0.0, 0.0),
-            )
-            found.append(
+            candidates.append(
                 Evidence(
                     path=extract.document.path,
                     framework=framework,
                     requirement=requirement,
-                    score=round(score, 4),
+                    score=round(float(scores[index]), 4),
                     locator=chunks[best_section[index]][0] if from_section else "",
                     terms=tuple(map(as_written, explanation[: settings.top_terms])),
-                    tag=all(check.passed for check in checks),
-                    checks=checks if explain else (),
                 )
             )
-        return found
+        return DocumentScores(
+            path=extract.document.path,
+            kind=document_kind(extract.document.path, extract.metadata.title, (s.text for s in own_text)),
+            scope=self.scope_model.scope(tokens[0]),
+            activity=activity,
+            content_words=len(_WORD.findall(" ".join(s.text for s in own_text))),
+            candidates=tuple(candidates),
+        )
+
+    def decide(self, documents: Sequence[DocumentScores]) -> list[Classified]:
+        """Which of these documents' scores are evidence, weighed against the whole collection."""
+        settings = self.settings
+        column = {key: i for i, key in enumerate(self.keys)}
+        scores = np.zeros((len(documents), len(self.keys)), dtype=np.float64)
+        for row, document in enumerate(documents):
+            for item in document.candidates:
+                scores[row, column[(item.framework, item.requirement)]] = item.score
+        baseline = np.zeros(len(self.keys))
+        for framework in self.frameworks:
+            ours = np.array([fw == framework for fw, _ in self.keys])
+            if documents and ours.any():
+                baseline[ours] = self._baseline(scores[:, ours])
+        lifted = scores - settings.baseline_weight * baseline
+        return [self._decide_one(document, lifted[row], column) for row, document in enumerate(documents)]
+
+    def _baseline(self, scores: np.ndarray) -> np.ndarray:
+        """Each requirement's background in this collection: what the documents that are mainly
+        about other requirements score for it. A folder of monthly audit reports does not raise the
+        bar for internal audit; a software company's documents that all read a little like design
+        and development do raise it for design and development."""
+        settings = self.settings
+        background = scores.copy()
+        background[np.arange(len(scores)), scores.argmax(axis=1)] = np.nan
+        counted = (~np.isnan(background)).sum(axis=0)
+        overall = np.nanquantile(background, settings.baseline_quantile) if counted.any() else 0.0
+        typical = np.zeros(scores.shape[1])
+        some = counted > 0
+        typical[some] = np.nanquantile(background[:, some], settings.baseline_quantile, axis=0)
+        return (counted * typical + settings.baseline_prior * overall) / (counted + settings.baseline_prior)
+
+    def _decide_one(self, document: DocumentScores, lifted: np.ndarray, column: dict) -> Classified:
+        settings = self.settings
+        recorded = {(item.framework, item.requirement) for item in document.candidates
+                    if document.activity and document.activity in self.records_of[column[(item.framework, item.requirement)]]}
+        in_scope = {f for f in self.frameworks if document.scope.margin(f) >= settings.scope_margin}
+        kind = document.kind
+        if recorded:
+            pass  # a record of an activity is that activity's evidence whatever else it resembles
+        elif kind.is_evidence and not in_scope and document.scope.regime:
+            kind = Kind(OUT_OF_SCOPE, (f"mainly about {document.scope.regime.lower()}",) + kind.signals[:1])
+        best: dict[str, float] = {}
+        for item in document.candidates:
+            value = lifted[column[(item.framework, item.requirement)]]
+            best[item.framework] = max(best.get(item.framework, -1.0), value)
+        record_frameworks = {framework for framework, _ in recorded}
+        decided = []
+        for item in document.candidates:
+            key = (item.framework, item.requirement)
+            value = lifted[column[key]]
+            if key in recorded:
+                checks: tuple[Check, ...] = (Check("record rule", True, f"a record of {document.activity}"),)
+            else:
+                checks = self._checks(document, kind, value, best[item.framework],
+                                      item.framework in record_frameworks, item.framework in in_scope)
+            failed = next((check for check in checks if not check.passed), None)
+            why = failed.detail if failed else checks[-1].detail
+            decided.append(replace(item, tag=failed is None, decision=why, checks=checks))
+        return Classified(document.path, kind, tuple(decided))
+
+    def _checks(self, document: DocumentScores, kind: Kind, value: float, framework_best: float,
+                other_record: bool, in_scope: bool) -> tuple[Check, ...]:
+        """Every step of the decision for a score that is not a record's own, in order: the first
+        that fails says why it is not a tag; the last, when all pass, why it is one."""
+        settings = self.settings
+        words, least = document.content_words, settings.min_content_words
+        floor, cutoff = settings.evidence_floor, settings.relative_cutoff * framework_best
+        mainly = f"({value:.2f} against this folder's baseline, its best is {framework_best:.2f})"
+        return (
+            Check("record rule", not other_record,
+                  f"a record of {document.activity}: its subject is a near miss" if other_record
+                  else "not a record of another activity"),
+            Check("kind", kind.is_evidence,
+                  f"a {kind.kind.replace('_', ' ')} document "
+                  + ("can be evidence" if kind.is_evidence else f"is never evidence ({'; '.join(kind.signals)})")),
+            Check("own text", words >= least,
+                  f"{words} words of its own (at least {least})" if words >= least
+                  else f"too little text of its own ({words} words)"),
+            Check("scope", in_scope,
+                  "within this framework's scope" if in_scope else
+                  f"more about {(document.scope.regime or 'another regime').lower()} than about any requirement "
+                  "of this framework"),
+            Check("baseline", value >= floor,
+                  f"{value:+.2f} against this folder's baseline for it" + (f" (at least {floor:.2f} needed)"
+                                                                           if value >= floor else f", below {floor:.2f}")),
+            Check("main subject", value >= cutoff,
+                  f"{value:+.2f} against this folder's baseline; what the document is mainly about" if value >= cutoff
+                  else f"not what the document is mainly about {mainly}"),
+        )
+
+    def evidence(self, extract: Extract) -> list[Evidence]:
+        """One document classified on its own, as a folder holding only it would be."""
+        return list(self.decide([self.score(extract)])[0].evidence)
 
 
 # The title, file name and folder say what a document is more reliably than pages of body text

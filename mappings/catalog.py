@@ -102,6 +102,18 @@ class Catalog:
 
 
 @dataclass(frozen=True)
+class Regime:
+    """A neighbouring regime (information security, privacy, HR administration …) whose documents
+    are not quality evidence unless they are mainly about a requirement too."""
+
+    id: str
+    title: str
+    description: str
+    keywords: tuple[str, ...]
+    phrases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Link:
     source: str
     target: str
@@ -248,6 +260,14 @@ def load_crosswalk(path: str | Path, catalogs: dict[str, Catalog] | None = None)
     return Crosswalk(data["id"], data["title"], data["source"], data["target"], links)
 
 
+def load_regimes(path: str | Path) -> tuple[Regime, ...]:
+    data = _read_toml(Path(path), "regime_schema.json")
+    return tuple(
+        Regime(entry["id"], entry["title"], entry["description"], tuple(entry["keywords"]), tuple(entry.get("phrases", ())))
+        for entry in data["regimes"]
+    )
+
+
 def _bundled_paths(suffix: str) -> list[Path]:
     folder = _PACKAGE.joinpath("catalogs")
     return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(suffix))
@@ -278,3 +298,8 @@ def bundled_catalogs() -> dict[str, Catalog]:
 def bundled_crosswalks() -> tuple[Crosswalk, ...]:
     catalogs = bundled_catalogs()
     return tuple(load_crosswalk(p, catalogs) for p in _bundled_paths(".crosswalk.toml"))
+
+
+@cache
+def bundled_regimes() -> tuple[Regime, ...]:
+    return tuple(regime for path in _bundled_paths(".regimes.toml") for regime in load_regimes(path))

@@ -33,9 +33,9 @@ _PRODUCE = {
 # requirement asks for, {start} the document to start from.
 _STEPS = {
     "nothing": ("Produce {what}", "nothing in the scanned folder is evidence for it yet."),
-    "weak": ("Give it evidence of its own", "{start} mentions it only in passing; add a section on it there, "
-             "or produce {what}."),
-    "stale": ("Bring the evidence up to date", "produce current {what}; the newest is older than the age limit."),
+    "template": ("Fill it in", "only a blank template ({start}) was found; keep the completed document."),
+    "stale": ("Bring the evidence up to date", "the newest is older than the age limit; review it, or produce "
+              "{what} dated within the limit."),
     "no_records": ("Keep the records", "only procedures or templates were found; produce records that show "
                    "it is done."),
     "no_document": ("Write down the process", "records exist, but no maintained document describes it."),
@@ -130,9 +130,7 @@ def _action(rank, anchor, closes, verdicts, frameworks: tuple[FrameworkResult, .
     verdict = verdicts[anchor]
     start = _start_from(verdict, verdicts, {fw.id: fw.short_name for fw in frameworks})
     what = _PRODUCE.get(verdict.evidence_kind, _PRODUCE["none"])
-    shortfall = verdict.shortfall or _shortfall(verdict)
-    if shortfall == "weak" and start is None:
-        shortfall = "nothing"
+    shortfall = verdict.shortfall or ("nothing" if verdict.status == "missing" else "other")
     headline, detail = _STEPS.get(shortfall, _STEPS["other"])
     headline = headline.format(what=what)
     detail = detail.format(what=what, start=start.path if start else "", reason=verdict.reason)
@@ -149,13 +147,6 @@ def _action(rank, anchor, closes, verdicts, frameworks: tuple[FrameworkResult, .
         start_from=start,
         closes=tuple(Gap(fw, rid, verdicts[(fw, rid)].title, verdicts[(fw, rid)].status) for fw, rid in closes),
     )
-
-
-def _shortfall(verdict: Verdict) -> str:
-    """For a verdict that does not say why it is a gap (one from an older report, say)."""
-    if verdict.status == "missing":
-        return "nothing"
-    return "other" if verdict.evidence else "weak"
 
 
 def expected_evidence(verdict: Verdict) -> str:

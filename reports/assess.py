@@ -1,9 +1,10 @@
 """Gap assessment: a verdict for every in-scope requirement from the evidence the classifier found.
 
 - covered: a document the classifier tagged for it, fresh enough and of the right kind;
-- partial: only weak matches, only stale evidence, or only procedures/templates where the catalog
-  asks for records;
-- missing: nothing comes close;
+- partial: real evidence that falls short: only stale evidence, only blank templates, or only
+  procedures or templates where the catalog asks for records (and says which);
+- missing: no document is evidence; a near miss (a score the classifier did not tag) never raises
+  coverage, it is only listed;
 - not_applicable: excluded by the configuration with a justification.
 """
 
@@ -13,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
-from gapscan.classifiers.doctype import counts_as_document, counts_as_record
+from gapscan.classifiers.doctype import TEMPLATE, counts_as_document, counts_as_record
 from gapscan.classifiers.evidence import Evidence
 from gapscan.mappings import Catalog, Crosswalk, Requirement, requirement_order
 from gapscan.reports.model import EvidenceRef, FrameworkResult, NearMiss, Related, Verdict
@@ -31,19 +32,11 @@ class AssessmentInputs:
     today: date
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    tag: float  # the classifier's score threshold (a tag also needs the document to be about it)
-    weak: float  # an untagged score at or above this is weak evidence
-    floor: float  # an untagged score below this is not even a near miss
-
-
 def assess(
     catalog: Catalog,
     level: int | None,
     evidence: list[Evidence],
     inputs: AssessmentInputs,
-    thresholds: Thresholds,
     not_applicable: dict[str, str] | None = None,
     max_age_days: dict[str, int] | None = None,
     crosswalks: tuple[Crosswalk, ...] = (),
@@ -60,7 +53,7 @@ def assess(
         found = sorted(by_requirement.get(requirement.id, []), key=lambda e: (-e.score, e.path))
         justification = _configured(not_applicable, catalog, requirement)
         age_limit = _configured(max_age_days, catalog, requirement) or requirement.max_age_days
-        status, reason, offered, near, shortfall = _judge(requirement, found, inputs, thresholds, justification, age_limit)
+        status, reason, offered, near, shortfall = _judge(requirement, found, inputs, justification, age_limit)
         parent = catalog.parent_of(requirement)
         section = _section(catalog, requirement)
         verdicts.append(
@@ -107,21 +100,17 @@ def _section(catalog: Catalog, requirement: Requirement) -> Requirement | None:
     return top
 
 
-def _judge(requirement, found, inputs, thresholds, justification, age_limit):
+def _judge(requirement, found, inputs, justification, age_limit):
+    """Status, reason, the evidence offered, the near misses, and the shortfall (why a gap is one:
+    nothing, stale, template, no_records, no_document; "" when it is not a gap)."""
     if justification:
         return "not_applicable", f"Not applicable: {justification}", [], [], ""
     tags = [e for e in found if e.tag]
-    weak = [e for e in found if not e.tag and e.score >= thresholds.weak]
-    near = [e for e in found if not e.tag and e.score >= thresholds.floor]
+    near = [e for e in found if not e.tag]
     if not tags:
-        if weak:
-            best = weak[0]
-            if best.score >= thresholds.tag:
-                reason = (f"Only passing mentions: {best.path} matches ({best.score:.2f}) but is mainly about "
-                          "other requirements, or has too little text of its own.")
-            else:
-                reason = f"Only weak evidence: the closest document, {best.path}, matches at {best.score:.2f}."
-            return "partial", reason, [], near, "weak"
+        if near and near[0].decision:
+            return ("missing", f"No document is evidence for this requirement; the closest, {near[0].path}, "
+                               f"is not: {near[0].decision}.", [], near, "nothing")
         return "missing", "No document is evidence for this requirement.", [], near, "nothing"
 
     if age_limit:
@@ -138,6 +127,9 @@ def _judge(requirement, found, inputs, thresholds, justification, age_limit):
     else:
         fresh = tags
 
+    if not requirement.needs_records and all(inputs.kinds.get(e.path) == TEMPLATE for e in fresh):
+        return ("partial", f"Only a blank template ({fresh[0].path}): the filled-in document is not there.",
+                tags, near, "template")
     if requirement.needs_records:
         records = [e for e in fresh if counts_as_record(inputs.kinds.get(e.path, ""))]
         if not records:
@@ -147,7 +139,8 @@ def _judge(requirement, found, inputs, thresholds, justification, age_limit):
                 reason = (f"The records are stale: the newest dates from {newest}, older than the "
                           f"{age_limit}-day limit; only procedures or templates are current.")
                 return "partial", reason, tags, near, "stale"
-            reason = (f"Only procedures or templates found ({fresh[0].path}); "
+            found_kinds = sorted({inputs.kinds.get(e.path, "other") for e in fresh})
+            reason = (f"Only {' and '.join(_plural(k) for k in found_kinds)} found ({fresh[0].path}); "
                       "records that show it is done are required.")
             return "partial", reason, tags, near, "no_records"
         fresh = records
@@ -164,6 +157,10 @@ def _judge(requirement, found, inputs, thresholds, justification, age_limit):
     others = len(tags) - 1
     more = f" and {others} more document{'s' if others != 1 else ''}" if others else ""
     return "covered", f"Evidenced by {best.path} (score {best.score:.2f}){more}.", tags, [], ""
+
+
+def _plural(kind: str) -> str:
+    return {"policy": "policies", "other": "other documents"}.get(kind, kind + "s")
 
 
 def _older_than(iso_date: str, days: int, today: date) -> bool:

@@ -61,6 +61,7 @@ def report_dict(report: GapReport, publication: Publication | None = None) -> di
                 "modified": document.modified,
                 "status": document.status,
                 "reason": document.reason,
+                "kind": document.kind or None,
                 "tags": [
                     {"framework": t.framework, "requirement": t.requirement, "score": t.score}
                     for t in document.tags

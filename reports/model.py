@@ -56,7 +56,7 @@ class Verdict:
     section: str = ""
     section_title: str = ""
     level: int | None = None
-    # Why a gap is one: nothing (no document comes close), weak (passing mentions only), stale,
+    # Why a gap is one: nothing (no document is evidence), stale, template (only a blank one),
     # no_records (procedures or templates only), no_document (records without a process
     # description); "" when it is not a gap.
     shortfall: str = ""
@@ -115,6 +115,8 @@ class DocumentEntry:
     reason: str | None = None
     title: str = ""
     tags: tuple[Tag, ...] = ()
+    kind: str = ""  # classifiers.doctype kind; "" for a document that was not read
+    kind_signals: tuple[str, ...] = ()  # what the kind was judged by
 
 
 @dataclass(frozen=True)

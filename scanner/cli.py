@@ -13,10 +13,6 @@ from pathlib import Path
 
 import click
 
-from gapscan.classifiers.doctype import counts_as_document, counts_as_record, document_kind
-from gapscan.classifiers.evidence import describe
-from gapscan.classifiers.models import default_model
-from gapscan.classifiers.tfidf import Tagger
 from gapscan.mappings import EVIDENCE_KINDS, CatalogError, load_catalogs, requirement_order
 from gapscan.reports.baseline import (
     BaselineError,
@@ -30,11 +26,9 @@ from gapscan.reports.baseline import (
     review_waivers,
 )
 from gapscan.scanner.config import FAIL_ON, Config, ConfigError, load_config
-from gapscan.scanner.documents import Document, Extract, format_of
-from gapscan.scanner.extract import extract_file
-from gapscan.scanner.index import IndexUnusable, default_index_path, remove_index, sha256_file
+from gapscan.scanner.index import IndexUnusable, default_index_path, remove_index
 from gapscan.scanner.output import DEFAULT_FORMATS, FORMATS, link_base, with_json, write_reports
-from gapscan.scanner.pipeline import ScanResult, scan, select_catalogs, tool_version
+from gapscan.scanner.pipeline import Scanner, ScanResult, scan, tool_version
 
 EXIT_OK, EXIT_GATE, EXIT_USAGE = 0, 1, 2
 
@@ -363,7 +357,7 @@ def frameworks_command(framework_id: str | None, config_file: Path | None, cmmi_
 @click.option("--framework", "frameworks", multiple=True, metavar="ID")
 @click.option("--cmmi-level", type=click.IntRange(2, 3), help="Target CMMI maturity level (2 or 3).")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--all", "show_all", is_flag=True, help="Also list scores below the tag threshold.")
+@click.option("--all", "show_all", is_flag=True, help="Also list the near misses, with why each is not a tag.")
 def explain_command(file: Path, root: Path | None, frameworks, cmmi_level, config_file: Path | None,
                     show_all: bool) -> None:
     """Show which requirements FILE is evidence for, with scores, sections and terms, as a scan of
@@ -377,49 +371,42 @@ def explain_command(file: Path, root: Path | None, frameworks, cmmi_level, confi
     root = Path(os.path.abspath(root))
     if not file.is_relative_to(root):
         raise UsageProblem(f"{file} is not inside --root {root}")
-    try:
-        # The scan's own tagger: the shipped model blended with the catalog profiles.
-        tagger = Tagger(select_catalogs(config), supervised=default_model())
-    except (ConfigError, CatalogError) as exc:
-        raise UsageProblem(str(exc)) from exc
-    fmt = format_of(file.name)
-    if fmt is None:
-        raise UsageProblem(f"{file.name}: not a document format gapscan reads")
-    stat = file.stat()
-    # The folder names count in the score, so the document is named as a scan of ROOT names it.
+    # Which scores are evidence depends on the whole folder (each requirement's baseline in it), so
+    # the file is explained as part of a scan of ROOT, through the same index and pipeline.
     scanned_as = file.relative_to(root).as_posix()
-    document = Document(scanned_as, fmt, stat.st_size, stat.st_mtime, sha256_file(file))
-    result = extract_file(file, document, config.limits)
-    if not isinstance(result, Extract):
+    try:
+        with Scanner(root, config) as scanner:
+            scanner.sync()
+            result = scanner.results.get(scanned_as)
+            classified = next((c for c in scanner.classified() if c.path == scanned_as), None)
+    except (ConfigError, CatalogError, IndexUnusable) as exc:
+        raise UsageProblem(str(exc)) from exc
+    if result is None:
+        raise UsageProblem(f"{scanned_as}: a scan of {root} does not read it (format, include/exclude or git)")
+    if classified is None:
         click.echo(f"{file}: unreadable: {result.reason}")
         sys.exit(EXIT_GATE)
-    threshold = tagger.settings.threshold
-    found = sorted(tagger.evidence(result, explain=True), key=lambda e: -e.score)
-    # Tags, and what scored like one but was not tagged (the checks say why); --all: every score.
-    shown = [e for e in found if show_all or e.tag or e.score >= threshold]
-    kind = document_kind(scanned_as, result.metadata.title)
-    click.echo(f"{scanned_as} (in {root}): {len(result.sections)} section(s); tag threshold {threshold:.2f}")
-    click.echo(f"  kind: {kind} ({_what_kind_counts_as(kind)})")
+    kind = classified.kind
+    click.echo(f"{scanned_as} (in {root}): {len(result.sections)} section(s); "
+               f"kind: {kind.kind.replace('_', ' ')}" + (f" ({'; '.join(kind.signals)})" if kind.signals else ""))
+    found = sorted(classified.evidence, key=lambda e: -e.score)
+    # Tags, and what stood above this folder's baseline like a tag but was not one (its checks say
+    # why); --all: every near miss too.
+    shown = [e for e in found if show_all or e.tag or _above_baseline(e)]
     if not any(e.tag for e in found):
         click.echo("  no tags: this document is not evidence for any requirement")
     for item in shown:
         mark = "tag " if item.tag else "    "
         where = f" in {item.locator}" if item.locator else ""
         click.echo(f"  {mark}{item.framework} {item.requirement}: {item.score:.2f}{where}")
+        click.echo(f"       why: {item.decision}")
         click.echo(f"       terms: {', '.join(item.terms)}")
         for check in item.checks:
-            click.echo(f"       {'pass' if check.passed else 'FAIL'}  {describe(check)}")
-    if config.labels is not None:
-        click.echo(f"  note: scores are the shipped model's; a scan also learns from {config.labels}")
+            click.echo(f"       {'pass' if check.passed else 'FAIL'}  {check.name}: {check.detail}")
 
 
-def _what_kind_counts_as(kind: str) -> str:
-    record, document = counts_as_record(kind), counts_as_document(kind)
-    if record and document:
-        return "may count as a record and as a maintained document"
-    if record or document:
-        return f"counts as {'a record' if record else 'a maintained document'}, not as {'a maintained document' if record else 'a record'}"
-    return "counts as neither a record nor a maintained document"
+def _above_baseline(evidence) -> bool:
+    return any(check.name == "baseline" and check.passed for check in evidence.checks)
 
 
 def _serve_address(value: str) -> tuple[str, int]:
@@ -496,19 +483,22 @@ def learning_options(command):
         click.option("--index", "index_file", type=click.Path(dir_okay=False, path_type=Path),
                      help="SQLite index file for the corpus (default: in the user cache folder)."),
         click.option("--jobs", type=click.IntRange(1, 64), help="Worker processes for extraction."),
+        click.option("--lang", "languages", multiple=True, metavar="CODE",
+                     help="Only the labelled documents whose lang column names CODE (repeatable; e.g. en)."),
     ]
     for option in reversed(options):
         command = option(command)
     return command
 
 
-def _corpus(labels: Path, corpus: Path, cmmi_level, index_file, jobs):
+def _corpus(labels: Path, corpus: Path, cmmi_level, index_file, jobs, languages=()):
     from gapscan.classifiers.labels import LabelsError
     from gapscan.scanner.learn import read_corpus
 
     progress = _Progress(enabled=True)
     try:
-        return read_corpus(corpus, labels, Config(cmmi_level=cmmi_level, all_files=True), index_file, jobs, progress)
+        return read_corpus(corpus, labels, Config(cmmi_level=cmmi_level, all_files=True), index_file, jobs, progress,
+                           tuple(languages))
     except (LabelsError, ConfigError, CatalogError, IndexUnusable) as exc:
         raise UsageProblem(str(exc)) from exc
     finally:
@@ -519,11 +509,11 @@ def _corpus(labels: Path, corpus: Path, cmmi_level, index_file, jobs):
 @learning_options
 @click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Model file to write (.npz).")
-def train_command(labels: Path, corpus: Path, cmmi_level, index_file, jobs, out_file: Path) -> None:
+def train_command(labels: Path, corpus: Path, cmmi_level, index_file, jobs, languages, out_file: Path) -> None:
     """Fit the supervised model from labelled documents."""
     from gapscan.scanner.learn import train_model
 
-    documents = _corpus(labels, corpus, cmmi_level, index_file, jobs)
+    documents = _corpus(labels, corpus, cmmi_level, index_file, jobs, languages)
     for path in documents.missing:
         click.echo(f"warning: labelled document not readable or not found: {path}", err=True)
     try:
@@ -543,24 +533,25 @@ def train_command(labels: Path, corpus: Path, cmmi_level, index_file, jobs, out_
               help="Also write the figures as JSON to this file.")
 @click.option("--gaps/--no-gaps", default=True, show_default=True,
               help="Also check that removing a requirement's documents turns it into a gap.")
-def eval_command(labels: Path, corpus: Path, cmmi_level, index_file, jobs, cv: str, json_file: Path | None,
-                 gaps: bool) -> None:
-    """Precision, recall and F1 of the tags against labelled documents."""
+def eval_command(labels: Path, corpus: Path, cmmi_level, index_file, jobs, languages, cv: str,
+                 json_file: Path | None, gaps: bool) -> None:
+    """Precision, recall and F1 of the tags against labelled documents, overall and by source."""
     import json
 
-    from gapscan.scanner.learn import evaluate, format_evaluation, format_gap_detection, gap_detection
+    from gapscan.scanner.learn import evaluate, format_evaluation, format_gap_detection, gap_detection, per_source
 
-    documents = _corpus(labels, corpus, cmmi_level, index_file, jobs)
+    documents = _corpus(labels, corpus, cmmi_level, index_file, jobs, languages)
     evaluation = evaluate(documents, cv)
-    click.echo(format_evaluation(evaluation))
+    sources = per_source(documents, evaluation)
+    click.echo(format_evaluation(evaluation, sources))
     figures = evaluation.as_dict()
+    figures["sources"] = {source: [f.as_dict() for f in scores] for source, scores in sources.items()}
     if gaps:
         checks = gap_detection(documents, evaluation)
         click.echo(format_gap_detection(checks))
         figures["gap_detection"] = [
-            {"framework": c.framework, "label": c.label, "removed": c.removed, "covered_before": c.covered_before,
-             "detected": c.detected,
-             "collateral": list(c.collateral)}
+            {"source": c.source, "framework": c.framework, "label": c.label, "removed": c.removed,
+             "detected": c.detected, "still_covered_by": list(c.kept)}
             for c in checks
         ]
     if json_file is not None:

@@ -1,7 +1,8 @@
 """The scan pipeline: discover -> extract (through the index) -> classify -> assess -> GapReport.
 
-``Scanner`` keeps each document's extract and evidence between runs, so the watch service can
-re-read one changed file and reassess without a full rescan; ``scan`` is the one-off use of it.
+``Scanner`` keeps each document's extract and scores between runs, so the watch service can re-read
+one changed file and reassess without a full rescan; ``scan`` is the one-off use of it. Which scores
+are evidence is decided at each report, over the whole collection (``Tagger.decide``).
 Nothing here writes reports or talks to the terminal; the CLI and the watch service do.
 """
 
@@ -16,14 +17,13 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Callable
 
-from gapscan.classifiers.doctype import document_kind
 from gapscan.classifiers.evidence import Evidence
 from gapscan.classifiers.labels import LabelsError
 from gapscan.classifiers.models import default_model, model_from_labels
 from gapscan.classifiers.supervised import ModelError
-from gapscan.classifiers.tfidf import Tagger
+from gapscan.classifiers.tfidf import Classified, DocumentScores, Tagger
 from gapscan.mappings import Catalog, bundled_crosswalks, load_catalogs
-from gapscan.reports.assess import AssessmentInputs, Thresholds, assess
+from gapscan.reports.assess import AssessmentInputs, assess
 from gapscan.reports.model import DocumentEntry, GapReport, HistoryPoint, Tag
 from gapscan.scanner.config import Config, ConfigError
 from gapscan.scanner.discover import Candidate, FileFilter, discover, display_path, git_tracked, stat_candidate
@@ -126,7 +126,7 @@ class Scanner:
         self.filter = FileFilter(config.include, config.exclude)
         self.index = Index(index_path or default_index_path(self.root))
         self.results: dict[str, ExtractResult] = {}
-        self.evidence: dict[str, list[Evidence]] = {}
+        self.scores: dict[str, DocumentScores] = {}
         self.git = False  # whether the root is read as a git work tree (tracked files only)
         self.commit_dates: dict[str, str] = {}
         self.warnings: tuple[str, ...] = ()
@@ -201,7 +201,7 @@ class Scanner:
         self.labels_hash = model.info["training_hash"]
         self.tagger = Tagger(self.catalogs, supervised=model)
         for done, (path, extract) in enumerate(extracts.items(), 1):
-            self.evidence[path] = self.tagger.evidence(extract)
+            self.scores[path] = self.tagger.score(extract)
             self.notify("classify", done, len(extracts))
 
     def _unchanged(self, candidate: Candidate) -> bool:
@@ -210,7 +210,7 @@ class Scanner:
 
     def _forget(self, path: str) -> None:
         self.results.pop(path, None)
-        self.evidence.pop(path, None)
+        self.scores.pop(path, None)
 
     def _process(self, candidates: list[Candidate]) -> int:
         """Read (or take from the index) and classify these candidates; returns how many were read."""
@@ -247,25 +247,23 @@ class Scanner:
         for done, result in enumerate(everything, 1):
             path = result.document.path
             self.results[path] = result
-            self.evidence[path] = self.tagger.evidence(result) if isinstance(result, Extract) else []
+            if isinstance(result, Extract):
+                self.scores[path] = self.tagger.score(result)
+            else:
+                self.scores.pop(path, None)
             self.notify("classify", done, len(everything))
         return len(todo)
 
     def report(self, today: date | None = None) -> GapReport:
         """Assess every framework on the current evidence."""
         results = [self.results[p] for p in sorted(self.results)]
-        evidence = list(self.all_evidence())
+        classified = self.classified()
+        evidence = [e for document in classified for e in document.evidence]
         today = today or date.today()
         dates = {r.document.path: _content_date(r, self.commit_dates, today) for r in results}
-        kinds = {
-            r.document.path: document_kind(r.document.path, r.metadata.title)
-            for r in results
-            if isinstance(r, Extract)
-        }
+        kinds = {document.path: document.kind for document in classified}
         results, evidence, dates, kinds = _displayable(results, evidence, dates, kinds)
-        settings = self.tagger.settings
-        thresholds = Thresholds(settings.threshold, settings.weak_threshold, settings.near_miss_floor)
-        inputs = AssessmentInputs(dates, kinds, today)
+        inputs = AssessmentInputs(dates, {path: kind.kind for path, kind in kinds.items()}, today)
         in_scope = {catalog.id for catalog, _ in self.catalogs}
         frameworks = tuple(
             assess(
@@ -273,7 +271,6 @@ class Scanner:
                 level,
                 evidence,
                 inputs,
-                thresholds,
                 self.config.not_applicable.get(catalog.id),
                 self.config.max_age_days.get(catalog.id),
                 bundled_crosswalks(),
@@ -286,7 +283,7 @@ class Scanner:
             generated_at=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
             root=display_path(str(self.root)),
             frameworks=frameworks,
-            documents=_document_entries(results, evidence, dates),
+            documents=_document_entries(results, evidence, dates, kinds),
             warnings=self.warnings,
         )
 
@@ -313,8 +310,12 @@ class Scanner:
             for row in self.index.history(limit)
         )
 
+    def classified(self) -> list[Classified]:
+        """Every readable document's kind and evidence, decided over the whole collection."""
+        return self.tagger.decide([self.scores[p] for p in sorted(self.scores)])
+
     def all_evidence(self) -> tuple[Evidence, ...]:
-        return tuple(e for p in sorted(self.evidence) for e in self.evidence[p])
+        return tuple(e for document in self.classified() for e in document.evidence)
 
 
 def scan(
@@ -366,7 +367,7 @@ def _content_date(result: ExtractResult, commit_dates: dict[str, str], today: da
     return datetime.fromtimestamp(result.document.mtime, timezone.utc).date().isoformat()
 
 
-def _document_entries(results, evidence: list[Evidence], dates) -> tuple[DocumentEntry, ...]:
+def _document_entries(results, evidence: list[Evidence], dates, kinds) -> tuple[DocumentEntry, ...]:
     tags: dict[str, list[Tag]] = {}
     for item in evidence:
         if item.tag:
@@ -388,6 +389,8 @@ def _document_entries(results, evidence: list[Evidence], dates) -> tuple[Documen
                 status=status,
                 reason=reason,
                 title=title,
+                kind=kinds[document.path].kind if document.path in kinds else "",
+                kind_signals=kinds[document.path].signals if document.path in kinds else (),
                 tags=tuple(sorted(tags.get(document.path, []), key=lambda t: (t.framework, -t.score))),
             )
         )

@@ -33,9 +33,9 @@ def _report() -> GapReport:
         Verdict("9.3.3", "Management review outputs", "9.3", "covered", "Evidenced by mr.docx.",
                 evidence=(EvidenceRef("mr/minutes-2026.docx", 0.7),), section="9"),
         Verdict("10.2", "Nonconformity and corrective action", "10", "partial",
-                "Only passing mentions: manual.docx matches (0.45).", evidence_kind="retain",
-                near_misses=(NearMiss("manual.docx", 0.45), NearMiss("capa.md", 0.2)), shortfall="weak",
-                section="10"),
+                "Only a blank template (forms/capa-form.docx): the filled-in document is not there.",
+                evidence_kind="retain", evidence=(EvidenceRef("forms/capa-form.docx", 0.45),),
+                near_misses=(NearMiss("capa.md", 0.2),), shortfall="template", section="10"),
     ))
     cmmi = FrameworkResult(CMMI, "CMMI V2.0 Development", "2.0", (
         Verdict("GOV 2.4", "Review activities with senior management", "GOV", "missing", "No document.",
@@ -45,8 +45,8 @@ def _report() -> GapReport:
                 shortfall="nothing", section="PQA", level=2, related=(Related(ISO, "9.2", "intersect", "strong"),)),
         Verdict("PQA 2.3", "Communicate noncompliances", "PQA", "missing", "No document.", evidence_kind="retain",
                 shortfall="nothing", section="PQA", level=2, related=(Related(ISO, "9.2", "intersect", "weak"),)),
-        Verdict("PQA 2.1", "Develop a QA approach", "PQA", "partial", "No document.", evidence_kind="maintain",
-                shortfall="weak", section="PQA", level=2, near_misses=(NearMiss("qa/plan.md", 0.35),)),
+        Verdict("PQA 2.1", "Develop a QA approach", "PQA", "partial", "Evidence is stale.", evidence_kind="maintain",
+                shortfall="stale", section="PQA", level=2, evidence=(EvidenceRef("qa/plan-2019.md", 0.35),)),
     ), level=3)
     return GapReport("0.1.0", "2026-05-02T10:00:00+00:00", "/qms", (iso, cmmi), ())
 
@@ -78,9 +78,12 @@ def test_shared_evidence_comes_first_and_each_gap_is_in_one_action():
 
 def test_each_action_says_what_to_do_and_where_to_start():
     actions = {(a.framework, a.requirement): a for a in action_plan(_report())}
-    weak = actions[(ISO, "10.2")]
-    assert weak.step.startswith("Give it evidence of its own: manual.docx mentions it only in passing")
-    assert weak.start_from.path == "manual.docx" and weak.start_from.score == 0.45
+    template = actions[(ISO, "10.2")]
+    assert template.headline == "Fill it in"
+    assert template.step == "Fill it in: only a blank template (forms/capa-form.docx) was found; keep the completed document."
+    assert template.start_from.path == "forms/capa-form.docx" and template.start_from.score == 0.45
+    assert actions[(CMMI, "PQA 2.1")].step == ("Bring the evidence up to date: the newest is older than the age limit; "
+                                               "review it, or produce a maintained document dated within the limit.")
     # Nothing of its own: start from a document that is evidence for the ISO clause the crosswalk links.
     borrowed = actions[(CMMI, "GOV 2.4")]
     assert borrowed.start_from.path == "mr/minutes-2026.docx"

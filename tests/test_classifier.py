@@ -5,7 +5,16 @@ import numpy as np
 import pytest
 
 from gapscan.classifiers.analysis import path_words, stem, terms
-from gapscan.classifiers.doctype import ACTIVITIES, PROCEDURE, RECORD, TEMPLATE, document_kind, record_of
+from gapscan.classifiers.doctype import (
+    ACTIVITIES,
+    POLICY,
+    PROCEDURE,
+    RECORD,
+    REFERENCE,
+    TEMPLATE,
+    document_kind,
+    record_of,
+)
 from gapscan.classifiers.tfidf import ProfileSimilarity, Tagger
 from gapscan.mappings import bundled_catalogs
 from gapscan.scanner.documents import Document, Extract, Metadata, Section
@@ -111,8 +120,54 @@ def test_path_words():
         ("QMS-Template/procedures/CAPA.md", PROCEDURE),
     ],
 )
-def test_document_kind(path, kind):
-    assert document_kind(path) == kind
+def test_document_kind_from_names(path, kind):
+    assert document_kind(path).kind == kind
+
+
+BLANK_AUDIT_REPORT = """Internal audit report
+Audit date: <Date>
+Lead auditor: [Name]
+Process audited: {{ process.name }}
+Finding | Clause | Severity | Owner | Closed on
+Summary of findings: Enter the summary here
+"""
+FILLED_AUDIT_REPORT = """Internal audit report
+Audit date: 2026-03-12
+Lead auditor: J. Smith
+Finding | Clause | Severity | Owner | Closed on
+Purchase orders not approved | 8.4 | Minor | K. Lee | 2026-04-02
+Calibration label missing | 7.1.5 | Minor | P. Roe | 2026-04-10
+Training record unsigned | 7.2 | Observation | A. Wu | 2026-03-30
+"""
+
+
+def test_a_form_with_placeholders_and_an_empty_table_is_a_template_whatever_its_name():
+    kind = document_kind("audits/internal-audit-report-2026.md", "", [BLANK_AUDIT_REPORT])
+    assert kind.kind == TEMPLATE
+    assert "placeholders (e.g. <Date>): 4" in kind.signals and "tables with a header and no rows: 1" in kind.signals
+
+
+def test_a_filled_register_is_a_record_and_says_why():
+    kind = document_kind("audits/march.md", "", [FILLED_AUDIT_REPORT])
+    assert kind.kind == RECORD and kind.signals == ("filled table rows: 3",)
+
+
+def test_a_policy_with_tables_is_a_policy():
+    text = "Role | Duty | Approves\nCEO | sets the quality policy | yes\nQM | runs audits | yes\nHR | training | no\n"
+    assert document_kind("policies/quality-policy.md", "", [text]).kind == POLICY
+
+
+def test_a_clause_catalogue_is_a_reference_and_never_evidence(tagger):
+    rows = "\n".join(f"{clause} | {title} | see manual" for clause, title in [
+        ("4.1", "Context"), ("4.2", "Interested parties"), ("4.3", "Scope"), ("4.4", "Processes"),
+        ("5.1", "Leadership"), ("5.2", "Policy"), ("5.3", "Roles"), ("6.1", "Risks"), ("6.2", "Objectives"),
+        ("7.1", "Resources"), ("7.2", "Competence"), ("7.5", "Documented information"), ("8.4", "Suppliers"),
+        ("9.2", "Internal audit"), ("9.3", "Management review"), ("10.2", "Corrective action")])
+    catalogue = extract("iso/clause-map.md", ("Clause map", "ISO 9001 clause | Title | Where\n" + rows))
+    assert document_kind(catalogue.document.path, "", [catalogue.text]).kind == REFERENCE
+    found = tagger.evidence(catalogue)
+    assert found and not any(e.tag for e in found)
+    assert all(e.decision.startswith("a reference document is never evidence") for e in found)
 
 
 def test_a_placeholder_is_never_evidence_whatever_its_name(tagger):
@@ -124,7 +179,7 @@ def test_a_placeholder_is_never_evidence_whatever_its_name(tagger):
 @pytest.mark.parametrize("path", ["procedures/internal-audit-2024-03.docx", "reviews/Management review 2023.docx",
                                   "audits/audit_Q3.docx"])
 def test_dates_in_file_names_mark_records(path):
-    assert document_kind(path) == RECORD
+    assert document_kind(path).kind == RECORD
 
 
 def test_terms_join_non_to_the_word_it_negates():
@@ -180,7 +235,7 @@ def test_a_training_record_is_competence_evidence_whatever_its_subject(both):
     competence = next(e for e in found if e.requirement == "7.2")
     assert competence.terms[0] == "training record" and competence.locator == ""
     capa = next(e for e in found if e.requirement == "10.2")
-    assert capa.score >= both.settings.threshold and not capa.tag, "its subject stays a near miss"
+    assert not capa.tag and capa.decision == "a record of training: its subject is a near miss"
 
 
 def test_a_training_log_under_a_training_record_heading_is_evidence(both):
