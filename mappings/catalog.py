@@ -12,6 +12,8 @@ from pathlib import Path
 
 import jsonschema
 
+from gapscan.mappings.languages import reads
+
 _PACKAGE = resources.files("gapscan.mappings")
 
 
@@ -74,6 +76,12 @@ class Catalog:
     levels: tuple[int, ...] = ()
     default_level: int | None = None
     source: str = ""
+    # ISO 639-1 codes of the languages its profiles are written in: documents in any other
+    # language are not assessed against it (their words would match nothing).
+    languages: tuple[str, ...] = ("en",)
+
+    def reads(self, language: str) -> bool:
+        return reads(self.languages, language)
 
     def get(self, requirement_id: str) -> Requirement:
         for requirement in self.requirements:
@@ -216,6 +224,7 @@ def load_catalog(path: str | Path) -> Catalog:
         levels=tuple(data.get("levels", ())),
         default_level=data.get("default_level"),
         source=str(path),
+        languages=tuple(data.get("languages", ("en",))),
     )
 
 

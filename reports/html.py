@@ -24,6 +24,7 @@ from pathlib import Path
 import jinja2
 
 from gapscan.mappings import EVIDENCE_KINDS
+from gapscan.mappings.languages import names
 from gapscan.reports.actions import action_plan
 from gapscan.reports.baseline import Publication, gate_failures
 from gapscan.reports.inert import document_href
@@ -190,6 +191,7 @@ def _environment(template_dir: str | None) -> jinja2.Environment:
         bar_width=_bar_width,
         tile_label=tile_label,
         signed=_signed,
+        languages=names,
     )
     env.globals.update(
         STATUSES=STATUSES,

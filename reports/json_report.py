@@ -18,7 +18,7 @@ def report_dict(report: GapReport, publication: Publication | None = None) -> di
         "tool": {"name": "gapscan", "version": report.tool_version},
         "generated_at": report.generated_at,
         "root": report.root,
-        "summary": report.summary,
+        "summary": {**report.summary, "not_read": report.not_read.as_dict()},
         "frameworks": [
             {
                 "id": framework.id,
@@ -26,6 +26,7 @@ def report_dict(report: GapReport, publication: Publication | None = None) -> di
                 "version": framework.version,
                 "coverage": framework.coverage,
                 "counts": framework.counts,
+                "not_assessed": dict(framework.not_assessed),
                 "requirements": [
                     {
                         "id": verdict.id,
@@ -62,6 +63,8 @@ def report_dict(report: GapReport, publication: Publication | None = None) -> di
                 "status": document.status,
                 "reason": document.reason,
                 "kind": document.kind or None,
+                "language": document.language,
+                "assessed": document.assessed,
                 "tags": [
                     {"framework": t.framework, "requirement": t.requirement, "score": t.score}
                     for t in document.tags

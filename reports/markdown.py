@@ -102,6 +102,10 @@ def render_markdown(report: GapReport, publication: Publication | None = None) -
         + ".",
         "",
     )
+    if report.language_warning:
+        page.add(f"> **\u26a0 Warning:** {md_text(report.language_warning, 400)}", "")
+    if report.not_read.total:
+        page.add(md_text(report.not_read.sentence(), 600), "")
     _coverage_table(page, report, publication)
     _gate(page, report, publication)
     if publication.diff is not None:
@@ -165,8 +169,9 @@ def _coverage_table(page: _Page, report: GapReport, publication: Publication) ->
             delta = round((fw.coverage - before) * 100)
             sign = "+" if delta >= 0 else "\u2212"
             coverage += f" ({sign}{abs(delta)} pts)" if delta else " (=)"
+        note = f" \u26a0 {md_text(fw.not_assessed_note, 200)}" if fw.not_assessed else ""
         page.add(
-            f"| {_framework_name(fw)} | **{coverage}** | {counts['covered']} | {counts['partial']} | "
+            f"| {_framework_name(fw)} | **{coverage}**{note} | {counts['covered']} | {counts['partial']} | "
             f"{counts['missing']} | {counts['not_applicable']} |"
         )
     page.add("")

@@ -232,6 +232,10 @@ def _summarise(result: ScanResult, written: list[Path], verbose: bool) -> None:
         f"({stats.extracted} read, {stats.reused} from the index): "
         f"{summary['readable']} readable, {summary['unreadable']} unreadable or skipped."
     )
+    if report.language_warning:
+        click.echo(f"  warning: {report.language_warning}")
+    if report.not_read.total:
+        click.echo(f"  {report.not_read.sentence()}")
     for framework in report.frameworks:
         counts = framework.counts
         level = f" (level {framework.level})" if framework.level else ""
@@ -239,6 +243,7 @@ def _summarise(result: ScanResult, written: list[Path], verbose: bool) -> None:
             f"  {framework.id}{level}: coverage {framework.coverage:.0%} — "
             f"{counts['covered']} covered, {counts['partial']} partial, {counts['missing']} missing"
             + (f", {counts['not_applicable']} not applicable" if counts["not_applicable"] else "")
+            + (f" (warning: {framework.not_assessed_note})" if framework.not_assessed else "")
         )
         if verbose:
             for verdict in framework.verdicts:

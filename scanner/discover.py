@@ -12,6 +12,7 @@ import os
 import re
 import stat
 import subprocess
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,8 @@ from gapscan.scanner.documents import format_of
 
 VCS_FOLDERS = frozenset({".git", ".hg", ".svn", ".bzr", "CVS", "_darcs"})
 JUNK_FILES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
+# Why a file seen is not read (lock, junk and VCS files are passed over without a count).
+UNSUPPORTED, EXCLUDED = "unsupported", "excluded"
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class Discovery:
     git: bool = False
     commit_dates: dict[str, str] = field(default_factory=dict)  # path -> ISO date of last commit
     warnings: tuple[str, ...] = ()
+    not_read: dict[str, Counter[str]] = field(default_factory=dict)  # reason -> file type -> files
 
 
 class FileFilter:
@@ -54,18 +58,29 @@ class FileFilter:
 
     def format_for(self, relative: str) -> str | None:
         """The document format of a path we should read, or None."""
+        return self.sort(relative)[0]
+
+    def sort(self, relative: str) -> tuple[str | None, str]:
+        """``(format, "")`` for a document to read, else ``(None, why)``: :data:`EXCLUDED` by the
+        patterns, :data:`UNSUPPORTED` type, or "" for a lock, junk or VCS file."""
         parts = relative.split("/")
         name = parts[-1]
         if name.startswith("~$") or name in JUNK_FILES or any(p in VCS_FOLDERS for p in parts[:-1]):
-            return None
-        fmt = format_of(name)
-        if fmt is None:
-            return None
+            return None, ""
         if self._included is not None and not self._included.match_file(relative):
-            return None
+            return None, EXCLUDED
         if self._excluded.match_file(relative):
-            return None
-        return fmt
+            return None, EXCLUDED
+        fmt = format_of(name)
+        return (fmt, "") if fmt is not None else (None, UNSUPPORTED)
+
+
+def file_type(relative: str) -> str:
+    """How files are counted by type: the lower-case suffix (".yml"), or a dot-file's whole name
+    (".gitignore"), or "" for a name without a suffix."""
+    name = relative.rsplit("/", 1)[-1]
+    dot = name.rfind(".")
+    return name.lower() if dot == 0 else name[dot:].lower() if dot > 0 else ""
 
 
 def stat_candidate(root: Path, relative: str, fmt: str) -> Candidate | None:
@@ -132,11 +147,14 @@ def discover(
         paths = walk_files(root, skip_resolved, warnings, seen)
 
     candidates = []
+    not_read: dict[str, Counter[str]] = {}
     for number, relative in enumerate(paths, 1):
         if seen is not None and tracked is not None and number % _SEEN_EVERY == 0:
             seen(number)  # in a repository the listing is instant; reading each file's size is not
-        fmt = wanted.format_for(relative)
+        fmt, passed_over = wanted.sort(relative)
         if fmt is None or root / relative in skip_resolved:  # a skipped file: the labels file, say
+            if passed_over and root / relative not in skip_resolved:  # our waivers file is no loss
+                not_read.setdefault(passed_over, Counter())[file_type(relative)] += 1
             continue
         try:
             candidate = stat_candidate(root, relative, fmt)
@@ -150,7 +168,7 @@ def discover(
 
     candidates.sort(key=lambda c: c.path)
     commit_dates = _commit_dates(root) if tracked is not None else {}
-    return Discovery(root, tuple(candidates), tracked is not None, commit_dates, tuple(warnings))
+    return Discovery(root, tuple(candidates), tracked is not None, commit_dates, tuple(warnings), not_read)
 
 
 _SEEN_EVERY = 200  # files between two calls of a ``seen`` callback

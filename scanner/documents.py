@@ -23,6 +23,8 @@ FORMATS: dict[str, str] = {
     ".tsv": "csv",
     ".html": "html",
     ".htm": "html",
+    ".tex": "tex",
+    ".latex": "tex",
 }
 # Formats we recognise but cannot read; they are listed as skipped with a reason.
 LEGACY_FORMATS: dict[str, str] = {".doc": "doc", ".xls": "xls", ".ppt": "ppt", ".rtf": "rtf"}
@@ -77,6 +79,10 @@ class Extract:
     sections: tuple[Section, ...]
     metadata: Metadata = field(default_factory=Metadata)
     warnings: tuple[str, ...] = ()
+    language: str = ""  # ISO 639-1 code detected from the text, "und" when undetermined
+    # Other files read into this one (a LaTeX \input), relative to the scanned root: the extract
+    # is out of date when any of them changes.
+    includes: tuple[str, ...] = ()
 
     @property
     def text(self) -> str:

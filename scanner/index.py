@@ -206,18 +206,22 @@ class Index:
             sections=tuple(Section(**s) for s in data["sections"]),
             metadata=Metadata(**{**data["metadata"], "dates_in_text": tuple(data["metadata"]["dates_in_text"])}),
             warnings=tuple(data["warnings"]),
+            language=data["language"],
         )
 
     @_guarded
     def store(self, results: list[Extract | Unreadable], extractor: int) -> None:
         rows = []
         for result in results:
+            if isinstance(result, Extract) and result.includes:
+                continue  # its text depends on other files too: read again each scan (LaTeX is quick)
             if isinstance(result, Extract):
                 payload = json.dumps(
                     {
                         "sections": [asdict(s) for s in result.sections],
                         "metadata": asdict(result.metadata),
                         "warnings": list(result.warnings),
+                        "language": result.language,
                     },
                     ensure_ascii=False,
                 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
@@ -23,13 +24,24 @@ from gapscan.classifiers.models import default_model, model_from_labels
 from gapscan.classifiers.supervised import ModelError
 from gapscan.classifiers.tfidf import Classified, DocumentScores, Tagger
 from gapscan.mappings import Catalog, bundled_crosswalks, load_catalogs
+from gapscan.mappings.languages import language_name, names
 from gapscan.reports.assess import AssessmentInputs, assess
-from gapscan.reports.model import DocumentEntry, GapReport, HistoryPoint, Tag
+from gapscan.reports.model import DocumentEntry, FrameworkResult, GapReport, HistoryPoint, NotRead, Tag
 from gapscan.scanner.config import Config, ConfigError
-from gapscan.scanner.discover import Candidate, FileFilter, discover, display_path, git_tracked, stat_candidate
+from gapscan.scanner.discover import (
+    EXCLUDED,
+    UNSUPPORTED,
+    Candidate,
+    FileFilter,
+    discover,
+    display_path,
+    file_type,
+    git_tracked,
+    stat_candidate,
+)
 from gapscan.scanner.documents import Document, Extract, ExtractResult, Unreadable
 from gapscan.scanner.extract import EXTRACTOR_VERSION, extract_all
-from gapscan.scanner.extract.guards import too_large
+from gapscan.scanner.extract.guards import TOO_LARGE, too_large
 from gapscan.scanner.index import Index, default_index_path, sha256_file
 
 Progress = Callable[[str, int, int], None]  # stage, done, total (0 while unknown: files discovered so far)
@@ -130,6 +142,7 @@ class Scanner:
         self.git = False  # whether the root is read as a git work tree (tracked files only)
         self.commit_dates: dict[str, str] = {}
         self.warnings: tuple[str, ...] = ()
+        self.not_read: dict[str, Counter[str]] = {}  # files discovery passed over, by reason and type
 
     def close(self) -> None:
         self.index.close()
@@ -148,6 +161,7 @@ class Scanner:
         self.git = found.git
         self.commit_dates = found.commit_dates
         self.warnings = found.warnings
+        self.not_read = found.not_read
         self.notify("discover", len(found.candidates), len(found.candidates))
         present = {c.path for c in found.candidates}
         removed = [p for p in self.results if p not in present]
@@ -165,12 +179,14 @@ class Scanner:
         """Re-examine some paths (relative to the root) after filesystem events: a changed file is
         read again, a vanished or excluded one stops counting as evidence."""
         started = time.monotonic()
+        paths = set(paths)
+        paths |= {p for p, r in self.results.items() if isinstance(r, Extract) and paths.intersection(r.includes)}
         tracked = None
         if self.git:
             listing = git_tracked(self.root)
             tracked = set(listing) if listing else None  # as discover: nothing tracked -> read it all
         candidates, removed = [], 0
-        for path in sorted(set(paths)):
+        for path in sorted(paths):
             fmt = self.filter.format_for(path)
             candidate = None
             if fmt is not None and (tracked is None or path in tracked):
@@ -201,11 +217,13 @@ class Scanner:
         self.labels_hash = model.info["training_hash"]
         self.tagger = Tagger(self.catalogs, supervised=model)
         for done, (path, extract) in enumerate(extracts.items(), 1):
-            self.scores[path] = self.tagger.score(extract)
+            self._score(extract)
             self.notify("classify", done, len(extracts))
 
     def _unchanged(self, candidate: Candidate) -> bool:
         known = self.results.get(candidate.path)
+        if isinstance(known, Extract) and known.includes:
+            return False  # a file it includes may have changed
         return known is not None and known.document.size == candidate.size and known.document.mtime == candidate.mtime
 
     def _forget(self, path: str) -> None:
@@ -247,12 +265,25 @@ class Scanner:
         for done, result in enumerate(everything, 1):
             path = result.document.path
             self.results[path] = result
-            if isinstance(result, Extract):
-                self.scores[path] = self.tagger.score(result)
-            else:
-                self.scores.pop(path, None)
+            self._score(result)
             self.notify("classify", done, len(everything))
         return len(todo)
+
+    def _score(self, result: ExtractResult) -> None:
+        """Score a document for the frameworks whose catalogs read its language; one that no catalog
+        reads (or that could not be read) is not part of the assessed collection."""
+        readers = {catalog.id for catalog in self._readers(result)}
+        path = result.document.path
+        if not readers:
+            self.scores.pop(path, None)
+            return
+        scores = self.tagger.score(result)
+        self.scores[path] = replace(scores, candidates=tuple(e for e in scores.candidates if e.framework in readers))
+
+    def _readers(self, result: ExtractResult) -> list[Catalog]:
+        if not isinstance(result, Extract):
+            return []
+        return [catalog for catalog, _ in self.catalogs if catalog.reads(result.language)]
 
     def report(self, today: date | None = None) -> GapReport:
         """Assess every framework on the current evidence."""
@@ -266,7 +297,7 @@ class Scanner:
         inputs = AssessmentInputs(dates, {path: kind.kind for path, kind in kinds.items()}, today)
         in_scope = {catalog.id for catalog, _ in self.catalogs}
         frameworks = tuple(
-            assess(
+            _with_languages(assess(
                 catalog,
                 level,
                 evidence,
@@ -275,7 +306,7 @@ class Scanner:
                 self.config.max_age_days.get(catalog.id),
                 bundled_crosswalks(),
                 in_scope,
-            )
+            ), catalog, results)
             for catalog, level in self.catalogs
         )
         return GapReport(
@@ -283,8 +314,9 @@ class Scanner:
             generated_at=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
             root=display_path(str(self.root)),
             frameworks=frameworks,
-            documents=_document_entries(results, evidence, dates, kinds),
+            documents=_document_entries(results, evidence, dates, kinds, [catalog for catalog, _ in self.catalogs]),
             warnings=self.warnings,
+            not_read=_not_read(self.not_read, results),
         )
 
     def record(self, report: GapReport) -> GapReport:
@@ -367,7 +399,25 @@ def _content_date(result: ExtractResult, commit_dates: dict[str, str], today: da
     return datetime.fromtimestamp(result.document.mtime, timezone.utc).date().isoformat()
 
 
-def _document_entries(results, evidence: list[Evidence], dates, kinds) -> tuple[DocumentEntry, ...]:
+def _with_languages(framework: FrameworkResult, catalog: Catalog, results: list[ExtractResult]) -> FrameworkResult:
+    """The framework's result with the languages its catalog reads and the documents it could not."""
+    unread = Counter(r.language for r in results if isinstance(r, Extract) and not catalog.reads(r.language))
+    return replace(framework, languages=catalog.languages, not_assessed=tuple(sorted(unread.items())))
+
+
+def _not_read(passed_over: dict[str, Counter[str]], results: list[ExtractResult]) -> NotRead:
+    """Files discovery passed over, and documents refused for their size, counted by type."""
+    too_large = Counter(
+        file_type(r.document.path) for r in results if isinstance(r, Unreadable) and r.reason.startswith(TOO_LARGE)
+    )
+    return NotRead(
+        unsupported=tuple(sorted(passed_over.get(UNSUPPORTED, Counter()).items())),
+        excluded=tuple(sorted(passed_over.get(EXCLUDED, Counter()).items())),
+        too_large=tuple(sorted(too_large.items())),
+    )
+
+
+def _document_entries(results, evidence: list[Evidence], dates, kinds, catalogs: list[Catalog]) -> tuple[DocumentEntry, ...]:
     tags: dict[str, list[Tag]] = {}
     for item in evidence:
         if item.tag:
@@ -375,8 +425,12 @@ def _document_entries(results, evidence: list[Evidence], dates, kinds) -> tuple[
     entries = []
     for result in results:
         document = result.document
+        language, assessed = "", True
         if isinstance(result, Extract):
-            status, reason, title = "ok", None, result.metadata.title
+            status, reason, title, language = "ok", None, result.metadata.title, result.language
+            if not any(catalog.reads(language) for catalog in catalogs):
+                assessed = False
+                reason = f"written in {language_name(language)} ({language}); the catalogs read {names(_catalog_languages(catalogs))}"
         else:
             status, reason, title = ("skipped" if result.skipped else "unreadable"), result.reason, ""
         entries.append(
@@ -392,6 +446,12 @@ def _document_entries(results, evidence: list[Evidence], dates, kinds) -> tuple[
                 kind=kinds[document.path].kind if document.path in kinds else "",
                 kind_signals=kinds[document.path].signals if document.path in kinds else (),
                 tags=tuple(sorted(tags.get(document.path, []), key=lambda t: (t.framework, -t.score))),
+                language=language,
+                assessed=assessed,
             )
         )
     return tuple(entries)
+
+
+def _catalog_languages(catalogs: list[Catalog]) -> list[str]:
+    return sorted({code for catalog in catalogs for code in catalog.languages})

@@ -60,7 +60,8 @@ def test_json_follows_the_contract(scanned):
                                 "start_from", "closes"]
         assert action["rank"] == number and action["step"] and action["expected"]
     for framework in report["frameworks"]:
-        assert list(framework) == ["id", "title", "version", "coverage", "counts", "requirements"]
+        assert list(framework) == ["id", "title", "version", "coverage", "counts", "not_assessed", "requirements"]
+        assert framework["not_assessed"] == {}  # the demo is written in English
         ids = [r["id"] for r in framework["requirements"]]
         assert ids == sorted(ids, key=lambda i: [int(p) if p.isdigit() else p for p in re.findall(r"\d+|[A-Z]+", i)])
         assert 0.0 <= framework["coverage"] <= 1.0
@@ -72,7 +73,10 @@ def test_json_follows_the_contract(scanned):
                 assert list(evidence) == ["path", "score", "locator", "modified", "terms"]
                 assert 0.0 <= evidence["score"] <= 1.0
     for document in report["documents"]:
-        assert list(document) == ["path", "format", "bytes", "sha256", "modified", "status", "reason", "kind", "tags"]
+        assert list(document) == ["path", "format", "bytes", "sha256", "modified", "status", "reason", "kind", "language",
+                                  "assessed", "tags"]
+        assert document["language"] in (("en", "und") if document["status"] == "ok" else ("",))
+        assert document["assessed"] is True
         assert "\\" not in document["path"] and not document["path"].startswith("/")
     assert [d["path"] for d in report["documents"]] == sorted(d["path"] for d in report["documents"])
 
@@ -80,7 +84,8 @@ def test_json_follows_the_contract(scanned):
 def test_every_demo_document_is_listed_and_broken_ones_are_warnings(scanned):
     done, report, _ = scanned
     documents = {d["path"]: d for d in report["documents"]}
-    assert report["summary"] == {"documents": 30, "readable": 28, "unreadable": 2}
+    assert report["summary"] == {"documents": 30, "readable": 28, "unreadable": 2,
+                                 "not_read": {"unsupported": {}, "excluded": {}, "too_large": {}}}
     assert set(demo_qms.IGNORED).isdisjoint(documents)
     (corrupt,) = demo_qms.UNREADABLE
     assert documents[corrupt]["status"] == "unreadable" and documents[corrupt]["tags"] == []

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from gapscan.reports.html import render_html
+from gapscan.reports.inert import md_text
+from gapscan.reports.markdown import render_markdown
 from gapscan.scanner.config import Config
 from gapscan.scanner.pipeline import scan
 
@@ -32,11 +35,49 @@ def labels():
 
 
 def test_every_readable_labelled_document_is_in_the_report(corpus_scan, labels):
+    """A labelled file of a type gapscan does not read (the GitHub issue forms in YAML) is counted
+    among the files not read, by its type; every other one is a document in the report."""
     documents = {d.path: d for d in corpus_scan.report.documents}
+    unsupported = dict(corpus_scan.report.not_read.unsupported)
     for row in labels:
+        if row["exclude"] == "unsupported":
+            assert row["path"] not in documents, row["path"]
+            assert unsupported.get(Path(row["path"]).suffix.lower(), 0) >= 1, row["path"]
+            continue
         assert row["path"] in documents, row["path"]
         if row["exclude"] not in ("notext", "empty"):
             assert documents[row["path"]].status == "ok", (row["path"], documents[row["path"]].reason)
+
+
+def test_yaml_issue_forms_are_counted_as_files_not_read(corpus_scan, labels):
+    forms = [row["path"] for row in labels if row["exclude"] == "unsupported"]
+    assert len(forms) == 4 and all(path.endswith(".yml") for path in forms)
+    assert dict(corpus_scan.report.not_read.unsupported)[".yml"] >= len(forms)
+    assert "files of types gapscan does not read" in corpus_scan.report.not_read.sentence()
+
+
+def test_documents_in_spanish_are_not_assessed_and_every_output_says_so(corpus_scan, labels):
+    documents = {d.path: d for d in corpus_scan.report.documents}
+    spanish = [row["path"] for row in labels if row["lang"] == "es" and documents.get(row["path"]) is not None
+               and documents[row["path"]].status == "ok"]
+    assert len(spanish) >= 90
+    for path in spanish:
+        document = documents[path]
+        assert (document.language, document.assessed) == ("es", False), path
+        assert document.reason == "written in Spanish (es); the catalogs read English"
+        assert document.tags == ()
+    english = [documents[row["path"]] for row in labels if row["lang"].startswith("en") and row["path"] in documents
+               and documents[row["path"]].status == "ok"]
+    assert all(d.assessed for d in english), [d.path for d in english if not d.assessed]
+    assert not {e.path for e in corpus_scan.evidence} & set(spanish)
+    warning = corpus_scan.report.language_warning
+    assert f"{len(spanish)} documents in Spanish" in warning and "the catalogs read English" in warning
+    for framework in corpus_scan.report.frameworks:
+        assert dict(framework.not_assessed)["es"] == len(spanish)
+    markdown = render_markdown(corpus_scan.report)
+    assert markdown.index(md_text(warning, 400)) < markdown.index("| Framework")
+    html = render_html(corpus_scan.report)
+    assert html.index(warning) < html.index('class="overview"')
 
 
 def test_image_only_documents_are_unreadable_with_a_reason(corpus_scan, labels):

@@ -49,6 +49,32 @@ def test_include_and_exclude_are_gitignore_style(tmp_path):
     assert paths(found) == ["qms/policy.md"]
 
 
+def test_files_not_read_are_counted_by_reason_and_type(tmp_path):
+    touch(tmp_path, "forms/change.yml")
+    touch(tmp_path, "forms/bug.YML")
+    touch(tmp_path, "logo.png")
+    touch(tmp_path, ".gitignore")
+    touch(tmp_path, "drafts/old.md")
+    touch(tmp_path, "drafts/sketch.png")  # excluded before its type is looked at
+    touch(tmp_path, "qms/scratch.txt")
+    touch(tmp_path, "qms/policy.md")
+    touch(tmp_path, "~$policy.docx")  # a lock file is not a file of the quality system: not counted
+    touch(tmp_path, ".DS_Store")
+    touch(tmp_path, "waivers.toml")  # our own input
+    found = discover(tmp_path, exclude=("drafts/", "*.txt"), skip=(tmp_path / "waivers.toml",))
+    assert paths(found) == ["qms/policy.md"]
+    assert found.not_read == {"unsupported": {".yml": 2, ".png": 1, ".gitignore": 1},
+                              "excluded": {".md": 1, ".png": 1, ".txt": 1}}
+
+
+def test_files_outside_include_count_as_excluded(tmp_path):
+    touch(tmp_path, "qms/policy.md")
+    touch(tmp_path, "other/notes.md")
+    touch(tmp_path, "other/diagram.vsdx")
+    found = discover(tmp_path, include=("qms/",))
+    assert found.not_read == {"excluded": {".md": 1, ".vsdx": 1}}
+
+
 def test_skip_folders_such_as_the_report_output(tmp_path):
     touch(tmp_path, "policy.md")
     touch(tmp_path, "gapscan-report/report.html")

@@ -17,6 +17,7 @@ from fixtures.documents import (
     Part,
     Table,
     write_document,
+    write_pdf_manual,
     write_encrypted_pdf,
     write_ole_encrypted,
     write_slow_pdf,
@@ -33,6 +34,7 @@ from gapscan.scanner.documents import (
 )
 from gapscan.scanner.extract import Limits, _outcome, extract_all, extract_file
 from gapscan.scanner.extract.dates import dates_in_text
+from fixtures.latex import write_latex_manual
 
 SPEC = DocSpec(
     title="Quality Manual",
@@ -59,9 +61,10 @@ FORMATS = {
     ".odt": (HEADINGS, True),
     ".md": (HEADINGS, True),
     ".html": (HEADINGS, True),
+    ".tex": (HEADINGS, True),
     ".xlsx": (SHEETS, True),
     ".ods": (SHEETS, True),
-    ".pdf": (["page 1", "page 2", "page 3"], True),
+    ".pdf": ([f"{heading} (p. {page})" for heading, page in zip(HEADINGS, (1, 1, 2, 3))], True),
     ".pptx": (SLIDES, True),
     ".odp": (SLIDES, True),
     ".txt": (["text"], False),
@@ -422,3 +425,176 @@ def test_dates_in_text(text: str, expected: tuple[str, ...]) -> None:
 
 def test_dates_are_read_only_near_the_top() -> None:
     assert dates_in_text("x" * 6000 + " Effective date: 2024-03-01") == ()
+
+
+# --- LaTeX -----------------------------------------------------------------------------------
+
+
+def latex_manual(tmp_path: Path) -> Extract:
+    root = write_latex_manual(tmp_path)
+    path = root / "quality-manual.tex"
+    stat = path.stat()
+    result = extract_file(path, Document("quality-manual.tex", "tex", stat.st_size, stat.st_mtime), Limits())
+    assert isinstance(result, Extract), result
+    return result
+
+
+def test_latex_sections_follow_chapters_and_sections_across_included_files(tmp_path: Path) -> None:
+    result = latex_manual(tmp_path)
+    assert [section.locator for section in result.sections] == [
+        "Quality Manual", "Scope of the quality management system", "Context of the organisation",
+        "Interested parties", "Internal audit", "Audit programme and schedule", "Records",
+        "Retention of records",
+    ]  # fmt: skip
+    assert result.includes == ("chapters/context.tex", "chapters/loop.tex", "chapters/audit.tex")
+    assert result.metadata.title == "Quality Manual"
+    assert result.metadata.author == "Quinn Manager, Alex Auditor"
+    assert result.metadata.modified == "2025-03-01"
+    assert result.language == "en"
+
+
+def test_latex_markup_is_stripped_to_readable_text(tmp_path: Path) -> None:
+    sections = {section.locator: section.text for section in latex_manual(tmp_path).sections}
+    scope = sections["Scope of the quality management system"]
+    assert "covers the design, manufacture and servicing of industrial widgets (see Chapter )." in scope
+    assert "Acme Widgets" in scope and "Price: 100 % of list; costs $5 & up." in scope
+    assert "mc^2" not in scope and "sum" not in scope and "\\" not in scope
+    assert sections["Context of the organisation"].splitlines()[1:] == [
+        "We review internal and external issues every year at the management review.",
+        "Customer requirements",
+        "Regulation: the machinery directive",
+    ]
+    assert "the régulateur français are listed" in sections["Interested parties"]
+    assert "Each chapter is reviewed by the quality manager." in sections["Interested parties"]
+    audit = sections["Audit programme and schedule"]
+    assert "internal audits — at least once a year — and keeps the audit programme up to date. See form QF-09." in audit
+    assert "Auditor independence\nAuditors never audit their own work." in audit
+    assert "https" not in audit and "%" not in audit
+    assert sections["Retention of records"].splitlines()[1:] == [
+        "Record | Retention", "Audit report | 5 years", "LOG-2025-001 audit closed"]
+    text = "\n".join(sections.values())
+    for leaked in ("documentclass", "usepackage", "graphicx", "ch:scope", "tableofcontents", "Controlled copy",
+                   "frac", "draft", "{", "}"):
+        assert leaked not in text, leaked
+
+
+def test_latex_input_never_reads_outside_the_scanned_root(tmp_path: Path) -> None:
+    result = latex_manual(tmp_path)
+    assert "Salary" not in result.text
+    assert result.warnings == (
+        "\\input{chapters/context}: forms a loop, not read again",
+        "\\input{../secret}: outside the scanned folder, not read",
+        "\\input{chapters/missing}: file not found",
+    )
+
+
+def test_latex_input_through_a_symlink_out_of_the_root_is_refused(tmp_path: Path) -> None:
+    root = tmp_path / "qms"
+    root.mkdir()
+    (tmp_path / "private.tex").write_text("Private salary data.", encoding="utf-8")
+    (root / "link.tex").symlink_to(tmp_path / "private.tex")
+    (root / "main.tex").write_text("\\section{Policy}\nOur quality policy.\n\\input{link}\n", encoding="utf-8")
+    stat = (root / "main.tex").stat()
+    result = extract_file(root / "main.tex", Document("main.tex", "tex", stat.st_size, stat.st_mtime), Limits())
+    assert isinstance(result, Extract) and "salary" not in result.text
+    assert result.warnings == ("\\input{link}: outside the scanned folder, not read",)
+
+
+def test_latex_includes_are_bounded_in_depth(tmp_path: Path) -> None:
+    for level in range(12):
+        (tmp_path / f"level{level}.tex").write_text(f"Level {level} text.\n\\input{{level{level + 1}}}\n")
+    result = readable(tmp_path / "level0.tex")
+    assert "Level 8 text." in result.text and "Level 10 text." not in result.text
+    assert any("nested more than 8 deep" in warning for warning in result.warnings)
+
+
+def test_latex_text_respects_the_character_budget(tmp_path: Path) -> None:
+    (tmp_path / "chapter.tex").write_text("\\section{Audit}\n" + "Audit findings are recorded. " * 2000)
+    (tmp_path / "main.tex").write_text("\\input{chapter}\n\\input{chapter}\n")
+    result = readable(tmp_path / "main.tex", Limits(max_chars=5_000))
+    assert len(result.text) <= 5_000
+    assert "text truncated at 5,000 characters" in result.warnings
+
+
+def test_unbalanced_latex_still_gives_its_text(tmp_path: Path) -> None:
+    path = tmp_path / "broken.tex"
+    path.write_text("\\section{Scope\nThe scope {covers $ everything \\textbf{we \\begin{itemize} do.", encoding="utf-8")
+    assert "The scope covers everything we do." in readable(path).text
+
+
+# --- PDF sections ----------------------------------------------------------------------------
+
+_AUDITS = "Internal audits are planned once a year for every process of the quality management system. "
+MANUAL = DocSpec(
+    title="Quality Manual",
+    parts=(
+        Part("1 Scope", ("The system covers the design and manufacture of widgets.",)),
+        Part("2 Internal audit", (_AUDITS * 45,)),
+        Part("2.1 Audit programme", ("The programme lists every audit of the year.",), level=2),
+        Part("2.2 Audit reports", ("Each audit ends with a report to management.",), level=2),
+        Part("3 Management review", ("Top management reviews the system twice a year. " * 120,)),
+        Part("4 Improvement", ("Nonconformities lead to corrective action.",)),
+    ),
+)
+MANUAL_SECTIONS = [part.heading for part in MANUAL.parts]
+
+
+def pdf_sections(path: Path) -> dict[str, str]:
+    return {section.locator: section.text for section in readable(path).sections}
+
+
+def heading_pages(path: Path) -> dict[str, int]:
+    """Where each heading is printed, found independently: the first page whose text has it."""
+    from pypdf import PdfReader
+
+    pages = [page.extract_text().splitlines() for page in PdfReader(path).pages]
+    return {heading: next(n for n, lines in enumerate(pages, 1) if heading in lines) for heading in MANUAL_SECTIONS}
+
+
+@pytest.mark.parametrize("how", ["outline", "fonts"])
+def test_pdf_sections_follow_the_headings_not_the_pages(tmp_path: Path, how: str) -> None:
+    path = write_pdf_manual(tmp_path / "manual.pdf", MANUAL, outline=how == "outline",
+                            heading_size=None if how == "outline" else 14)
+    pages = heading_pages(path)
+    assert max(pages.values()) >= 3 and pages["2.1 Audit programme"] == pages["2.2 Audit reports"]
+    sections = pdf_sections(path)
+    expected = [f"{heading} (p. {pages[heading]})" for heading in MANUAL_SECTIONS]
+    assert [locator for locator in sections if locator not in ("page 1", "Quality Manual (p. 1)")] == expected
+    audit = sections[f"2 Internal audit (p. {pages['2 Internal audit']})"]
+    assert audit.startswith("2 Internal audit\nInternal audits are planned") and "programme" not in audit
+    assert len(audit) > 3000  # the section runs on over the page break
+    reports = sections[f"2.2 Audit reports (p. {pages['2.2 Audit reports']})"]
+    assert reports == "2.2 Audit reports\nEach audit ends with a report to management."
+
+
+def test_pdf_without_outline_or_heading_fonts_is_read_by_page(tmp_path: Path) -> None:
+    path = write_pdf_manual(tmp_path / "plain.pdf", MANUAL, outline=False, heading_size=None)
+    sections = pdf_sections(path)
+    assert list(sections) == [f"page {n}" for n in range(1, len(sections) + 1)] and len(sections) >= 3
+    assert "Nonconformities lead to corrective action." in "\n".join(sections.values())
+
+
+def test_pdf_outline_is_read_to_its_useful_depth(tmp_path: Path) -> None:
+    """A lone top entry (the document's title) is skipped, and a level whose titles repeat under
+    every chapter ("Records") stays inside its chapter."""
+    chapters = ("Document control", "Internal audit", "Corrective action", "Training")
+    parts = [Part("Quality Manual")]
+    for chapter in chapters:
+        parts.append(Part(chapter, (f"How {chapter.lower()} works. " * 40,), level=2))
+        parts.append(Part("Records", (f"Records of {chapter.lower()} are kept.",), level=3))
+    path = write_pdf_manual(tmp_path / "nested.pdf", DocSpec("QM", tuple(parts)), heading_size=None)
+    locators = [locator.split(" (p.")[0] for locator in pdf_sections(path)]
+    assert locators == ["page 1", *chapters]
+
+
+def test_a_large_running_header_is_not_a_heading(tmp_path: Path) -> None:
+    path = write_pdf_manual(tmp_path / "headed.pdf", MANUAL, outline=False, running_header="ACME Widgets QMS")
+    locators = [locator.split(" (p.")[0] for locator in pdf_sections(path)]
+    assert "ACME Widgets QMS" not in locators
+    assert locators[-len(MANUAL_SECTIONS):] == MANUAL_SECTIONS
+
+
+def test_pdf_sections_respect_the_character_budget(tmp_path: Path) -> None:
+    path = write_pdf_manual(tmp_path / "manual.pdf", MANUAL)
+    result = readable(path, Limits(max_chars=2_000))
+    assert len(result.text) <= 2_000 and "text truncated at 2,000 characters" in result.warnings

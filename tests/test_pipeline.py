@@ -8,11 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from gapscan.reports.model import NotRead
 from gapscan.scanner import index as index_module
+from gapscan.scanner.extract import Limits
 from gapscan.scanner.config import Config
 from gapscan.scanner.index import Index
 from gapscan.scanner.output import write_atomic
-from gapscan.scanner.pipeline import scan
+from gapscan.scanner.pipeline import Scanner, scan
+from fixtures.latex import write_latex_manual
 
 AUDIT = """# Internal audit procedure
 
@@ -189,3 +192,37 @@ def test_the_labels_file_is_not_a_document(tree, tmp_path):
     write(tree, "labels.tsv", "path\tiso9001\nprocedures/internal-audit-procedure.md\t9.2\n")
     result = run(tree, tmp_path, labels=tree / "labels.tsv")
     assert "labels.tsv" not in {d.path for d in result.report.documents}
+
+
+def test_files_not_read_are_counted_in_the_report(tree, tmp_path):
+    write(tree, "forms/capa.yml", "name: CAPA request\n")
+    write(tree, "drafts/new.md", "# Draft\n")
+    write(tree, "records/huge.pdf", "%PDF-1.4\n" + "x" * 5000)
+    limits = Limits(max_file_bytes=4096)
+    report = run(tree, tmp_path, exclude=("drafts/",), limits=limits).report
+    assert report.not_read == NotRead(unsupported=((".yml", 1),), excluded=((".md", 1),), too_large=((".pdf", 1),))
+    assert report.not_read.sentence() == (
+        "Not read: 1 file of types gapscan does not read (1 .yml); 1 file excluded by include/exclude patterns "
+        "(1 .md); 1 file over the size limit (1 .pdf).")
+    huge = next(d for d in report.documents if d.path == "records/huge.pdf")
+    assert huge.status == "unreadable"  # still listed with its reason
+
+
+def test_a_latex_manual_is_read_again_when_a_file_it_includes_changes(tmp_path):
+    root = write_latex_manual(tmp_path)
+    chapter = root / "chapters" / "audit.tex"
+    config = Config(frameworks=("iso9001-2015",))
+    with Scanner(root, config, index_path=tmp_path / "index.sqlite", jobs=1) as scanner:
+        scanner.sync()
+        assert "Auditors never audit their own work." in scanner.results["quality-manual.tex"].text
+        chapter.write_text(chapter.read_text().replace("never audit their own work", "are trained each year"))
+        scanner.update(["chapters/audit.tex"])  # what the watch service does on the change event
+        assert "Auditors are trained each year." in scanner.results["quality-manual.tex"].text
+    # a new scan (a new process) does not take the manual from the index either
+    chapter.write_text(chapter.read_text().replace("are trained each year", "report to the quality manager"))
+    result = scan(root, config, index_path=tmp_path / "index.sqlite", jobs=1)
+    manual = next(d for d in result.report.documents if d.path == "quality-manual.tex")
+    assert manual.status == "ok"
+    with Scanner(root, config, index_path=tmp_path / "index.sqlite", jobs=1) as scanner:
+        scanner.sync()
+        assert "Auditors report to the quality manager." in scanner.results["quality-manual.tex"].text

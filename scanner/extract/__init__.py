@@ -8,13 +8,14 @@ no more. Format handlers (one module per family) are imported on first use.
 from __future__ import annotations
 
 import importlib
+import itertools
 import os
 import signal
 import warnings
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from pebble import ProcessExpired, ProcessPool
 
@@ -26,6 +27,7 @@ from gapscan.scanner.documents import (
     Unreadable,
 )
 from gapscan.scanner.extract.dates import dates_in_text
+from gapscan.scanner.extract.language import detect_language, load_detector
 from gapscan.scanner.extract.guards import (
     NO_TEXT,
     Draft,
@@ -40,7 +42,7 @@ from gapscan.scanner.extract.guards import (
 __all__ = ["EXTRACTOR_VERSION", "Limits", "extract_all", "extract_file"]
 
 # Bump whenever the text, sections or metadata produced for the same bytes change.
-EXTRACTOR_VERSION = 2
+EXTRACTOR_VERSION = 3
 
 # Format key -> handler module in this package.
 _HANDLERS = {
@@ -55,8 +57,12 @@ _HANDLERS = {
     "txt": "text",
     "csv": "text",
     "html": "html",
+    "tex": "latex",
 }
 _ZIP_FORMATS = {"docx", "xlsx", "pptx", "odt", "ods", "odp"}
+# Formats that read other files (LaTeX \input): their handler is told the scanned root, the only
+# folder they may read from.
+_READS_OTHER_FILES = {"tex"}
 _LEGACY_REPLACEMENT = {"doc": ".docx", "rtf": ".docx", "xls": ".xlsx", "ppt": ".pptx"}
 # Jobs queued per worker, so a huge tree never holds all its futures at once.
 _QUEUE_PER_WORKER = 4
@@ -82,6 +88,11 @@ def extract_all(
     A pool is used even with one worker: the per-file timeout and crash isolation are the point.
     """
     workers = max(1, workers)
+    jobs = iter(jobs)
+    first = next(jobs, None)
+    if first is None:
+        return
+    load_detector()  # once here, not in every worker: forked workers share it
     pool = ProcessPool(
         max_workers=workers,
         max_tasks=_TASKS_PER_WORKER,
@@ -90,7 +101,7 @@ def extract_all(
     )
     pending: dict[Future[ExtractResult], Document] = {}
     try:
-        for path, document in jobs:
+        for path, document in itertools.chain([first], jobs):
             if len(pending) >= workers * _QUEUE_PER_WORKER:
                 yield from _collect(pending, limits)
             future = pool.schedule(
@@ -119,8 +130,20 @@ def _extract(path: Path, document: Document, limits: Limits) -> ExtractResult:
     if fmt in _ZIP_FORMATS:
         check_zip(path, fmt, limits)
     handler = importlib.import_module(f"{__name__}.{_HANDLERS[fmt]}")
-    draft: Draft = handler.read(path, fmt, limits)
+    if fmt in _READS_OTHER_FILES:
+        draft: Draft = handler.read(path, fmt, limits, root=scanned_root(path, document.path))
+    else:
+        draft = handler.read(path, fmt, limits)
     return _finish(document, draft, limits)
+
+
+def scanned_root(path: Path, relative: str) -> Path:
+    """The folder a document's path is relative to, from the file's location (``path``) and its
+    path in the scan; the file's own folder when the two do not line up."""
+    parts = PurePosixPath(relative).parts
+    if parts and path.parts[-len(parts):] == parts:
+        return path.parents[len(parts) - 1]
+    return path.parent
 
 
 def _finish(document: Document, draft: Draft, limits: Limits) -> ExtractResult:
@@ -140,7 +163,7 @@ def _finish(document: Document, draft: Draft, limits: Limits) -> ExtractResult:
         modified=clean_text(metadata.modified),
         dates_in_text=dates_in_text(text),
     )
-    return Extract(document, sections, metadata, tuple(warnings_))
+    return Extract(document, sections, metadata, tuple(warnings_), detect_language(text), draft.includes)
 
 
 def _collect(

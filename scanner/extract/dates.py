@@ -75,6 +75,15 @@ def dates_in_text(text: str) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
+def first_date(text: str) -> str:
+    """The first date written in ``text`` (a LaTeX ``\\date``, say) as ``YYYY-MM-DD``, or ""."""
+    for match in _DATE.finditer(text):
+        parsed = _parse(match)
+        if parsed is not None and parsed.year in _YEARS:
+            return parsed.isoformat()
+    return ""
+
+
 def _parse(match: re.Match[str]) -> date | None:
     groups = match.groupdict()
     if groups["iso_y"]:

@@ -132,8 +132,11 @@ def check_size(size: int, limits: Limits) -> None:
         raise Refused(too_large(size, limits))
 
 
+TOO_LARGE = "too large"
+
+
 def too_large(size: int, limits: Limits) -> str:
-    return f"too large ({human_size(size)} > limit {human_size(limits.max_file_bytes)})"
+    return f"{TOO_LARGE} ({human_size(size)} > limit {human_size(limits.max_file_bytes)})"
 
 
 def check_zip(path: Path, fmt: str, limits: Limits) -> None:
@@ -278,6 +281,7 @@ class Draft:
         self.metadata = Metadata()
         self.warnings: list[str] = []
         self.full = False
+        self.includes: tuple[str, ...] = ()  # other files read into this one (LaTeX \input)
         self._max_chars = max_chars
         self._room = max_chars
         self._sections: list[Section] = []

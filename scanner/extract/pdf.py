@@ -1,4 +1,5 @@
-"""PDF files: the text of each page, and the document information dictionary."""
+"""PDF files: the text in sections (see :mod:`.pdf_sections`), and the document information
+dictionary."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from gapscan.scanner.extract.guards import (
     describe_error,
     iso_datetime,
 )
+from gapscan.scanner.extract.pdf_sections import Line, font_headings, outline_headings, page_lines, sectioned
 
 # The header may follow some junk, but within the first kilobyte.
 _HEADER_WINDOW = 1024
@@ -38,21 +40,25 @@ def read(path: Path, fmt: str, limits: Limits) -> Draft:
         pages = list(reader.pages)
     except PdfReadError as error:  # includes PdfStreamError, typical of a truncated file
         raise Refused(f"corrupt: damaged PDF ({describe_error(error).removeprefix('corrupt: ')})")
-    draft = Draft(limits.max_chars, "page 1")
-    failed = 0
+    texts: list[list[Line]] = []
+    warnings: list[str] = []
+    chars = 0
     for number, page in enumerate(pages, start=1):
-        if draft.full:
+        if chars > limits.max_chars:
             break
-        draft.start(f"page {number}")
         try:
-            draft.add(page.extract_text())
+            lines = page_lines(page)
         except Exception as error:  # noqa: BLE001 - one damaged page must not lose the rest
-            draft.warn(f"page {number}: {describe_error(error)}")
-            failed += 1
-    if failed and failed == len(pages):
-        raise Refused(f"corrupt: no page could be read ({draft.warnings[0]})")
-    if not draft.full and draft.chars < _MIN_CHARS_PER_PAGE * len(pages):
+            warnings.append(f"page {number}: {describe_error(error)}")
+            lines = []
+        texts.append(lines)
+        chars += sum(len(line.text) + 1 for line in lines)
+    if warnings and len(warnings) == len(pages):
+        raise Refused(f"corrupt: no page could be read ({warnings[0]})")
+    if chars <= limits.max_chars and chars < _MIN_CHARS_PER_PAGE * len(pages):
         raise Refused(NO_TEXT)
+    draft = sectioned(texts, outline_headings(reader, texts) or font_headings(texts), limits)
+    draft.warnings.extend(warnings)
     draft.metadata = _metadata(reader)
     return draft
 

@@ -1,0 +1,168 @@
+"""Each document's language, and documents the catalogs cannot read: not assessed, and said so."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from fixtures.documents import DocSpec, Part, write_document
+from fixtures.languages import ENGLISH, FRENCH, GERMAN, SPANISH
+from gapscan.reports.html import render_html
+from gapscan.reports.markdown import render_markdown
+from gapscan.scanner.config import Config
+from gapscan.scanner.documents import Document, Extract, format_of
+from gapscan.scanner.extract import Limits, extract_file
+from gapscan.scanner.extract.language import detect_language
+from gapscan.scanner.pipeline import scan
+
+
+def extracted(path: Path) -> Extract:
+    stat = path.stat()
+    result = extract_file(path, Document(path.name, format_of(path.name), stat.st_size, stat.st_mtime), Limits())
+    assert isinstance(result, Extract), result
+    return result
+
+
+@pytest.mark.parametrize("suffix", [".md", ".docx", ".pdf", ".odt", ".html"])
+@pytest.mark.parametrize(("spec", "language"), [(SPANISH, "es"), (GERMAN, "de"), (FRENCH, "fr"), (ENGLISH, "en")])
+def test_language_is_detected_in_every_format(tmp_path, suffix, spec, language):
+    assert extracted(write_document(tmp_path / f"doc{suffix}", spec)).language == language
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1,2,3\n4,5,6\n7,8,9\n10,11,12",
+        "Name: ________ Date: ________ Signature: ________",
+        "QA-001 rev. 2",
+        "ID | Qty | Price\n12 | 4 | 3.50\n13 | 1 | 9.99",
+    ],
+)
+def test_too_little_language_is_undetermined(text):
+    assert detect_language(text) == "und"
+
+
+def test_a_short_english_form_is_english_or_undetermined_never_foreign():
+    form = ("Training attendance sheet. Course title, trainer, date, duration. Attendee name, role, "
+            "signature. Trainer signature.")
+    assert detect_language(form) in ("en", "und")
+
+
+def test_the_language_of_most_of_the_text_decides():
+    cover = "Quality Management System. Document owner: Quality Manager. Approved by the Board.\n"
+    spanish_body = "\n".join(p for part in SPANISH.parts for p in part.paragraphs) * 3
+    assert detect_language(cover + spanish_body) == "es"
+    summary_es = "Resumen: este documento describe el proceso de auditoría interna.\n"
+    english_body = "\n".join(p for part in ENGLISH.parts for p in part.paragraphs) * 3
+    assert detect_language(summary_es + english_body) == "en"
+
+
+@pytest.fixture
+def mixed_tree(tmp_path):
+    root = tmp_path / "qms"
+    write_document(root / "es/procedimiento-auditoria.md", SPANISH)
+    write_document(root / "es/procedimiento-auditoria.docx", SPANISH)
+    write_document(root / "de/dokumentenlenkung.pdf", GERMAN)
+    write_document(root / "en/internal-audit-procedure.md", ENGLISH)
+    write_document(root / "numbers.csv", DocSpec("", (Part("", ("1,2,3", "4,5,6")),)))
+    return root
+
+
+def scan_tree(root: Path, tmp_path: Path, **config):
+    return scan(root, Config(**config), index_path=tmp_path / "index.sqlite", jobs=1, today=date(2026, 11, 25))
+
+
+def test_documents_the_catalogs_cannot_read_are_not_assessed_and_give_no_evidence(mixed_tree, tmp_path):
+    result = scan_tree(mixed_tree, tmp_path)
+    documents = {d.path: d for d in result.report.documents}
+    spanish = documents["es/procedimiento-auditoria.md"]
+    assert (spanish.status, spanish.language, spanish.assessed) == ("ok", "es", False)
+    assert spanish.reason == "written in Spanish (es); the catalogs read English"
+    assert spanish.tags == ()
+    assert documents["de/dokumentenlenkung.pdf"].language == "de" and not documents["de/dokumentenlenkung.pdf"].assessed
+    english = documents["en/internal-audit-procedure.md"]
+    assert (english.language, english.assessed, english.reason) == ("en", True, None)
+    numbers = documents["numbers.csv"]
+    assert (numbers.language, numbers.assessed) == ("und", True)
+    assert {e.path for e in result.evidence} <= {"en/internal-audit-procedure.md", "numbers.csv"}
+    for framework in result.report.frameworks:
+        assert framework.not_assessed == (("de", 1), ("es", 2))
+        assert framework.not_assessed_note == "2 documents in Spanish and 1 in German were not assessed"
+    assert result.report.language_warning.startswith(
+        "2 documents in Spanish and 1 in German were not assessed: the catalogs read English")
+
+
+def test_every_output_warns_at_the_top_and_beside_each_framework(mixed_tree, tmp_path):
+    report = scan_tree(mixed_tree, tmp_path).report
+    note = "2 documents in Spanish and 1 in German were not assessed"
+
+    html = render_html(report)
+    main = html[html.index('<main id="main">'):]
+    assert main.index(report.language_warning) < main.index('class="overview"')
+    assert html.count(note) >= 1 + 2 * len(report.frameworks)  # the warning, each overview card and section
+    assert "not assessed: written in German (de); the catalogs read English" in html  # in the document list
+
+    markdown = render_markdown(report)
+    lines = markdown.splitlines()
+    warning = next(i for i, line in enumerate(lines) if "Warning" in line)
+    table = next(i for i, line in enumerate(lines) if line.startswith("| Framework"))
+    assert warning < table and "Spanish" in lines[warning]
+    rows = lines[table + 2 : table + 2 + len(report.frameworks)]
+    assert all(note in row.replace("\\", "") for row in rows), rows
+
+
+def test_console_warns_before_the_coverage_lines(mixed_tree, tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "gapscan.scanner", "scan", str(mixed_tree), "--out", str(tmp_path / "out"),
+         "--index", str(tmp_path / "cli.sqlite"), "--format", "json"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    warning = next(i for i, line in enumerate(lines) if "were not assessed: the catalogs read English" in line)
+    coverage = [i for i, line in enumerate(lines) if ": coverage " in line]
+    assert coverage and warning < min(coverage)
+    for i in coverage:
+        assert "2 documents in Spanish and 1 in German were not assessed" in lines[i]
+    report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
+    documents = {d["path"]: d for d in report["documents"]}
+    assert documents["es/procedimiento-auditoria.docx"]["language"] == "es"
+    assert documents["es/procedimiento-auditoria.docx"]["assessed"] is False
+    assert documents["en/internal-audit-procedure.md"]["assessed"] is True
+    assert {f["id"]: f["not_assessed"] for f in report["frameworks"]}["iso9001-2015"] == {"de": 1, "es": 2}
+
+
+def test_the_language_is_kept_in_the_index(mixed_tree, tmp_path):
+    first = scan_tree(mixed_tree, tmp_path)
+    again = scan_tree(mixed_tree, tmp_path)
+    assert again.stats.extracted == 0
+    assert [(d.path, d.language, d.assessed) for d in again.report.documents] == [
+        (d.path, d.language, d.assessed) for d in first.report.documents]
+
+
+def test_a_catalog_that_reads_spanish_assesses_spanish_documents(mixed_tree, tmp_path):
+    catalogs = tmp_path / "catalogs"
+    catalogs.mkdir()
+    (catalogs / "auditoria.catalog.toml").write_text(
+        'id = "auditoria"\ntitle = "Auditoría"\nversion = "1"\nlicence = "ours"\nlanguages = ["es"]\n'
+        '[[requirements]]\nid = "1"\ntitle = "Auditoría interna"\nkind = "requirement"\n'
+        'intent = "Planificar y realizar auditorías internas."\nevidence = "retain"\n'
+        'typical_evidence = ["informe de auditoría"]\nkeywords = ["auditoría interna", "auditores", "hallazgos"]\n',
+        encoding="utf-8",
+    )
+    result = scan_tree(mixed_tree, tmp_path, frameworks=("iso9001-2015", "auditoria"), catalog_folders=(catalogs,))
+    documents = {d.path: d for d in result.report.documents}
+    assert documents["es/procedimiento-auditoria.md"].assessed  # one catalog reads it
+    assert not documents["de/dokumentenlenkung.pdf"].assessed
+    assert documents["de/dokumentenlenkung.pdf"].reason == "written in German (de); the catalogs read English and Spanish"
+    frameworks = {f.id: f for f in result.report.frameworks}
+    assert frameworks["auditoria"].not_assessed == (("de", 1), ("en", 1))
+    assert frameworks["iso9001-2015"].not_assessed == (("de", 1), ("es", 2))
+    assert {e.framework for e in result.evidence if e.path.startswith("es/")} == {"auditoria"}
+    (verdict,) = frameworks["auditoria"].verdicts
+    assert verdict.status != "missing"
