@@ -26,7 +26,7 @@ import jinja2
 from gapscan.mappings import EVIDENCE_KINDS
 from gapscan.mappings.languages import names
 from gapscan.reports.actions import action_plan
-from gapscan.reports.baseline import Publication, gate_failures
+from gapscan.reports.baseline import Publication, Waiver, gate_failures
 from gapscan.reports.inert import document_href
 from gapscan.reports.model import STATUSES, FrameworkResult, GapReport, Verdict
 
@@ -232,7 +232,16 @@ def _context(report: GapReport, link_base: str, publication: Publication) -> dic
         "action_of": {(gap.framework, gap.requirement): action for action in actions for gap in action.closes},
         "publication": publication,
         "gate_failures": gate_failures(report, publication) if publication.gated else [],
+        "waived": _waived(publication),
     }
+
+
+def _waived(publication: Publication) -> tuple[tuple[Waiver, tuple[tuple[str, str], ...]], ...]:
+    """Each waiver in force with the gaps it waives (a waiver for a practice area waives several)."""
+    gaps: dict[Waiver, list[tuple[str, str]]] = {}
+    for framework, requirement, waiver in publication.waivers.applied:
+        gaps.setdefault(waiver, []).append((framework, requirement))
+    return tuple((waiver, tuple(items)) for waiver, items in gaps.items())
 
 
 def _trend(report: GapReport, labels: dict[str, str]) -> TrendView | None:

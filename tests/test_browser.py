@@ -188,7 +188,7 @@ def test_summary_contents_and_gate_at_the_top(browser_page):
     page.click("#contents a[href='#fw-cmmi-v2-dev']")
     assert_lands_below_the_toolbar(page, "#fw-cmmi-v2-dev")
     gate = " ".join(page.text_content("#gate").split())
-    assert "New gaps" in gate and "Active CMMI SAM 2.1 is waived until 2030-01-31" in gate
+    assert "New gaps" in gate and "Active CMMI SAM, until 2030-01-31: No suppliers until 2030 (waives SAM 2.1)" in gate
     assert "Expired ISO 4.1, on 2025-01-31; it no longer applies: An old one" in gate
 
 
