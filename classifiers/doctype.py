@@ -3,7 +3,7 @@
 - ``record``: evidence that something was done: filled table rows, ticked boxes, a dated name;
 - ``procedure``, ``policy``, ``plan``: documented information to maintain;
 - ``template``: a blank form: placeholders such as ``<Date>``, ``[Name]``, ``{{owner}}``, ``xxx``,
-  unfilled fields, tables with a header and no rows, unticked boxes, and nothing filled in;
+  unfilled fields, tables with a header and no rows, unticked boxes, and little filled in;
 - ``reference``: lists or maps many clauses or practices without being about one (a clause
   catalogue, an audit checklist, an appraisal database);
 - ``out_of_scope``: mainly about another regime (set by the classifier, ``classifiers.scope``);
@@ -95,13 +95,15 @@ _REFERENCE_IDS = 15
 _REFERENCE_WORDS_PER_ID = 30
 
 
-def document_kind(path: str, title: str = "", texts: Iterable[str] = ()) -> Kind:
-    """Judged from the file name, its folder, the title and, where given, the text."""
+def document_kind(path: str, title: str = "", texts: Iterable[str] = (), focused: bool = False) -> Kind:
+    """Judged from the file name, its folder, the title and, where given, the text. ``focused``: the
+    classifier finds the document mainly about one requirement (an audit programme that lists the
+    clauses each audit covers is about internal audit, not a reference)."""
     words = _name_words(path, title)
     text = "\n".join(texts)
     ids = _requirement_ids(text)
     own_words = len(_WORD.findall(text))
-    if len(ids) >= _REFERENCE_IDS and own_words <= _REFERENCE_WORDS_PER_ID * len(ids):
+    if not focused and len(ids) >= _REFERENCE_IDS and own_words <= _REFERENCE_WORDS_PER_ID * len(ids):
         return Kind(REFERENCE, (f"cites {len(ids)} clauses or practices with {own_words} words of its own",))
 
     blanks, filled = _blanks(text), _filled(text)
@@ -109,8 +111,8 @@ def document_kind(path: str, title: str = "", texts: Iterable[str] = ()) -> Kind
     named_template = _TEMPLATE_NAME.search(words)
     if named_template:
         return Kind(TEMPLATE, (f"named '{named_template.group(0)}'", *_describe(blanks)))
-    if blank_total >= 3 and filled_total == 0:
-        return Kind(TEMPLATE, _describe(blanks) + ("nothing filled in",))
+    if blank_total >= 3 and blank_total > 4 * filled_total:
+        return Kind(TEMPLATE, _describe(blanks) + (_describe(filled) or ("nothing filled in",)))
     named_record = _RECORD_NAME.search(words)
     if named_record or record_of(path, title):
         return Kind(RECORD, (f"named '{named_record.group(0) if named_record else 'training record'}'",

@@ -195,12 +195,27 @@ class Tagger:
             )
         return DocumentScores(
             path=extract.document.path,
-            kind=document_kind(extract.document.path, extract.metadata.title, (s.text for s in own_text)),
+            kind=document_kind(extract.document.path, extract.metadata.title, (s.text for s in own_text),
+                               focused=self._focused(scores)),
             scope=self.scope_model.scope(tokens[0]),
             activity=activity,
             content_words=len(_WORD.findall(" ".join(s.text for s in own_text))),
             candidates=tuple(candidates),
         )
+
+    def _focused(self, scores: np.ndarray) -> bool:
+        """Whether one label class (an ISO clause, a CMMI practice area) stands out in a framework:
+        its best score at least twice that of any other class."""
+        for framework in self.frameworks:
+            best: dict[str, float] = {}
+            for (fw, requirement), value in zip(self.keys, scores):
+                if fw == framework:
+                    label = label_class(fw, requirement)
+                    best[label] = max(best.get(label, 0.0), float(value))
+            ranked = sorted(best.values(), reverse=True) + [0.0, 0.0]
+            if ranked[0] >= self.settings.near_miss_floor and ranked[0] >= 2 * ranked[1]:
+                return True
+        return False
 
     def decide(self, documents: Sequence[DocumentScores]) -> list[Classified]:
         """Which of these documents' scores are evidence, weighed against the whole collection."""

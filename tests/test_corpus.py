@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from gapscan.mappings import bundled_catalogs
 from gapscan.reports.html import render_html
 from gapscan.reports.inert import md_text
 from gapscan.reports.markdown import render_markdown
@@ -112,3 +113,19 @@ def test_spot_checks_on_core_procedures(corpus_scan, path, clause):
     top = max(iso, key=lambda e: e.score)
     assert top.requirement == clause or top.requirement.startswith(clause + "."), [(e.requirement, e.score) for e in iso]
     assert top.terms
+
+
+def test_a_folder_of_templates_covers_no_requirement_that_asks_for_records(tmp_path):
+    """A generic ISO 9001 handbook of templates, full of placeholders, shows that nothing is done yet."""
+    handbook = CORPUS / "surreal70__Handbook-Generator"
+    report = scan(handbook, Config(), index_path=tmp_path / "index.sqlite", jobs=2, today=date(2026, 11, 25)).report
+    kinds = {d.path: d.kind for d in report.documents if d.status == "ok"}
+    assert len(kinds) >= 26 and set(kinds.values()) <= {"template", "reference"}, kinds
+    assert any(d.tags for d in report.documents), "templates are still evidence of what the handbook describes"
+    catalogs = bundled_catalogs()
+    for framework in report.frameworks:
+        for verdict in framework.verdicts:
+            if catalogs[framework.id].get(verdict.id).needs_records:
+                assert verdict.status != "covered", (framework.id, verdict.id, verdict.reason)
+            if verdict.status == "partial":
+                assert "template" in verdict.reason, verdict.reason

@@ -59,7 +59,8 @@ def test_model_round_trips_as_plain_arrays_and_records_its_provenance(tmp_path):
     loaded = SupervisedModel.load(path)
     assert loaded.classes == model.classes == (("iso9001-2015", "7.2"), ("iso9001-2015", "9.2"))
     features = loaded.features([AUDIT])
-    assert np.allclose(loaded.probabilities(features), model.probabilities(model.features([AUDIT])))
+    # Weights are stored at half precision: probabilities agree to three decimals.
+    assert np.allclose(loaded.probabilities(features), model.probabilities(model.features([AUDIT])), atol=1e-3)
     assert loaded.probabilities(features)[0].argmax() == 1
     assert loaded.info["format"] == FORMAT and loaded.info["training_hash"] == "abc"
     assert {"scikit-learn", "numpy", "python"} <= set(loaded.info["libraries"])
@@ -167,34 +168,49 @@ def test_scan_with_labels_in_config_uses_the_trained_model(labelled_tree):
 def test_eval_reports_figures_as_json_and_the_accuracy_bar_is_met(tmp_path, corpus_index):
     out = tmp_path / "eval.json"
     done = subprocess.run([sys.executable, "-m", "gapscan.scanner", "eval", "--labels", str(CORPUS / "labels.tsv"),
-                           "--corpus", str(CORPUS), "--index", str(corpus_index), "--json", str(out)],
-                          capture_output=True, text=True, timeout=600)
+                           "--corpus", str(CORPUS), "--lang", "en", "--index", str(corpus_index), "--json", str(out)],
+                          capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr
     figures = json.loads(out.read_text(encoding="utf-8"))
     assert figures["cv"] == "source"
     frameworks = {f["framework"]: f for f in figures["frameworks"]}
     assert set(frameworks) == {"iso9001-2015", "cmmi-v2-dev"}
+    english = [r for r in load_labels(CORPUS / "labels.tsv") if "en" in r.languages and not r.exclude]
     for framework in frameworks.values():
-        assert framework["documents"] == 173 and framework["classes"]
-        assert framework["false_tags_per_negative"] < 0.5
-    # The bar of docs/accuracy.md: the shipped settings and features, each organisation scored by a
-    # model trained without it (the shipped model itself is trained on all four).
-    iso, cmmi = frameworks["iso9001-2015"]["micro"], frameworks["cmmi-v2-dev"]["micro"]
-    assert iso["precision"] >= 0.75 and iso["f1"] >= 0.65, iso
-    assert cmmi["precision"] >= 0.70 and cmmi["f1"] >= 0.60, cmmi
-    assert figures["gap_detection"]
-    assert "micro  precision" in done.stdout
+        assert framework["documents"] == len(english) and framework["classes"]
+    assert len(figures["sources"]) == 9
+    # The bar of docs/accuracy.md, each organisation scored by a model trained without it (the
+    # shipped model itself is trained on all of them). Floors: the figures reached so far, which
+    # only rise; issue 10's bar is ISO P 0.80 / F1 0.70, CMMI P 0.75 / F1 0.65, 0.15 false tags.
+    iso, cmmi = frameworks["iso9001-2015"], frameworks["cmmi-v2-dev"]
+    assert iso["micro"]["precision"] >= 0.80 and iso["micro"]["f1"] >= 0.70, iso["micro"]
+    assert cmmi["micro"]["precision"] >= 0.75 and cmmi["micro"]["f1"] >= 0.65, cmmi["micro"]
+    assert iso["false_tags_per_negative"] <= 0.15 and cmmi["false_tags_per_negative"] <= 0.15
+    for framework, floor in (("iso9001-2015", 0.75), ("cmmi-v2-dev", 0.70)):
+        checks = [c for c in figures["gap_detection"] if c["framework"] == framework]
+        assert sum(c["detected"] for c in checks) / len(checks) >= floor, framework
+    assert "micro  precision" in done.stdout and "by source" in done.stdout
 
 
 @needs_corpus
-@pytest.mark.parametrize("framework, label", [("iso9001-2015", "8.4"), ("iso9001-2015", "7.2"), ("iso9001-2015", "10.2"),
-                                              ("cmmi-v2-dev", "RDM"), ("cmmi-v2-dev", "OT"), ("cmmi-v2-dev", "CAR")])
-def test_removing_a_requirements_documents_turns_it_into_a_gap(corpus_index, framework, label):
-    rows = [r for r in load_labels(CORPUS / "labels.tsv") if not r.exclude and label in r.labels.get(framework, ())]
-    assert len(rows) >= 2
-    index = corpus_index
-    full = scan(CORPUS, Config(), index_path=index, jobs=2, today=date(2026, 11, 25)).report
-    without = scan(CORPUS, Config(exclude=tuple("/" + r.path for r in rows)), index_path=index, jobs=2,
+@pytest.mark.parametrize("source, framework, label", [
+    ("GSTT-CSC__QMS-Template", "iso9001-2015", "8.4"),
+    ("GSTT-CSC__QMS-Template", "iso9001-2015", "7.2"),
+    ("innolitics__rdm", "iso9001-2015", "6.1"),
+    ("GSTT-CSC__QMS-Template", "cmmi-v2-dev", "OT"),
+    ("GSTT-CSC__QMS-Template", "cmmi-v2-dev", "PQA"),
+    ("GSTT-CSC__QMS-Template", "cmmi-v2-dev", "VV"),
+])
+def test_removing_a_requirements_documents_turns_it_into_a_gap(tmp_path, source, framework, label):
+    """An organisation's folder is scanned as it is, then without its documents of one label: the label
+    becomes a gap, and no requirement whose evidence is all still there loses its verdict."""
+    rows = [r for r in load_labels(CORPUS / "labels.tsv")
+            if r.source == source and not r.exclude and label in r.labels.get(framework, ())]
+    assert rows
+    removed = {r.path.split("/", 1)[1] for r in rows}
+    index = tmp_path / "index.sqlite"
+    full = scan(CORPUS / source, Config(), index_path=index, jobs=2, today=date(2026, 11, 25)).report
+    without = scan(CORPUS / source, Config(exclude=tuple("/" + path for path in removed)), index_path=index, jobs=2,
                    today=date(2026, 11, 25)).report
 
     def verdicts(report):
@@ -204,9 +220,7 @@ def test_removing_a_requirements_documents_turns_it_into_a_gap(corpus_index, fra
     before, after = verdicts(full), verdicts(without)
     ours = [rid for rid in after if label_class(framework, rid) == label]
     assert any(before[rid].status == "covered" for rid in ours), "the label was evidenced before removal"
-    assert all(after[rid].status in ("missing", "partial") for rid in ours), {r: after[r].status for r in ours}
-    removed = {r.path for r in rows}
-    # Requirements none of whose evidence was removed must keep their verdict.
+    assert all(after[rid].status in ("missing", "partial") for rid in ours), {r: after[r].reason for r in ours}
     untouched = [rid for rid, v in before.items()
                  if v.status == "covered" and not removed & {e.path for e in v.evidence}]
     assert untouched
