@@ -284,7 +284,8 @@ class Tagger:
         settings = self.settings
         words, least = document.content_words, settings.min_content_words
         floor, cutoff = settings.evidence_floor, settings.relative_cutoff * framework_best
-        mainly = f"({value:.2f} against this folder's baseline, its best is {framework_best:.2f})"
+        # Three decimals: a requirement a hair below the best must not read as equal to it.
+        mainly = f"({value:+.3f} against this folder's baseline; its best requirement has {framework_best:+.3f})"
         return (
             Check("record rule", not other_record,
                   f"a record of {document.activity}: its subject is a near miss" if other_record

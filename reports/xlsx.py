@@ -102,9 +102,11 @@ def render_xlsx(report: GapReport, publication: Publication | None = None) -> by
     documents = workbook.create_sheet(_sheet_name("Documents", names))
     _table(
         documents,
-        ["Path", "Title", "Format", "Bytes", "Modified", "Status", "Reason", "SHA-256", "Tags"],
+        ["Path", "Title", "Format", "Bytes", "Modified", "Status", "Reason", "Kind", "Kind judged by", "SHA-256",
+         "Tags"],
         [
-            [d.path, d.title, d.format, d.bytes, _as_date(d.modified), d.status, d.reason or "", d.sha256,
+            [d.path, d.title, d.format, d.bytes, _as_date(d.modified), d.status, d.reason or "", d.kind,
+             _joined(list(d.kind_signals)), d.sha256,
              _joined([f"{t.framework} {t.requirement} ({t.score:.2f})" for t in d.tags])]
             for d in sorted(report.documents, key=lambda d: d.path)
         ],

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 
 from fixtures import demo_qms
 
@@ -327,3 +328,23 @@ def test_progress_lines_on_a_terminal_that_has_no_width(demo, tmp_path):
     text = output.decode("utf-8", "replace")
     assert "discover: 30 documents found" in text and "extract: 30/30 documents" in text
     assert "\r" not in text.replace("\r\n", "")  # lines, not a bar redrawn in place
+
+
+def test_each_document_shows_its_kind_and_what_it_was_judged_by(demo, scanned):
+    _, report, work = scanned
+    kinds = {d["path"]: d["kind"] for d in report["documents"]}
+    assert kinds["03-records/capa/capa-log.xlsx"] == "record"
+    assert kinds["02-procedures/PR-02-internal-audit.docx"] == "procedure"
+    assert kinds["02-procedures/archive/purchasing-procedure-2014.doc"] is None, "a document that was not read"
+    html = (work / "out" / "report.html").read_text(encoding="utf-8")
+    row = html[html.index('<details class="doclist">'):]
+    row = row[row.index("03-records/capa/capa-log.xlsx"):]
+    assert '<td class="doc-kind">record<span class="doc-title">' in row[:row.index("</tr>")]
+    done = gapscan("scan", str(demo), "--out", "xlsx", "--format", "xlsx", "--index", "index.sqlite",
+                   cwd=work)
+    assert done.returncode == 0, done.stderr
+    sheet = load_workbook(work / "xlsx" / "report.xlsx")["Documents"]
+    header = [cell.value for cell in sheet[1]]
+    rows = {row[0]: dict(zip(header, row)) for row in sheet.iter_rows(min_row=2, values_only=True)}
+    capa = rows["03-records/capa/capa-log.xlsx"]
+    assert capa["Kind"] == "record" and "filled table rows" in capa["Kind judged by"]
