@@ -97,13 +97,15 @@ _REFERENCE_IDS = 15
 _REFERENCE_WORDS_PER_ID = 30
 
 
-def document_kind(path: str, title: str = "", texts: Iterable[str] = ()) -> Kind:
-    """Judged from the file name, its folder, the title and, where given, the text."""
+def document_kind(path: str, title: str = "", texts: Iterable[str] = (), focused: bool = False) -> Kind:
+    """Judged from the file name, its folder, the title and, where given, the text. ``focused``: the
+    classifier finds the document mainly about one requirement (an audit programme that lists the
+    clauses each audit covers is about internal audit, not a reference)."""
     words = _name_words(path, title)
     text = "\n".join(texts)
     ids = _requirement_ids(text)
     own_words = len(_WORD.findall(text))
-    if len(ids) >= _REFERENCE_IDS and own_words <= _REFERENCE_WORDS_PER_ID * len(ids):
+    if not focused and len(ids) >= _REFERENCE_IDS and own_words <= _REFERENCE_WORDS_PER_ID * len(ids):
         return Kind(REFERENCE, (f"cites {len(ids)} clauses or practices with {own_words} words of its own",))
 
     blanks, filled = _blanks(text), _filled(text)

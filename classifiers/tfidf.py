@@ -23,9 +23,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from gapscan.classifiers.analysis import path_words, terms
+from gapscan.classifiers.analysis import SurfaceForms, path_words, terms
 from gapscan.classifiers.doctype import OUT_OF_SCOPE, Kind, document_kind, record_of
-from gapscan.classifiers.evidence import Evidence
+from gapscan.classifiers.evidence import Check, Evidence
 from gapscan.classifiers.labels import label_class
 from gapscan.classifiers.profiles import profile_text
 from gapscan.classifiers.scope import Scope, ScopeModel
@@ -172,6 +172,7 @@ class Tagger:
         scores = np.where(recorded, np.maximum(scores, settings.record_score), scores)
         # A training record's "Training record" table is its content, not sign-off furniture.
         own_text = extract.sections if activity else substantive_sections(extract)
+        as_written = SurfaceForms(readable_text(extract))
         candidates = []
         for index in np.flatnonzero(scores >= settings.near_miss_floor):
             from_section = not recorded[index] and len(chunks) > 1 and cosine[index] > document_cosine[index]
@@ -189,17 +190,32 @@ class Tagger:
                     requirement=requirement,
                     score=round(float(scores[index]), 4),
                     locator=chunks[best_section[index]][0] if from_section else "",
-                    terms=explanation[: settings.top_terms],
+                    terms=tuple(map(as_written, explanation[: settings.top_terms])),
                 )
             )
         return DocumentScores(
             path=extract.document.path,
-            kind=document_kind(extract.document.path, extract.metadata.title, (s.text for s in own_text)),
+            kind=document_kind(extract.document.path, extract.metadata.title, (s.text for s in own_text),
+                               focused=self._focused(scores)),
             scope=self.scope_model.scope(tokens[0]),
             activity=activity,
             content_words=len(_WORD.findall(" ".join(s.text for s in own_text))),
             candidates=tuple(candidates),
         )
+
+    def _focused(self, scores: np.ndarray) -> bool:
+        """Whether one label class (an ISO clause, a CMMI practice area) stands out in a framework:
+        its best score at least twice that of any other class."""
+        for framework in self.frameworks:
+            best: dict[str, float] = {}
+            for (fw, requirement), value in zip(self.keys, scores):
+                if fw == framework:
+                    label = label_class(fw, requirement)
+                    best[label] = max(best.get(label, 0.0), float(value))
+            ranked = sorted(best.values(), reverse=True) + [0.0, 0.0]
+            if ranked[0] >= self.settings.near_miss_floor and ranked[0] >= 2 * ranked[1]:
+                return True
+        return False
 
     def decide(self, documents: Sequence[DocumentScores]) -> list[Classified]:
         """Which of these documents' scores are evidence, weighed against the whole collection."""
@@ -246,32 +262,51 @@ class Tagger:
         for item in document.candidates:
             value = lifted[column[(item.framework, item.requirement)]]
             best[item.framework] = max(best.get(item.framework, -1.0), value)
+        record_frameworks = {framework for framework, _ in recorded}
         decided = []
         for item in document.candidates:
             key = (item.framework, item.requirement)
             value = lifted[column[key]]
-            framework_best = best[item.framework]
             if key in recorded:
-                tag, why = True, f"a record of {document.activity}"
-            elif {k[0] for k in recorded} & {item.framework}:
-                tag, why = False, f"a record of {document.activity}: its subject is a near miss"
-            elif not kind.is_evidence:
-                tag, why = False, f"a {kind.kind.replace('_', ' ')} document is never evidence ({'; '.join(kind.signals)})"
-            elif document.content_words < settings.min_content_words:
-                tag, why = False, f"too little text of its own ({document.content_words} words)"
-            elif item.framework not in in_scope:
-                tag, why = False, (f"more about {document.scope.regime.lower()} than about any requirement of "
-                                   f"this framework")
-            elif value < settings.evidence_floor:
-                tag, why = False, (f"{value:+.2f} against this folder's baseline for it, below "
-                                   f"{settings.evidence_floor:.2f}")
-            elif value < settings.relative_cutoff * framework_best:
-                tag, why = False, (f"not what the document is mainly about ({value:.2f} against this folder's "
-                                   f"baseline, its best is {framework_best:.2f})")
+                checks: tuple[Check, ...] = (Check("record rule", True, f"a record of {document.activity}"),)
             else:
-                tag, why = True, f"{value:+.2f} against this folder's baseline; what the document is mainly about"
-            decided.append(replace(item, tag=tag, decision=why))
+                checks = self._checks(document, kind, value, best[item.framework],
+                                      item.framework in record_frameworks, item.framework in in_scope)
+            failed = next((check for check in checks if not check.passed), None)
+            why = failed.detail if failed else checks[-1].detail
+            decided.append(replace(item, tag=failed is None, decision=why, checks=checks))
         return Classified(document.path, kind, tuple(decided))
+
+    def _checks(self, document: DocumentScores, kind: Kind, value: float, framework_best: float,
+                other_record: bool, in_scope: bool) -> tuple[Check, ...]:
+        """Every step of the decision for a score that is not a record's own, in order: the first
+        that fails says why it is not a tag; the last, when all pass, why it is one."""
+        settings = self.settings
+        words, least = document.content_words, settings.min_content_words
+        floor, cutoff = settings.evidence_floor, settings.relative_cutoff * framework_best
+        # Three decimals: a requirement a hair below the best must not read as equal to it.
+        mainly = f"({value:+.3f} against this folder's baseline; its best requirement has {framework_best:+.3f})"
+        return (
+            Check("record rule", not other_record,
+                  f"a record of {document.activity}: its subject is a near miss" if other_record
+                  else "not a record of another activity"),
+            Check("kind", kind.is_evidence,
+                  f"a {kind.kind.replace('_', ' ')} document "
+                  + ("can be evidence" if kind.is_evidence else f"is never evidence ({'; '.join(kind.signals)})")),
+            Check("own text", words >= least,
+                  f"{words} words of its own (at least {least})" if words >= least
+                  else f"too little text of its own ({words} words)"),
+            Check("scope", in_scope,
+                  "within this framework's scope" if in_scope else
+                  f"more about {(document.scope.regime or 'another regime').lower()} than about any requirement "
+                  "of this framework"),
+            Check("baseline", value >= floor,
+                  f"{value:+.2f} against this folder's baseline for it" + (f" (at least {floor:.2f} needed)"
+                                                                           if value >= floor else f", below {floor:.2f}")),
+            Check("main subject", value >= cutoff,
+                  f"{value:+.2f} against this folder's baseline; what the document is mainly about" if value >= cutoff
+                  else f"not what the document is mainly about {mainly}"),
+        )
 
     def evidence(self, extract: Extract) -> list[Evidence]:
         """One document classified on its own, as a folder holding only it would be."""
@@ -290,6 +325,12 @@ def document_header(extract: Extract) -> str:
     not what the document is."""
     name_and_folder = "/".join(extract.document.path.split("/")[-2:])
     return f"{extract.metadata.title}\n{path_words(name_and_folder)}\n" * HEADER_WEIGHT
+
+
+def readable_text(extract: Extract) -> str:
+    """The header the classifier reads and every section: where the terms behind a score are
+    written, and how."""
+    return document_header(extract) + "\n".join(s.text for s in extract.sections)
 
 
 def document_text(extract: Extract) -> str:

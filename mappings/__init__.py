@@ -1,6 +1,7 @@
 """gapscan.mappings: framework catalogs and crosswalks as data, with their loader."""
 
 from gapscan.mappings.catalog import (
+    EVIDENCE_KINDS,
     Catalog,
     CatalogError,
     Crosswalk,
@@ -14,9 +15,11 @@ from gapscan.mappings.catalog import (
     load_catalogs,
     load_crosswalk,
     load_regimes,
+    requirement_order,
 )
 
 __all__ = [
+    "EVIDENCE_KINDS",
     "Catalog",
     "CatalogError",
     "Crosswalk",
@@ -30,4 +33,5 @@ __all__ = [
     "load_catalogs",
     "load_crosswalk",
     "load_regimes",
+    "requirement_order",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -14,6 +15,26 @@ from gapscan.mappings.languages import reads
 from gapscan.scanner.reading import InputError, read_toml
 
 _PACKAGE = resources.files("gapscan.mappings")
+
+
+# What a requirement's ``evidence`` value asks for: a short label and what it means, in plain words
+# (the legend of `gapscan frameworks`, the HTML report and the docs).
+EVIDENCE_KINDS = {
+    "maintain": ("Document required", "a documented process, policy or plan must exist and be kept current"),
+    "retain": ("Records required", "records must show that the activity is actually done"),
+    "both": ("Document and records required", "a maintained document, and records that show it is followed"),
+    "none": ("No document or record required", "no document or record is mandatory, but an auditor still asks to "
+             "see that it is done"),
+}
+
+_ID_PART = re.compile(r"\d+|[^\W\d_]+")
+
+
+def requirement_order(requirement_id: str) -> tuple[tuple[int, int, str], ...]:
+    """Sort key for requirement ids, numbers compared as numbers: 8.2 < 8.10, and CMMI practice
+    areas alphabetically, then by practice number ("CAR 3.1" < "CM 1.1" < "CM 2.1")."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part.lower())
+                 for part in _ID_PART.findall(requirement_id))
 
 
 class CatalogError(ValueError):

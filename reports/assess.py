@@ -16,7 +16,7 @@ from datetime import date
 
 from gapscan.classifiers.doctype import TEMPLATE, counts_as_document, counts_as_record
 from gapscan.classifiers.evidence import Evidence
-from gapscan.mappings import Catalog, Crosswalk, Requirement
+from gapscan.mappings import Catalog, Crosswalk, Requirement, requirement_order
 from gapscan.reports.model import EvidenceRef, FrameworkResult, NearMiss, Related, Verdict
 
 MAX_EVIDENCE = 10
@@ -53,8 +53,9 @@ def assess(
         found = sorted(by_requirement.get(requirement.id, []), key=lambda e: (-e.score, e.path))
         justification = _configured(not_applicable, catalog, requirement)
         age_limit = _configured(max_age_days, catalog, requirement) or requirement.max_age_days
-        status, reason, offered, near = _judge(requirement, found, inputs, justification, age_limit)
+        status, reason, offered, near, shortfall = _judge(requirement, found, inputs, justification, age_limit)
         parent = catalog.parent_of(requirement)
+        section = _section(catalog, requirement)
         verdicts.append(
             Verdict(
                 id=requirement.id,
@@ -72,6 +73,10 @@ def assess(
                 evidence_kind=requirement.evidence,
                 typical_evidence=requirement.typical_evidence,
                 related=_related(catalog.id, requirement.id, crosswalks, frameworks_in_scope),
+                section=section.id if section else "",
+                section_title=section.title if section else "",
+                level=requirement.level,
+                shortfall=shortfall,
             )
         )
     return FrameworkResult(catalog.id, catalog.title, catalog.version, tuple(verdicts), level)
@@ -87,16 +92,26 @@ def _configured(table: dict, catalog: Catalog, requirement: Requirement):
     return None
 
 
+def _section(catalog: Catalog, requirement: Requirement) -> Requirement | None:
+    """The top-level group above a requirement (ISO clause 8 for 8.2.1), or None at the top."""
+    top = catalog.parent_of(requirement)
+    while top is not None and top.parent:
+        top = catalog.parent_of(top)
+    return top
+
+
 def _judge(requirement, found, inputs, justification, age_limit):
+    """Status, reason, the evidence offered, the near misses, and the shortfall (why a gap is one:
+    nothing, stale, template, no_records, no_document; "" when it is not a gap)."""
     if justification:
-        return "not_applicable", f"Not applicable: {justification}", [], []
+        return "not_applicable", f"Not applicable: {justification}", [], [], ""
     tags = [e for e in found if e.tag]
     near = [e for e in found if not e.tag]
     if not tags:
         if near and near[0].decision:
             return ("missing", f"No document is evidence for this requirement; the closest, {near[0].path}, "
-                               f"is not: {near[0].decision}.", [], near)
-        return "missing", "No document is evidence for this requirement.", [], near
+                               f"is not: {near[0].decision}.", [], near, "nothing")
+        return "missing", "No document is evidence for this requirement.", [], near, "nothing"
 
     if age_limit:
         fresh = [e for e in tags if not _older_than(inputs.dates.get(e.path, ""), age_limit, inputs.today)]
@@ -107,13 +122,14 @@ def _judge(requirement, found, inputs, justification, age_limit):
                 f"Evidence is stale: the newest dates from {newest}, older than the {age_limit}-day limit.",
                 tags,
                 near,
+                "stale",
             )
     else:
         fresh = tags
 
     if not requirement.needs_records and all(inputs.kinds.get(e.path) == TEMPLATE for e in fresh):
         return ("partial", f"Only a blank template ({fresh[0].path}): the filled-in document is not there.",
-                tags, near)
+                tags, near, "template")
     if requirement.needs_records:
         records = [e for e in fresh if counts_as_record(inputs.kinds.get(e.path, ""))]
         if not records:
@@ -122,11 +138,11 @@ def _judge(requirement, found, inputs, justification, age_limit):
                 newest = max(inputs.dates.get(e.path, "") for e in stale_records)
                 reason = (f"The records are stale: the newest dates from {newest}, older than the "
                           f"{age_limit}-day limit; only procedures or templates are current.")
-            else:
-                found_kinds = sorted({inputs.kinds.get(e.path, "other") for e in fresh})
-                reason = (f"Only {' and '.join(_plural(k) for k in found_kinds)} found ({fresh[0].path}); "
-                          "records that show it is done are required.")
-            return "partial", reason, tags, near
+                return "partial", reason, tags, near, "stale"
+            found_kinds = sorted({inputs.kinds.get(e.path, "other") for e in fresh})
+            reason = (f"Only {' and '.join(_plural(k) for k in found_kinds)} found ({fresh[0].path}); "
+                      "records that show it is done are required.")
+            return "partial", reason, tags, near, "no_records"
         fresh = records
         if requirement.evidence == "both" and not any(counts_as_document(inputs.kinds.get(e.path, "")) for e in tags):
             return (
@@ -134,12 +150,13 @@ def _judge(requirement, found, inputs, justification, age_limit):
                 f"Records found ({fresh[0].path}) but no maintained document such as a process description.",
                 tags,
                 near,
+                "no_document",
             )
 
     best = fresh[0]
     others = len(tags) - 1
     more = f" and {others} more document{'s' if others != 1 else ''}" if others else ""
-    return "covered", f"Evidenced by {best.path} (score {best.score:.2f}){more}.", tags, []
+    return "covered", f"Evidenced by {best.path} (score {best.score:.2f}){more}.", tags, [], ""
 
 
 def _plural(kind: str) -> str:
@@ -160,5 +177,5 @@ def _related(framework, requirement_id, crosswalks, in_scope) -> tuple[Related, 
         for other_framework, other_id, link in crosswalk.related(framework, requirement_id):
             if in_scope is not None and other_framework not in in_scope:
                 continue
-            related.append(Related(other_framework, other_id, link.relationship))
-    return tuple(sorted(set(related), key=lambda r: (r.framework, r.requirement)))
+            related.append(Related(other_framework, other_id, link.relationship, link.strength))
+    return tuple(sorted(set(related), key=lambda r: (r.framework, requirement_order(r.requirement))))

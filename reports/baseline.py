@@ -32,11 +32,10 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from gapscan.reports.model import GapReport, Verdict
+from gapscan.reports.model import GAP_STATUSES, GapReport, Verdict
 from gapscan.scanner.reading import BASELINE_LIMIT, InputError, read_json, read_toml
 
-BASELINE_SCHEMA = "gapscan.report/1"
-GAP_STATUSES = ("missing", "partial")
+BASELINE_SCHEMAS = ("gapscan.report/1", "gapscan.report/2")  # what they share is all a baseline needs
 FAIL_ON = ("new-gaps", "any-gap", "none")
 # Lower is worse: partial -> missing is a regression too.
 _RANK = {"missing": 0, "partial": 1, "covered": 2, "not_applicable": 3}
@@ -82,9 +81,10 @@ def load_baseline(path: Path) -> Baseline:
 
 def parse_baseline(data: object, source: str = "baseline") -> Baseline:
     """A baseline from a parsed ``report.json``; anything else is a :class:`BaselineError`."""
-    if not isinstance(data, dict) or data.get("schema") != BASELINE_SCHEMA:
+    if not isinstance(data, dict) or data.get("schema") not in BASELINE_SCHEMAS:
         found = data.get("schema") if isinstance(data, dict) else type(data).__name__
-        raise BaselineError(f"{source}: not a gapscan report (schema {found!r}, expected {BASELINE_SCHEMA!r})")
+        raise BaselineError(f"{source}: not a gapscan report (schema {found!r}, expected one of "
+                            f"{', '.join(map(repr, BASELINE_SCHEMAS))})")
     try:
         frameworks = {}
         for framework in data["frameworks"]:
@@ -334,8 +334,20 @@ class Publication:
     waivers: WaiverReview = WaiverReview()
     partial_ok: bool = False  # a partial requirement is not a failure (JUnit skipped, gates pass)
     fail_on: str = "none"
+    fail_under: float | None = None  # percent
+    strict: bool = False  # an unreadable document fails the run
     config_path: str = ""  # the configuration file, relative to the scanned root ("" if none there)
     repo_prefix: str = ""  # the scanned root relative to the repository root, "" or ending in "/"
+    # Where the scanned documents are published (``--link-base``), ending in "/"; "" links them
+    # relative to the report's own folder.
+    link_base: str = ""
+
+    @property
+    def gated(self) -> bool:
+        """Whether the run has anything to say about gates: a gate, a baseline or waivers."""
+        waivers = self.waivers
+        return bool(self.diff is not None or self.fail_on != "none" or self.fail_under is not None or self.strict
+                    or waivers.applied or waivers.expired or waivers.unused)
 
     def waiver_for(self, framework: str, requirement: str) -> Waiver | None:
         return self.waivers.waiver_for(framework, requirement)
@@ -351,7 +363,21 @@ class Publication:
 
 
 def gate_failures(report: GapReport, publication: Publication) -> list[str]:
-    """One line per failed ``--fail-on`` gate (empty: the gates pass)."""
+    """One line per failed gate (empty: the gates pass): ``--fail-under``, ``--strict`` and
+    ``--fail-on``."""
+    failures = []
+    if publication.fail_under is not None:
+        for framework in report.frameworks:
+            if framework.coverage * 100 < publication.fail_under:
+                failures.append(f"{framework.id} coverage {framework.coverage:.0%} is below --fail-under "
+                                f"{publication.fail_under:g}%")
+    unreadable = report.summary["unreadable"]
+    if publication.strict and unreadable:
+        failures.append(f"{unreadable} document(s) unreadable (--strict)")
+    return failures + _fail_on(report, publication)
+
+
+def _fail_on(report: GapReport, publication: Publication) -> list[str]:
     if publication.fail_on == "any-gap":
         gaps = [
             f"{fw.id} {v.id}" for fw in report.frameworks for v in fw.verdicts if publication.is_failure(fw.id, v)

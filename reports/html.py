@@ -23,9 +23,12 @@ from pathlib import Path
 
 import jinja2
 
+from gapscan.mappings import EVIDENCE_KINDS
 from gapscan.mappings.languages import names
+from gapscan.reports.actions import action_plan
+from gapscan.reports.baseline import Publication, Waiver, gate_failures
+from gapscan.reports.inert import document_href
 from gapscan.reports.model import STATUSES, FrameworkResult, GapReport, Verdict
-from gapscan.scanner.names import relative_uri
 
 TEMPLATE_NAME = "report.html.j2"
 
@@ -42,11 +45,10 @@ STATUS_SYMBOLS = {
     "missing": "\u2715",  # multiplication x
     "not_applicable": "\u2013",  # en dash
 }
-EVIDENCE_KINDS = {
-    "maintain": "Document required",
-    "retain": "Records required",
-    "both": "Document and records required",
-}
+# The kinds shown as a label under a requirement's title; "none" is the quiet default.
+LABELLED_KINDS = {kind: label for kind, (label, _) in EVIDENCE_KINDS.items() if kind != "none"}
+SHOWN_ACTIONS = 10  # the rest of the action plan is folded away
+SHOWN_EVIDENCE = 3  # documents listed in a requirement's row; the rest are in its details
 DOCUMENT_STATUS_LABELS = {"ok": "Read", "unreadable": "Unreadable", "skipped": "Skipped"}
 
 # The donut is a circle whose circumference is 100 user units, so lengths are percentages.
@@ -102,6 +104,24 @@ class TrendView:
 
 
 @dataclass(frozen=True)
+class MapRow:
+    """One line of a framework map: a section (ISO clause, CMMI practice area) and its requirements,
+    one cell per column (a clause map has one column, a practice-area matrix one per level)."""
+
+    section: str
+    title: str
+    cells: tuple[tuple[Verdict, ...], ...]
+
+
+@dataclass(frozen=True)
+class FrameworkMap:
+    anchor: str
+    heading: str
+    columns: tuple[str, ...]  # column headings of a matrix; empty for a clause map
+    rows: tuple[MapRow, ...]
+
+
+@dataclass(frozen=True)
 class FrameworkView:
     result: FrameworkResult
     anchor: str
@@ -111,6 +131,10 @@ class FrameworkView:
     segments: tuple[Segment, ...]
     applicable: int
     gaps: int  # missing + partial
+    map: FrameworkMap
+    delta: float | None = None  # coverage points since the baseline
+    new_gaps: int = 0  # since the baseline
+    resolved: int = 0
 
 
 def render_html(
@@ -118,17 +142,19 @@ def render_html(
     *,
     link_base: str = "",
     template_dir: Path | str | None = None,
+    publication: Publication | None = None,
 ) -> str:
     """Render ``report`` as one self-contained HTML page and return it.
 
     ``link_base`` is prepended to every document href (for example ``"../docs/"`` when the report
-    is written next to, not inside, the scanned tree); with the default ``""`` hrefs are the
-    documents' paths relative to the scanned root. ``template_dir`` is searched for
-    ``report.html.j2`` before the bundled template.
+    is written next to, not inside, the scanned tree, or the web address the documents are
+    published at); with the default ``""`` hrefs are the documents' paths relative to the scanned
+    root. ``publication`` adds the CI view: gate verdict, changes since the baseline, waivers.
+    ``template_dir`` is searched for ``report.html.j2`` before the bundled template.
     """
     env = _environment(os.path.abspath(template_dir) if template_dir is not None else None)
     template = env.get_template(TEMPLATE_NAME)
-    return template.render(**_context(report, link_base))
+    return template.render(**_context(report, link_base, publication or Publication()))
 
 
 # -- environment -------------------------------------------------------------------------------
@@ -163,27 +189,33 @@ def _environment(template_dir: str | None) -> jinja2.Environment:
         csp_hash=csp_hash,
         fmt_num=_format_number,
         bar_width=_bar_width,
+        tile_label=tile_label,
+        signed=_signed,
         languages=names,
     )
     env.globals.update(
         STATUSES=STATUSES,
         status_labels=STATUS_LABELS,
         status_symbols=STATUS_SYMBOLS,
-        evidence_kinds=EVIDENCE_KINDS,
+        evidence_kinds=LABELLED_KINDS,
+        kind_legend=EVIDENCE_KINDS,
+        shown_actions=SHOWN_ACTIONS,
+        shown_evidence=SHOWN_EVIDENCE,
         document_status_labels=DOCUMENT_STATUS_LABELS,
         donut_radius=_DONUT_RADIUS,
     )
     return env
 
 
-def _context(report: GapReport, link_base: str) -> dict:
-    views = tuple(_framework_view(fw) for fw in report.frameworks)
+def _context(report: GapReport, link_base: str, publication: Publication) -> dict:
+    views = tuple(_framework_view(fw, publication) for fw in report.frameworks)
     short_names = {view.result.id: view.short_name for view in views}
     titles = {view.result.id: view.heading for view in views}
     index = {
         (fw.id, verdict.id): verdict for fw in report.frameworks for verdict in fw.verdicts
     }
     problems = tuple(d for d in report.documents if d.status != "ok")
+    actions = action_plan(report)
     return {
         "report": report,
         "summary": report.summary,
@@ -196,7 +228,20 @@ def _context(report: GapReport, link_base: str) -> dict:
         "total_requirements": sum(len(fw.verdicts) for fw in report.frameworks),
         "link_base": link_base,
         "trend": _trend(report, {view.result.id: view.short_name for view in views}),
+        "actions": actions,
+        "action_of": {(gap.framework, gap.requirement): action for action in actions for gap in action.closes},
+        "publication": publication,
+        "gate_failures": gate_failures(report, publication) if publication.gated else [],
+        "waived": _waived(publication),
     }
+
+
+def _waived(publication: Publication) -> tuple[tuple[Waiver, tuple[tuple[str, str], ...]], ...]:
+    """Each waiver in force with the gaps it waives (a waiver for a practice area waives several)."""
+    gaps: dict[Waiver, list[tuple[str, str]]] = {}
+    for framework, requirement, waiver in publication.waivers.applied:
+        gaps.setdefault(waiver, []).append((framework, requirement))
+    return tuple((waiver, tuple(items)) for waiver, items in gaps.items())
 
 
 def _trend(report: GapReport, labels: dict[str, str]) -> TrendView | None:
@@ -246,46 +291,61 @@ def _trend(report: GapReport, labels: dict[str, str]) -> TrendView | None:
                      format_day(history[0].finished), format_day(history[-1].finished))
 
 
-def _framework_view(fw: FrameworkResult) -> FrameworkView:
+def _framework_view(fw: FrameworkResult, publication: Publication) -> FrameworkView:
     counts = fw.counts
     applicable = len(fw.verdicts) - counts["not_applicable"]
     heading = fw.title or fw.id
     if fw.level is not None:
         heading = f"{heading} at target maturity level {fw.level}"
+    groups = _groups(fw.verdicts)
+    diff = publication.diff
+    before = diff.coverage_of(fw.id) if diff is not None else None
     return FrameworkView(
         result=fw,
         anchor="fw-" + slug(fw.id),
         heading=heading,
-        short_name=_short_name(fw),
-        groups=_groups(fw.verdicts),
+        short_name=fw.short_name,
+        groups=groups,
         segments=_segments(counts, applicable),
         applicable=applicable,
         gaps=counts["missing"] + counts["partial"],
+        map=_map(fw, groups),
+        delta=None if before is None else round((fw.coverage - before) * 100, 1),
+        new_gaps=sum(1 for c in diff.new_gaps if c.framework == fw.id) if diff is not None else 0,
+        resolved=sum(1 for c in diff.resolved if c.framework == fw.id) if diff is not None else 0,
     )
 
 
-def _short_name(fw: FrameworkResult) -> str:
-    words = (fw.title or "").split()
-    return words[0] if words else fw.id
+def _map(fw: FrameworkResult, groups: tuple[Group, ...]) -> FrameworkMap:
+    """A clause map (one line per section, a tile per requirement) or, for a framework with
+    levels, a matrix of sections by level."""
+    anchor = "map-" + slug(fw.id)
+    levels = sorted({v.level for v in fw.verdicts if v.level is not None})
+    if not levels:
+        rows = tuple(MapRow(g.parent, g.title, (g.verdicts,)) for g in groups)
+        return FrameworkMap(anchor, f"{fw.short_name} clause map", (), rows)
+    columns: list[int | None] = list(levels) + ([None] if any(v.level is None for v in fw.verdicts) else [])
+    rows = tuple(
+        MapRow(g.parent, g.title, tuple(tuple(v for v in g.verdicts if v.level == level) for level in columns))
+        for g in groups
+    )
+    headings = tuple("Other" if level is None else f"Level {level}" for level in columns)
+    return FrameworkMap(anchor, f"{fw.short_name} practice areas by level", headings, rows)
 
 
 def _groups(verdicts: tuple[Verdict, ...]) -> tuple[Group, ...]:
-    """Group by parent in the order parents first appear (clause "10" must follow "9")."""
-    order: list[str] = []
+    """Group by top-level section (ISO clause 8, CMMI practice area), in requirement order: 8.1,
+    8.2.1 … 8.5.6, 8.6 and 8.7 all sit under 8, in that order."""
     members: dict[str, list[Verdict]] = {}
     for verdict in verdicts:
-        if verdict.parent not in members:
-            order.append(verdict.parent)
-            members[verdict.parent] = []
-        members[verdict.parent].append(verdict)
+        members.setdefault(verdict.section or verdict.parent, []).append(verdict)
     groups = []
-    for parent in order:
-        items = tuple(members[parent])
+    for section, items in members.items():
         counts = dict.fromkeys(STATUSES, 0)
         for verdict in items:
-            counts[verdict.status] = counts.get(verdict.status, 0) + 1
-        title = next((v.parent_title for v in items if v.parent_title), "")
-        groups.append(Group(parent=parent, title=title, verdicts=items, counts=counts))
+            counts[verdict.status] += 1
+        title = next((v.section_title or v.parent_title for v in items if v.section_title or v.parent == section), "")
+        groups.append(Group(parent=section, title=title, verdicts=tuple(items), counts=counts))
     return tuple(groups)
 
 
@@ -357,15 +417,17 @@ def format_timestamp(value: str) -> str:
     return text
 
 
+def tile_label(verdict: Verdict) -> str:
+    """A requirement's id without its section where the map's line already says it: "2.1" on the
+    PQA line, "8.2.1" on the ISO clause 8 line."""
+    section = verdict.section or verdict.parent
+    prefix = f"{section} "
+    return verdict.id[len(prefix):] if section and verdict.id.startswith(prefix) else verdict.id
+
+
 def slug(value: str) -> str:
     """A value usable in an id attribute and a fragment: "PQA 2.1" -> "PQA-2.1"."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", str(value)).strip("-") or "x"
-
-
-def document_href(path: str, link_base: str = "") -> str:
-    """The href for a document: ``link_base`` plus the path (a display path) as a relative URI
-    that reaches the real file and never leaves the scanned tree (see ``relative_uri``)."""
-    return f"{link_base}{relative_uri(path)}"
 
 
 @jinja2.pass_context
@@ -382,6 +444,13 @@ def csp_hash(script: str) -> str:
 def _bar_width(score: float) -> str:
     """A score in [0, 1] as a CSS percentage, clamped so odd inputs cannot break the layout."""
     return _format_number(min(max(float(score), 0.0), 1.0) * 100) + "%"
+
+
+def _signed(points: float) -> str:
+    """A change in percentage points: "+5 pts", "−2.5 pts", "no change"."""
+    if not points:
+        return "no change"
+    return ("+" if points > 0 else "\u2212") + _format_number(abs(points)) + " pts"
 
 
 def _format_number(value: float) -> str:

@@ -8,12 +8,17 @@ that a name like ``<script>alert(1)</script>.docx`` or ``=HYPERLINK("http://x")`
 - :func:`xml_text` also replaces the characters XML 1.0 forbids (JUnit, xlsx);
 - :func:`one_line` turns control characters and line breaks into spaces (CSV, Markdown, SARIF);
 - :func:`spreadsheet_text` neutralises formula injection (CSV, xlsx);
-- :func:`md_text` and :func:`md_code` escape Markdown (no HTML, links, images, mentions).
+- :func:`md_text` and :func:`md_code` escape Markdown (no HTML, links, images, mentions);
+- :func:`document_href` makes a path a link that reaches the real file and cannot name a scheme or
+  a host, nor leave the scanned folder.
 """
 
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
+
+from gapscan.scanner.names import name_bytes
 
 # XML 1.0 allows tab, LF, CR and these ranges; everything else (other C0 controls, U+FFFE/U+FFFF,
 # lone surrogates) makes the document unparsable.
@@ -97,3 +102,17 @@ def md_code(text: object, limit: int = 200, *, in_table: bool = True) -> str:
     if in_table:
         value = value.replace("|", "\\|")
     return f"{fence}{value}{fence}"
+
+
+def document_href(path: str, link_base: str = "") -> str:
+    """The link to a document, the one every report uses (HTML, Markdown, SARIF): ``link_base``
+    (a ``--link-base`` URL, or the way from the report's folder to the scanned one; "" for a link
+    relative to the scanned root) plus the display path ``path`` as a relative URI reference.
+
+    The URI holds the name's exact bytes (see ``name_bytes``), each segment percent-encoded: a
+    backslash is ``%5C``, never a separator, and ``:``, ``#`` and ``?`` cannot change its meaning.
+    Empty, ``.`` and ``..`` segments are dropped, so the path part can never become absolute or
+    scheme-relative (``//host``) nor climb out of the folder ``link_base`` names.
+    """
+    segments = [s for s in name_bytes(path).split(b"/") if s not in (b"", b".", b"..")]
+    return link_base + "/".join(quote(segment, safe="") for segment in segments)

@@ -1,15 +1,18 @@
-"""``report.json``, schema ``gapscan.report/1`` (documented in docs/report-json.md)."""
+"""``report.json``, schema ``gapscan.report/2`` (documented in docs/report-json.md)."""
 
 from __future__ import annotations
 
 import json
 
+from gapscan.reports.actions import Action, action_plan
+from gapscan.reports.baseline import Publication, StatusChange, Waiver, gate_failures
 from gapscan.reports.model import GapReport
 
-SCHEMA = "gapscan.report/1"
+SCHEMA = "gapscan.report/2"
 
 
-def report_dict(report: GapReport) -> dict:
+def report_dict(report: GapReport, publication: Publication | None = None) -> dict:
+    publication = publication or Publication()
     return {
         "schema": SCHEMA,
         "tool": {"name": "gapscan", "version": report.tool_version},
@@ -48,6 +51,8 @@ def report_dict(report: GapReport) -> dict:
             }
             for framework in report.frameworks
         ],
+        "actions": [_action(action) for action in action_plan(report)],
+        "gate": _gate(report, publication) if publication.gated else None,
         "documents": [
             {
                 "path": document.path,
@@ -70,5 +75,71 @@ def report_dict(report: GapReport) -> dict:
     }
 
 
-def render_json(report: GapReport) -> str:
-    return json.dumps(report_dict(report), indent=2, ensure_ascii=False) + "\n"
+def _action(action: Action) -> dict:
+    start = action.start_from
+    return {
+        "rank": action.rank,
+        "framework": action.framework,
+        "requirement": action.requirement,
+        "title": action.title,
+        "status": action.status,
+        "needs": action.needs,
+        "step": action.step,
+        "expected": action.expected,
+        "start_from": {"path": start.path, "score": start.score, "why": start.why} if start else None,
+        "closes": [
+            {"framework": gap.framework, "requirement": gap.requirement, "title": gap.title, "status": gap.status}
+            for gap in action.closes
+        ],
+    }
+
+
+def _gate(report: GapReport, publication: Publication) -> dict:
+    failures = gate_failures(report, publication)
+    diff = publication.diff
+    review = publication.waivers
+    baseline = None
+    if diff is not None:
+        baseline = {
+            "source": diff.source,
+            "generated_at": diff.generated_at,
+            "coverage": dict(diff.coverage_before),
+            "new_gaps": [_change(c, publication) for c in diff.new_gaps],
+            "resolved": [_change(c, publication) for c in diff.resolved],
+            "improved": [_change(c, publication) for c in diff.improved],
+            "less_evidence": [
+                {"framework": loss.framework, "requirement": loss.requirement, "title": loss.title,
+                 "status": loss.status, "lost": list(loss.lost), "remaining": loss.remaining}
+                for loss in diff.shrunk
+            ],
+            "documents_gone": list(diff.disappeared),
+            "notes": list(diff.notes),
+        }
+    return {
+        "passed": not failures,
+        "failures": failures,
+        "options": {"fail_on": publication.fail_on, "fail_under": publication.fail_under,
+                    "strict": publication.strict, "partial_ok": publication.partial_ok},
+        "baseline": baseline,
+        "waivers": {
+            "applied": [dict(_waiver(waiver), requirement=rid, waived_by=waiver.requirement)
+                        for _, rid, waiver in review.applied],
+            "expired": [_waiver(waiver) for waiver in review.expired],
+            "unused": [_waiver(waiver) for waiver in review.unused],
+        },
+    }
+
+
+def _change(change: StatusChange, publication: Publication) -> dict:
+    return {"framework": change.framework, "requirement": change.requirement, "title": change.title,
+            "before": change.before, "after": change.after,
+            "waived": publication.waiver_for(change.framework, change.requirement) is not None}
+
+
+def _waiver(waiver: Waiver) -> dict:
+    return {"framework": waiver.framework, "requirement": waiver.requirement, "reason": waiver.reason,
+            "expires": waiver.expires.isoformat()}
+
+
+def render_json(report: GapReport, publication: Publication | None = None) -> str:
+    return json.dumps(report_dict(report, publication), indent=2, ensure_ascii=False) + "\n"

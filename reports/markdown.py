@@ -1,7 +1,8 @@
 """``report.md``: a summary for a CI job page or a pull-request comment.
 
-Coverage per framework, the gate's verdict, what changed against the baseline, waivers, the gaps of
-each framework and the unreadable documents, in that order of importance. The page stays under
+Coverage per framework, the gate's verdict, what changed against the baseline, waivers, the first
+steps of the action plan, the gaps of each framework and the unreadable documents, in that order of
+importance. With ``--link-base`` document paths link to where the documents are published. The page stays under
 :data:`MAX_CHARS` characters whatever the corpus (GitHub refuses comments over 65,536): past that
 budget the rest is left out and a note says how much and where to find it.
 
@@ -13,8 +14,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from gapscan.reports.actions import Action, action_plan
 from gapscan.reports.baseline import Publication, gate_failures
-from gapscan.reports.inert import md_code, md_text
+from gapscan.reports.inert import document_href, md_code, md_text
 from gapscan.reports.model import FrameworkResult, GapReport, Verdict
 
 MAX_CHARS = 60_000
@@ -22,6 +24,7 @@ _RESERVE = 1_500  # kept free for the truncation note and closing tags
 _SYMBOLS = {"covered": "\u2713", "partial": "\u25d0", "missing": "\u2715", "not_applicable": "\u2013"}
 _LABELS = {"covered": "covered", "partial": "partial", "missing": "missing", "not_applicable": "not applicable"}
 _CHANGE_ROWS = 100  # at most this many rows in each "changed" table
+_ACTIONS = 10  # the first steps of the action plan
 
 
 class _Page:
@@ -108,6 +111,7 @@ def render_markdown(report: GapReport, publication: Publication | None = None) -
     if publication.diff is not None:
         _changes(page, publication)
     _waivers(page, publication)
+    _actions(page, report, publication)
 
     shown_rows = 0
     for fw in report.frameworks:
@@ -133,7 +137,7 @@ def render_markdown(report: GapReport, publication: Publication | None = None) -
         if page.full:
             break
     if not page.full:
-        _unreadable(page, report)
+        _unreadable(page, report, publication)
 
     if page.full:
         left = gaps_total - shown_rows
@@ -174,14 +178,60 @@ def _coverage_table(page: _Page, report: GapReport, publication: Publication) ->
 
 
 def _gate(page: _Page, report: GapReport, publication: Publication) -> None:
-    if publication.fail_on == "none":
+    options = [f"`--fail-on {publication.fail_on}`"] if publication.fail_on != "none" else []
+    if publication.fail_under is not None:
+        options.append(f"`--fail-under {publication.fail_under:g}`")
+    if publication.strict:
+        options.append("`--strict`")
+    if not options:
         return
     failures = gate_failures(report, publication)
-    option = f"`--fail-on {publication.fail_on}`"
+    option = ", ".join(options)
     if failures:
         page.add(f"**\u274c Gate {option} failed:** {md_text('; '.join(failures), 600)}", "")
     else:
         page.add(f"**\u2705 Gate {option} passed.**", "")
+
+
+def _actions(page: _Page, report: GapReport, publication: Publication) -> None:
+    actions = action_plan(report)
+    if not actions:
+        return
+    names = {fw.id: fw.short_name for fw in report.frameworks}
+    if not page.add("### Action plan", "",
+                    f"{len(actions)} {'action closes' if len(actions) == 1 else 'actions close'} every gap; "
+                    "evidence shared across frameworks first, then requirements that need records.", ""):
+        return
+    for action in actions[:_ACTIONS]:
+        if not page.add(_action_line(action, names, publication)):
+            return
+    if len(actions) > _ACTIONS:
+        page.add(f"- \u2026 and {len(actions) - _ACTIONS} more in the HTML, JSON and xlsx reports.")
+    page.add("")
+
+
+def _action_line(action: Action, names: dict[str, str], publication: Publication) -> str:
+    def name(framework: str, requirement: str) -> str:
+        return f"{md_text(names.get(framework, framework), 40)} {md_code(requirement, 40, in_table=False)}"
+
+    line = (f"{action.rank}. **{name(action.framework, action.requirement)} {md_text(action.title, 120)}** "
+            f"({_status(action.status)})")
+    if len(action.closes) > 1:
+        line += ", also closes " + ", ".join(name(g.framework, g.requirement) for g in action.closes[1:8])
+        if len(action.closes) > 8:
+            line += f" and {len(action.closes) - 8} more"
+    line += f": {md_text(action.step, 400)}"
+    if action.start_from is not None:
+        line += f" Start from {_document(action.start_from.path, publication, in_table=False)}."
+    return line
+
+
+def _document(path: str, publication: Publication, limit: int = 100, *, in_table: bool = True) -> str:
+    """A document's path as code; with ``--link-base``, a link to where it is published."""
+    code = md_code(path, limit, in_table=in_table)
+    if not publication.link_base:
+        return code
+    return f"[{code}]({document_href(path, publication.link_base)})"
 
 
 def _changes(page: _Page, publication: Publication) -> None:
@@ -278,15 +328,15 @@ def _gap_row(fw: FrameworkResult, verdict: Verdict, publication: Publication) ->
         status += f" (waived until {waiver.expires.isoformat()})"
         why += f" Waiver: {md_text(waiver.reason, 200)}"
     if verdict.evidence:
-        closest = ", ".join(f"{md_code(e.path, 100)} ({e.score:.2f})" for e in verdict.evidence[:2])
+        closest = ", ".join(f"{_document(e.path, publication)} ({e.score:.2f})" for e in verdict.evidence[:2])
     elif verdict.near_misses:
-        closest = ", ".join(f"{md_code(n.path, 100)} ({n.score:.2f})" for n in verdict.near_misses[:2])
+        closest = ", ".join(f"{_document(n.path, publication)} ({n.score:.2f})" for n in verdict.near_misses[:2])
     else:
         closest = "none"
     return f"| {md_code(verdict.id, 40)} | {md_text(verdict.title, 120)} | {status} | {why} | {closest} |"
 
 
-def _unreadable(page: _Page, report: GapReport) -> None:
+def _unreadable(page: _Page, report: GapReport, publication: Publication) -> None:
     problems = [d for d in report.documents if d.status != "ok"]
     if not problems:
         return
@@ -303,7 +353,8 @@ def _unreadable(page: _Page, report: GapReport) -> None:
         return
     for document in problems:
         if not page.add(
-            f"| {md_code(document.path, 160)} | {md_text(document.status, 20)} | {md_text(document.reason or '', 200)} |"
+            f"| {_document(document.path, publication, 160)} | {md_text(document.status, 20)} | "
+            f"{md_text(document.reason or '', 200)} |"
         ):
             break
     page.close()

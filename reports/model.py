@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from gapscan.mappings import requirement_order
 from gapscan.mappings.languages import joined, language_name, names
 
 STATUSES = ("covered", "partial", "missing", "not_applicable")
+GAP_STATUSES = ("missing", "partial")
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class Related:
     framework: str
     requirement: str
     relationship: str
+    strength: str = ""  # the crosswalk's judgement of how much evidence they share: strong / partial / weak
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,15 @@ class Verdict:
     evidence_kind: str = "none"  # maintain / retain / both / none, from the catalog
     typical_evidence: tuple[str, ...] = ()
     related: tuple[Related, ...] = ()
+    # The top-level group the requirement sits in (ISO clause "8" for 8.2.1, CMMI practice area
+    # "PQA" for PQA 2.1) and the practice level, where the catalog has levels.
+    section: str = ""
+    section_title: str = ""
+    level: int | None = None
+    # Why a gap is one: nothing (no document is evidence), stale, template (only a blank one),
+    # no_records (procedures or templates only), no_document (records without a process
+    # description); "" when it is not a gap.
+    shortfall: str = ""
 
 
 @dataclass(frozen=True)
@@ -56,7 +68,7 @@ class FrameworkResult:
     id: str
     title: str
     version: str
-    verdicts: tuple[Verdict, ...]
+    verdicts: tuple[Verdict, ...]  # always in requirement order (8.2 < 8.10), whoever builds it
     level: int | None = None  # target maturity level, where the framework has levels
     languages: tuple[str, ...] = ("en",)  # the languages its catalog reads
     # (language, documents) in languages its catalog does not read: they gave it no evidence.
@@ -66,6 +78,16 @@ class FrameworkResult:
     def not_assessed_note(self) -> str:
         """"62 documents in Spanish were not assessed", or "" when every document was."""
         return _not_assessed(self.not_assessed)
+
+    def __post_init__(self) -> None:
+        ordered = tuple(sorted(self.verdicts, key=lambda v: requirement_order(v.id)))
+        object.__setattr__(self, "verdicts", ordered)
+
+    @property
+    def short_name(self) -> str:
+        """"ISO" for ISO 9001:2015, "CMMI" for CMMI V2.0: the title's first word."""
+        words = (self.title or "").split()
+        return words[0] if words else self.id
 
     @property
     def counts(self) -> dict[str, int]:

@@ -21,12 +21,11 @@ import json
 import re
 import subprocess
 from pathlib import Path, PurePosixPath
-from urllib.parse import quote
+from urllib.parse import quote, urljoin, urlsplit
 
 from gapscan.reports.baseline import Publication
-from gapscan.reports.inert import clean, one_line, truncate
+from gapscan.reports.inert import clean, document_href, one_line, truncate
 from gapscan.reports.model import FrameworkResult, GapReport, Verdict
-from gapscan.scanner.names import relative_uri
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 BASE_ID = "%SRCROOT%"
@@ -73,7 +72,7 @@ def render_sarif(report: GapReport, publication: Publication | None = None) -> s
         ],
         "columnKind": "unicodeCodePoints",
     }
-    base = _base_uri(report.root, publication.repo_prefix)
+    base = _web_base(publication) or _base_uri(report.root, publication.repo_prefix)
     if base:
         run["originalUriBaseIds"] = {BASE_ID: {"uri": base}}
     log = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
@@ -158,8 +157,18 @@ def _location(path: str, *, directory: bool = False) -> dict:
 
 
 def _uri(path: str) -> str:
-    """A relative URI reference for a display path, never absolute, never leaving the root."""
-    return relative_uri(path) or "./"
+    """A relative URI reference for a display path (see ``document_href``): never absolute, never
+    leaving the root."""
+    return document_href(path) or "./"
+
+
+def _web_base(publication: Publication) -> str:
+    """With ``--link-base`` (the scanned folder's web address), the repository root's address:
+    as many folders up as the scanned folder lies below the root. SARIF wants it absolute."""
+    if not urlsplit(publication.link_base).scheme:
+        return ""
+    depth = len([p for p in publication.repo_prefix.split("/") if p])
+    return urljoin(publication.link_base, "../" * depth) if depth else publication.link_base
 
 
 def _base_uri(root: str, prefix: str) -> str:

@@ -1,6 +1,7 @@
 """``report.xlsx``: the gap register for quality managers, built with openpyxl.
 
-Sheets: ``Summary`` (coverage per framework and the scan's facts), one per framework (requirement,
+Sheets: ``Summary`` (coverage per framework and the scan's facts), ``Action plan`` (every gap once,
+in the order to work on it, with what it also closes), one per framework (requirement,
 title, group, status, reason, evidence paths, evidence dates, latest evidence date, best score,
 near misses, waiver), ``Documents`` (every document found) and ``Unreadable`` (those that could not
 be read, with the reason). Every sheet has a frozen header row, an autofilter and column widths
@@ -23,6 +24,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from gapscan.reports.actions import action_plan
 from gapscan.reports.baseline import Publication
 from gapscan.reports.csv_report import register_rows
 from gapscan.reports.inert import spreadsheet_text, truncate, xml_text
@@ -65,7 +67,10 @@ FRAMEWORK_COLUMNS = (
     ("Near misses", "near_misses"),
     ("Waiver", "waiver"),
 )
-_WRAPPED = {"Title", "Reason", "Evidence", "Evidence dated", "Near misses", "Waiver", "Path", "Document", "Tags"}
+_WRAPPED = {"Title", "Reason", "Evidence", "Evidence dated", "Near misses", "Waiver", "Path", "Document", "Tags",
+            "What to do", "An auditor expects", "Also closes"}
+ACTION_COLUMNS = ("Rank", "Framework", "Requirement", "Title", "Status", "What to do", "An auditor expects",
+                  "Start from", "Start score", "Also closes")
 
 
 def render_xlsx(report: GapReport, publication: Publication | None = None) -> bytes:
@@ -75,6 +80,7 @@ def render_xlsx(report: GapReport, publication: Publication | None = None) -> by
     summary.title = "Summary"
     names = {"summary", "history"}  # Excel reserves "History"
     _summary_sheet(summary, report, publication)
+    _action_sheet(workbook.create_sheet(_sheet_name("Action plan", names)), report)
 
     rows = register_rows(report, publication)
     for framework in report.frameworks:
@@ -96,9 +102,11 @@ def render_xlsx(report: GapReport, publication: Publication | None = None) -> by
     documents = workbook.create_sheet(_sheet_name("Documents", names))
     _table(
         documents,
-        ["Path", "Title", "Format", "Bytes", "Modified", "Status", "Reason", "SHA-256", "Tags"],
+        ["Path", "Title", "Format", "Bytes", "Modified", "Status", "Reason", "Kind", "Kind judged by", "SHA-256",
+         "Tags"],
         [
-            [d.path, d.title, d.format, d.bytes, _as_date(d.modified), d.status, d.reason or "", d.sha256,
+            [d.path, d.title, d.format, d.bytes, _as_date(d.modified), d.status, d.reason or "", d.kind,
+             _joined(list(d.kind_signals)), d.sha256,
              _joined([f"{t.framework} {t.requirement} ({t.score:.2f})" for t in d.tags])]
             for d in sorted(report.documents, key=lambda d: d.path)
         ],
@@ -146,6 +154,18 @@ def _summary_sheet(sheet: Worksheet, report: GapReport, publication: Publication
         _set(sheet.cell(row=start + offset, column=2), value)
 
 
+def _action_sheet(sheet: Worksheet, report: GapReport) -> None:
+    body = []
+    for action in action_plan(report):
+        start = action.start_from
+        body.append([
+            action.rank, action.framework, action.requirement, action.title, action.status, action.step,
+            action.expected, start.path if start else "", start.score if start else None,
+            _joined([f"{gap.framework} {gap.requirement} ({gap.status})" for gap in action.closes[1:]]),
+        ])
+    _table(sheet, list(ACTION_COLUMNS), body, status_column="Status")
+
+
 def _table(sheet: Worksheet, header: list[str], body: list[list], status_column: str | None = None) -> None:
     bold = Font(bold=True, color="FFFFFF")
     fill = PatternFill("solid", fgColor=HEADER_FILL)
@@ -163,7 +183,7 @@ def _table(sheet: Worksheet, header: list[str], body: list[list], status_column:
             cell.alignment = wrap if header[column - 1] in _WRAPPED else top
             if isinstance(value, date):
                 cell.number_format = "yyyy-mm-dd"
-            elif isinstance(value, float) and header[column - 1] in ("Best score",):
+            elif isinstance(value, float) and header[column - 1] in ("Best score", "Start score"):
                 cell.number_format = "0.00"
         if status_index is not None:
             cell = sheet.cell(row=row_number, column=status_index)

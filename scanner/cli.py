@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from gapscan.mappings import CatalogError, load_catalogs
+from gapscan.mappings import EVIDENCE_KINDS, CatalogError, load_catalogs, requirement_order
 from gapscan.reports.baseline import (
     BaselineError,
     Publication,
@@ -32,7 +32,8 @@ from gapscan.scanner.config import FAIL_ON, Config, ConfigError, load_config
 from gapscan.scanner.documents import Extract
 from gapscan.scanner.index import IndexUnusable, default_index_path, remove_index
 from gapscan.scanner.names import display_path
-from gapscan.scanner.output import DEFAULT_FORMATS, FORMATS, OutputError, check_output, write_reports
+from gapscan.scanner.output import (DEFAULT_FORMATS, FORMATS, OutputError, check_output, link_base, with_json,
+                                    write_reports)
 from gapscan.scanner.pipeline import Scanner, ScanResult, not_assessed, scan, select_catalogs, tool_version
 
 EXIT_OK, EXIT_GATE, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
@@ -47,11 +48,24 @@ class ServiceFailed(click.ClickException):
 
 
 def _formats(_ctx, _param, value: str) -> tuple[str, ...]:
-    chosen = tuple(f.strip().lower() for f in value.split(",") if f.strip())
+    chosen = tuple(dict.fromkeys(f.strip().lower() for f in value.split(",") if f.strip()))
     unknown = [f for f in chosen if f not in FORMATS]
     if unknown or not chosen:
         raise click.BadParameter(f"choose from {', '.join(FORMATS)} (comma-separated)")
-    return chosen
+    return with_json(chosen)
+
+
+def _parsed_by(parse):
+    """A click callback that reads an option's value with ``parse``: a ValueError is a usage error."""
+    def callback(_ctx, _param, value):
+        if value is None:
+            return None
+        try:
+            return parse(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+
+    return callback
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -72,7 +86,11 @@ def scan_options(command):
         click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
                      default=Path("gapscan-report"), show_default=True, help="Folder for the reports."),
         click.option("--format", "formats", default=",".join(DEFAULT_FORMATS), show_default=True,
-                     callback=_formats, help=f"Report formats, comma-separated: {', '.join(FORMATS)}."),
+                     callback=_formats, help=f"Report formats, comma-separated: {', '.join(FORMATS)}. "
+                                             "report.json is always written too: the next run's baseline."),
+        click.option("--link-base", metavar="URL", callback=_parsed_by(link_base),
+                     help="Web address of the scanned folder (a repository's address at the scanned commit, say): "
+                          "document links in HTML, Markdown and SARIF point there. Default: links relative to --out."),
         click.option("--framework", "frameworks", multiple=True, metavar="ID",
                      help="Assess only this framework (repeatable). Default: every catalog."),
         click.option("--cmmi-level", type=click.IntRange(2, 3), help="Target CMMI maturity level (2 or 3)."),
@@ -149,7 +167,7 @@ def scan_command(path: Path, **options) -> None:
     if not quiet:
         _summarise(result, written, options["verbose"])
         _summarise_publication(publication)
-    code = _gates(result, config, options["strict"], publication)
+    code = _gates(result.report, publication)
     if not quiet:
         click.echo(f"Done in {time.monotonic() - started:.1f} s.")
     sys.exit(code)
@@ -197,8 +215,11 @@ def _publication(path: Path, result: ScanResult, config: Config, options: dict, 
         waivers=review_waivers(waivers, report, date.today()) if waivers else WaiverReview(),
         partial_ok=options.get("partial_ok", False),
         fail_on=config.fail_on if config.fail_on and (baseline is not None or config.fail_on != "new-gaps") else "none",
+        fail_under=config.fail_under,
+        strict=options["strict"],
         config_path=config_path,
         repo_prefix=repo_prefix,
+        link_base=options.get("link_base") or "",
     )
 
 
@@ -233,19 +254,8 @@ def _load(path: Path, config_file: Path | None) -> Config:
         raise UsageProblem(str(exc)) from exc
 
 
-def _gates(result: ScanResult, config: Config, strict: bool, publication: Publication | None = None) -> int:
-    failures = []
-    if config.fail_under is not None:
-        for framework in result.report.frameworks:
-            if framework.coverage * 100 < config.fail_under:
-                failures.append(
-                    f"{framework.id} coverage {framework.coverage:.0%} is below --fail-under {config.fail_under:g}%"
-                )
-    unreadable = result.report.summary["unreadable"]
-    if strict and unreadable:
-        failures.append(f"{unreadable} document(s) unreadable (--strict)")
-    if publication is not None:
-        failures += gate_failures(result.report, publication)
+def _gates(report, publication: Publication) -> int:
+    failures = gate_failures(report, publication)
     for failure in failures:
         click.echo(f"gate failed: {failure}", err=True)
     return EXIT_GATE if failures else EXIT_OK
@@ -288,36 +298,64 @@ def _summarise(result: ScanResult, written: list[Path], verbose: bool) -> None:
 
 
 class _Progress:
-    """A progress bar on a terminal; on a log (CI), one line per stage at most every 10 seconds."""
+    """A progress bar on a terminal that says how wide it is; anywhere else (a CI log, a terminal
+    of unknown width) one line per stage, at most every 10 seconds. Discovery counts the files it
+    has looked at, since their number is not known until it ends."""
+
+    LINE_EVERY = 10.0  # seconds between two progress lines of one stage
+    MIN_BAR_WIDTH = 40
 
     def __init__(self, enabled: bool):
         self.enabled = enabled
-        self.tty = sys.stderr.isatty()
+        self.width = _terminal_width() if sys.stderr.isatty() else 0
         self.bar = None
         self.stage = ""
         self.last_line = 0.0
         self.started = time.monotonic()
 
     def __call__(self, stage: str, done: int, total: int) -> None:
-        if not self.enabled or total == 0 or stage == "discover":
+        if not self.enabled or (total == 0 and stage != "discover"):
             return
-        if self.tty:
+        if self.width >= self.MIN_BAR_WIDTH:
             from tqdm import tqdm
 
             if stage != self.stage:
                 self.close()
-                self.bar = tqdm(total=total, desc=stage, unit="doc", leave=False, file=sys.stderr)
+                unit = "file" if stage == "discover" else "doc"
+                self.bar = tqdm(total=total or None, desc=stage, unit=unit, leave=False, file=sys.stderr,
+                                ncols=self.width)
                 self.stage = stage
+            if total and self.bar.total != total:  # discovery's end: the documents it found
+                self.bar.total = total
             self.bar.update(done - self.bar.n)
-        elif stage != self.stage or done == total or time.monotonic() - self.last_line > 10:
+        elif stage != self.stage or done == total or time.monotonic() - self.last_line > self.LINE_EVERY:
             self.stage = stage
             self.last_line = time.monotonic()
-            click.echo(f"{stage}: {done}/{total} documents, {time.monotonic() - self.started:.0f} s", err=True)
+            if stage == "discover":
+                what = f"{done} documents found" if total else f"{done} files looked at so far"
+            else:
+                what = f"{done}/{total} documents"
+            click.echo(f"{stage}: {what}, {time.monotonic() - self.started:.0f} s", err=True)
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+def _terminal_width() -> int:
+    """Columns of the terminal on stderr; 0 when it does not say (a pseudo-terminal of size 0x0,
+    as some CI runners and container consoles give)."""
+    try:
+        columns = os.get_terminal_size(sys.stderr.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = int(os.environ.get("COLUMNS", "0"))
+        except ValueError:
+            columns = 0
+    return max(columns, 0)
 
 
 @main.command("frameworks")
@@ -343,7 +381,12 @@ def frameworks_command(framework_id: str | None, config_file: Path | None, cmmi_
     level = config.cmmi_level or catalog.default_level if catalog.levels else None
     click.echo(f"{catalog.title} — {catalog.version}" + (f", level {level}" if level else ""))
     click.echo(catalog.licence)
-    for requirement in catalog.in_scope(level):
+    click.echo("")
+    click.echo("What each requirement asks for, in brackets:")
+    for kind, (label, meaning) in EVIDENCE_KINDS.items():
+        click.echo(f"  [{kind}] {label}: {meaning}.")
+    click.echo("")
+    for requirement in sorted(catalog.in_scope(level), key=lambda r: requirement_order(r.id)):
         click.echo(f"{requirement.id:10} [{requirement.evidence:8}] {requirement.title}")
         click.echo(f"{'':10} {requirement.intent}")
 
@@ -396,7 +439,9 @@ def explain_command(file: Path, root: Path | None, frameworks, cmmi_level, confi
     click.echo(f"{scanned_as} (in {root}): {len(result.sections)} section(s); "
                f"kind: {kind.kind.replace('_', ' ')}" + (f" ({'; '.join(kind.signals)})" if kind.signals else ""))
     found = sorted(classified.evidence, key=lambda e: -e.score)
-    shown = [e for e in found if show_all or e.tag]
+    # Tags, and what stood above this folder's baseline like a tag but was not one (its checks say
+    # why); --all: every near miss too.
+    shown = [e for e in found if show_all or e.tag or _above_baseline(e)]
     if not any(e.tag for e in found):
         click.echo("  no tags: this document is not evidence for any requirement")
     for item in shown:
@@ -405,17 +450,18 @@ def explain_command(file: Path, root: Path | None, frameworks, cmmi_level, confi
         click.echo(f"  {mark}{item.framework} {item.requirement}: {item.score:.2f}{where}")
         click.echo(f"       why: {item.decision}")
         click.echo(f"       terms: {', '.join(item.terms)}")
+        for check in item.checks:
+            click.echo(f"       {'pass' if check.passed else 'FAIL'}  {check.name}: {check.detail}")
 
 
-def _serve_address(_ctx, _param, value: str | None) -> tuple[str, int] | None:
-    if value is None:
-        return None
+def _above_baseline(evidence) -> bool:
+    return any(check.name == "baseline" and check.passed for check in evidence.checks)
+
+
+def _serve_address(value: str) -> tuple[str, int]:
     from gapscan.scanner.serve import parse_address
 
-    try:
-        return parse_address(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+    return parse_address(value)
 
 
 @main.command("watch")
@@ -425,7 +471,7 @@ def _serve_address(_ctx, _param, value: str | None) -> tuple[str, int] | None:
               metavar="[SECONDS]",
               help="Look for changes every SECONDS (default 5) instead of waiting for change notifications: "
                    "for SMB/NFS shares, where inotify never fires. Write PATH before a bare --poll.")
-@click.option("--serve", metavar="[HOST:]PORT", callback=_serve_address,
+@click.option("--serve", metavar="[HOST:]PORT", callback=_parsed_by(_serve_address),
               help="Serve the output folder and /health over HTTP, on 127.0.0.1 unless HOST is given.")
 @click.option("--debounce", type=click.FloatRange(0, 60), default=0.5, show_default=True, metavar="SECONDS",
               help="Update once nothing has changed for SECONDS.")
@@ -450,7 +496,8 @@ def watch_command(path: Path, poll: float | None, serve: tuple[str, int] | None,
         click.echo("note: --fail-under and --strict are gates of `gapscan scan`; watch ignores them", err=True)
     _rebuild_index(path, options)
     service = WatchService(path, config, out_dir, options["formats"], index_path=options["index_file"],
-                           jobs=options["jobs"], poll=poll, debounce=debounce, serve=serve)
+                           jobs=options["jobs"], poll=poll, debounce=debounce, serve=serve,
+                           link_base=options["link_base"] or "")
     handlers = {}
     try:
         # Handlers first: a signal during start-up stops the service as cleanly as one later.

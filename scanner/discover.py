@@ -28,7 +28,7 @@ from gapscan.scanner.reading import is_inside, not_regular, outside
 
 __all__ = ["Candidate", "Discovery", "FileFilter", "Refusal", "discover", "display_path", "inspect", "walk_files"]
 
-_TICK_EVERY = 1000
+_SEEN_EVERY = 200  # files between two calls of a ``seen`` callback
 VCS_FOLDERS = frozenset({".git", ".hg", ".svn", ".bzr", "CVS", "_darcs"})
 JUNK_FILES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 # Why a file seen is not read (lock, junk and VCS files are passed over without a count).
@@ -141,12 +141,13 @@ def discover(
     all_files: bool = False,
     skip: tuple[Path, ...] = (),
     confined: bool = True,
-    tick: Callable[[], None] | None = None,
+    seen: Callable[[int], None] | None = None,
 ) -> Discovery:
     """Find the documents under ``root``. ``skip`` holds folders never to descend into (our output)
     and files that are not documents (our labels file). ``confined``: symlinks are followed only
-    where they lead to a place inside ``root``. ``tick`` is called every thousand files (it may
-    raise to abandon the walk)."""
+    where they lead to a place inside ``root``. ``seen`` hears, every few hundred files, how many
+    have been looked at so far (a big share takes a while to list); it may raise to abandon the
+    walk."""
     root = root.resolve()
     wanted = FileFilter(include, exclude)
     skip_resolved = {p.resolve() for p in skip}
@@ -158,13 +159,15 @@ def discover(
     if tracked is not None:
         paths = _from_git(root, tracked, skip_resolved)
     else:
-        paths = walk_files(root, skip_resolved, warnings, inside=root if confined else None, tick=tick)
+        paths = walk_files(root, skip_resolved, warnings, inside=root if confined else None, seen=seen)
 
     candidates, refused = [], []
     not_read: dict[str, Counter[str]] = {}
-    for number, relative in enumerate(paths):
-        if tick is not None and number % _TICK_EVERY == 0:
-            tick()
+    for number, relative in enumerate(paths, 1):
+        if seen is not None and number % _SEEN_EVERY == 0:
+            # In a repository the listing is instant and reading each file's status is what takes
+            # time; after a walk the count stays what the walk listed.
+            seen(number if tracked is not None else len(paths))
         fmt, passed_over = wanted.sort(relative)
         if fmt is None or root / relative in skip_resolved:  # a skipped file: the labels file, say
             if passed_over and root / relative not in skip_resolved:  # our waivers file is no loss
@@ -185,7 +188,7 @@ def discover(
 
 def walk_files(
     root: Path, skip: set[Path], warnings: list[str], inside: Path | None = None,
-    tick: Callable[[], None] | None = None,
+    seen: Callable[[int], None] | None = None,
 ) -> list[str]:
     """Every file below ``root``, relative to it. Iterative (a folder nested thousands deep would
     exhaust the recursion of ``os.walk``); folders are recognised by device and inode, so a symlink
@@ -195,7 +198,7 @@ def walk_files(
     seen_folders: set[tuple[int, int]] = set()
     skip_keys = {key for key in map(_folder_key, skip) if key is not None}
     stack: list[tuple[str, str]] = [(str(root), "")]  # (absolute folder, relative folder)
-    seen = ticked = 0  # entries listed, and at the last tick
+    listed = reported = 0  # entries listed, and when ``seen`` last heard of them
     while stack:
         folder, relative_folder = stack.pop()
         try:
@@ -214,10 +217,10 @@ def walk_files(
             warnings.append(f"{_short(relative_folder) or '.'}: cannot list folder: {error.strerror or error}")
             continue
         subfolders = []
-        seen += len(entries) + 1
-        if tick is not None and seen >= ticked + _TICK_EVERY:
-            ticked = seen
-            tick()
+        listed += len(entries)
+        if seen is not None and listed >= reported + _SEEN_EVERY:
+            reported = listed
+            seen(listed)
         for entry in entries:
             relative = f"{relative_folder}/{entry.name}" if relative_folder else entry.name
             try:

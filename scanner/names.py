@@ -3,8 +3,8 @@ reorder or break what surrounds them.
 
 A file name becomes its *display path* (:func:`display_path`), which every report, warning and
 log line uses; :func:`name_bytes` turns it back into the name's exact bytes, for links and URIs
-that must reach the real file. Text from inside documents (titles, headings, reasons quoting a
-zip member) goes through :func:`visible_text`.
+that must reach the real file (``reports.inert.document_href``). Text from inside documents
+(titles, headings, reasons quoting a zip member) goes through :func:`visible_text`.
 
 Bidirectional controls (U+202E RIGHT-TO-LEFT OVERRIDE and its kin) are never passed through: a
 name such as ``invoice\\u202efdp.exe`` would otherwise show as ``invoiceexe.pdf``, and an
@@ -14,7 +14,6 @@ unbalanced override in a title reverses the rest of a table row.
 from __future__ import annotations
 
 import re
-from urllib.parse import quote
 
 # Bidirectional formatting characters (Unicode UAX #9): marks, embeddings, overrides, isolates.
 _BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
@@ -48,15 +47,6 @@ def name_bytes(shown: str) -> bytes:
 def _unescape(match: re.Match[bytes]) -> bytes:
     escape = match.group(1)
     return b"\\" if escape == b"\\" else bytes([int(escape[1:], 16)])
-
-
-def relative_uri(shown: str) -> str:
-    """A relative URI reference to the file behind a display path: its exact bytes, each segment
-    percent-encoded (a backslash is ``%5C``, never a separator; ``:``, ``#`` and ``?`` cannot
-    change the meaning), with empty, ``.`` and ``..`` segments dropped, so that it can never
-    become absolute or leave the folder it is relative to."""
-    segments = [s for s in name_bytes(shown).split(b"/") if s not in (b"", b".", b"..")]
-    return "/".join(quote(segment, safe="") for segment in segments)
 
 
 def visible_text(text: str) -> str:

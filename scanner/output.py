@@ -12,6 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Callable
+from urllib.parse import quote, urlsplit
 
 from gapscan.reports.baseline import Publication
 from gapscan.reports.csv_report import render_csv
@@ -26,7 +27,6 @@ from gapscan.scanner.discover import VCS_FOLDERS
 
 FORMATS = ("html", "json", "md", "junit", "xlsx", "csv", "sarif")
 DEFAULT_FORMATS = ("html", "json")
-# The file each format is written to, in --out.
 PROBE_PREFIX = ".gapscan-probe."
 
 
@@ -56,6 +56,7 @@ def check_output(out_dir: Path, root: Path) -> Path:
     return out
 
 
+# The file each format is written to, in --out.
 FILE_NAMES = {
     "html": "report.html",
     "json": "report.json",
@@ -65,6 +66,38 @@ FILE_NAMES = {
     "csv": "report.csv",
     "sarif": "report.sarif",
 }
+
+
+def with_json(formats: tuple[str, ...]) -> tuple[str, ...]:
+    """The formats to write: the chosen ones and ``json`` (the baseline of the next run)."""
+    return formats if "json" in formats else (*formats, "json")
+
+
+_SCHEMES = ("http", "https", "file")
+
+
+def link_base(url: str) -> str:
+    """A ``--link-base``: an http(s) or file URL (or a path relative to the report), ending in "/".
+    Characters a URL cannot hold are percent-encoded; other schemes (``javascript:``) are refused."""
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme and parts.scheme.lower() not in _SCHEMES:
+        raise ValueError(f"{url!r}: give an http, https or file URL, or a relative path")
+    if parts.scheme.lower() in ("http", "https") and not parts.netloc:
+        raise ValueError(f"{url!r}: the URL names no host")
+    if parts.query or parts.fragment:
+        raise ValueError(f"{url!r}: a link base cannot have a query or a fragment")
+    url = quote(url, safe=":/%@!$&'*+,;=~")  # brackets encoded: Markdown would end the link there
+    return url if url.endswith("/") else url + "/"
+
+
+def relative_link_base(root: str, out_dir: Path) -> str:
+    """Links from a report in ``out_dir`` to the documents under ``root``: they keep working when
+    both folders move together."""
+    try:
+        return quote(Path(os.path.relpath(root, out_dir.resolve())).as_posix(), safe="/") + "/"
+    except ValueError:  # Windows: the report and the scanned share are on different drives
+        return Path(root).as_uri() + "/"
 
 
 def write_atomic(path: Path, text: str | bytes) -> None:
@@ -136,16 +169,12 @@ def write_reports(
     publication: Publication | None = None,
 ) -> list[Path]:
     """Write each format, all or none (raises :class:`OutputError`); ``publication`` (baseline
-    diff, waivers, gate options) feeds md, junit, xlsx, csv and sarif."""
+    diff, waivers, gate options, link base) feeds every one of them."""
     publication = publication or Publication()
-    # Evidence links in the HTML are relative, so the report keeps working when both folders move.
-    try:
-        link_base = Path(os.path.relpath(report.root, out_dir.resolve())).as_posix() + "/"
-    except ValueError:  # Windows: the report and the scanned share are on different drives
-        link_base = Path(report.root).as_uri() + "/"
+    links = publication.link_base or relative_link_base(report.root, out_dir)
     renderers: dict[str, Callable[[GapReport], str | bytes]] = {
-        "html": lambda r: render_html(r, template_dir=template_dir, link_base=link_base),
-        "json": render_json,
+        "html": lambda r: render_html(r, template_dir=template_dir, link_base=links, publication=publication),
+        "json": lambda r: render_json(r, publication),
         "md": lambda r: render_markdown(r, publication),
         "junit": lambda r: render_junit(r, publication),
         "xlsx": lambda r: render_xlsx(r, publication),

@@ -45,7 +45,7 @@ from gapscan.scanner.extract.guards import TOO_LARGE, too_large
 from gapscan.scanner.index import Index, KnownContent, default_index_path
 from gapscan.scanner.names import display_path
 
-Progress = Callable[[str, int, int], None]  # stage, done, total
+Progress = Callable[[str, int, int], None]  # stage, done, total (0 while unknown: files discovered so far)
 
 
 def tool_version() -> str:
@@ -171,7 +171,7 @@ class Scanner:
         """Bring every document up to date with the disk: only new and changed files are read."""
         started = time.monotonic()
         found = discover(self.root, self.config.include, self.config.exclude, self.config.all_files, self.skip,
-                         self.confined, tick=lambda: self.notify("discover", 0, 0))
+                         self.confined, seen=lambda files: self.notify("discover", files, 0))
         self.git = found.git
         self.commit_dates = found.commit_dates
         self.folder_warnings = found.warnings

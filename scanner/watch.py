@@ -59,6 +59,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
+from gapscan.reports.baseline import Publication
 from gapscan.reports.model import GapReport
 from gapscan.scanner.config import Config
 from gapscan.scanner.discover import VCS_FOLDERS, FileFilter, walk_files
@@ -259,6 +260,7 @@ class WatchService:
         serve: tuple[str, int] | None = None,
         refresh: int = 30,
         stuck_after: float | None = None,
+        link_base: str = "",
     ):
         self.root = root.resolve()
         self.config = config
@@ -272,6 +274,7 @@ class WatchService:
         self.refresh = refresh
         # A batch with no file done for this long is stuck: longer than any one file may take.
         self.stuck_after = stuck_after or max(120.0, 2 * config.limits.timeout_seconds + 60)
+        self.publication = Publication(link_base=link_base)  # where the report links its documents
         self.queue = ChangeQueue(debounce, max_delay)
         self.filter = FileFilter(config.include, config.exclude)
         self.error: BaseException | None = None  # why the service could not start or run
@@ -768,7 +771,7 @@ class WatchService:
         report = self._scanner.record(report)  # with the scan history, for the HTML trend
         assessed = time.monotonic()
         self._stale = True
-        write_reports(report, self.out_dir, self.formats)
+        write_reports(report, self.out_dir, self.formats, publication=self.publication)
         self._stale = False
         log.debug("assessed in %.2f s, wrote %s in %.2f s", assessed - started, ",".join(self.formats),
                   time.monotonic() - assessed)

@@ -97,7 +97,8 @@ def test_github_actions_recipe_gates_a_pull_request_on_new_gaps(workspace):
     repo, env, base = workspace
     workflow = yaml.safe_load((ROOT / "docs/ci/github-actions.yml").read_text(encoding="utf-8"))
     steps = {s.get("id"): s for s in workflow["jobs"]["gapscan"]["steps"] if s.get("id")}
-    env = dict(env, **workflow["env"], GITHUB_STEP_SUMMARY=str(base / "summary-main.md"))
+    env = dict(env, **workflow["env"], GITHUB_STEP_SUMMARY=str(base / "summary-main.md"),
+               GITHUB_SERVER_URL="https://github.com", GITHUB_REPOSITORY="acme/quality", GITHUB_SHA="0a1b2c")
 
     # A push to main: no baseline yet, so no gate; the summary and the report are written.
     main = bash(steps["scan"]["run"], repo, env)
@@ -108,10 +109,14 @@ def test_github_actions_recipe_gates_a_pull_request_on_new_gaps(workspace):
     sarif = json.loads((report / "report.sarif").read_text(encoding="utf-8"))
     uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in sarif["runs"][0]["results"]}
     assert "qms/" in uris  # missing requirements point at the scanned folder, relative to the repository
+    # the published report links the documents at this commit, and the SARIF base is the repository's
+    html = (report / "report.html").read_text(encoding="utf-8")
+    assert 'href="https://github.com/acme/quality/blob/0a1b2c/qms/quality-policy.md"' in html
+    assert sarif["runs"][0]["originalUriBaseIds"]["%SRCROOT%"]["uri"] == "https://github.com/acme/quality/blob/0a1b2c/"
     keep = bash(steps["keep"]["run"], repo, env)
     assert keep.returncode == 0, keep.stderr
     saved = repo / workflow["env"]["BASELINE_DIR"] / "report.json"
-    assert json.loads(saved.read_text(encoding="utf-8"))["schema"] == "gapscan.report/1"
+    assert json.loads(saved.read_text(encoding="utf-8"))["schema"] == "gapscan.report/2"
     (base / "main-report.json").write_bytes(saved.read_bytes())
 
     # A pull request that deletes the quality policy: new gaps against main's report, exit code 1.
@@ -132,7 +137,8 @@ def test_gitlab_recipe_publishes_junit_and_fails_a_merge_request_on_new_gaps(wor
     job = yaml.safe_load((ROOT / "docs/ci/gitlab-ci.yml").read_text(encoding="utf-8"))["gapscan"]
     env = dict(env, **job["variables"], CI="true", CI_MERGE_REQUEST_IID="7", CI_JOB_TOKEN="token",
                CI_API_V4_URL="https://gitlab.invalid/api/v4", CI_PROJECT_ID="42", CI_DEFAULT_BRANCH="main",
-               CI_JOB_NAME="gapscan", BASELINE_SOURCE=str(base / "main-report.json"))
+               CI_JOB_NAME="gapscan", BASELINE_SOURCE=str(base / "main-report.json"),
+               CI_PROJECT_URL="https://gitlab.invalid/acme/quality", CI_COMMIT_SHA="0a1b2c")
     result = bash("\n".join(job["script"]), repo, env)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "new gap(s) since the baseline" in result.stderr
@@ -144,6 +150,8 @@ def test_gitlab_recipe_publishes_junit_and_fails_a_merge_request_on_new_gaps(wor
     assert "5.2.1 " in junit.read_text(encoding="utf-8")
     for path in job["artifacts"]["paths"]:
         assert (repo / path / "report.html").is_file()
+        html = (repo / path / "report.html").read_text(encoding="utf-8")
+        assert 'href="https://gitlab.invalid/acme/quality/-/blob/0a1b2c/qms/internal-audit-IA-2026-02.md"' in html
 
 
 def test_pre_commit_hook_runs_its_command(workspace):

@@ -170,6 +170,18 @@ def test_a_clause_catalogue_is_a_reference_and_never_evidence(tagger):
     assert all(e.decision.startswith("a reference document is never evidence") for e in found)
 
 
+def test_an_audit_programme_that_lists_clauses_is_about_internal_audit_not_a_reference(tagger):
+    clauses = ["4.1", "4.2", "4.3", "4.4", "5.1", "5.2", "5.3", "6.1", "6.2", "7.1", "7.2", "7.5", "8.4", "8.5",
+               "9.1", "9.3", "10.2"]
+    rows = "\n".join(f"{month} | internal audit of clause {clause} | lead auditor J. Smith | audit report due"
+                     for month, clause in zip(["Jan", "Feb", "Mar", "Apr", "May", "Jun"] * 3, clauses))
+    programme = extract("audits/audit-programme-2026.md",
+                        ("Internal audit programme", "Month | Audit scope | Auditor | Output\n" + rows))
+    assert document_kind(programme.document.path, "", [programme.text]).kind == REFERENCE, "many clause ids"
+    found = tagger.evidence(programme)
+    assert {e.requirement for e in found if e.tag} == {"9.2"}, "it is mainly about internal audit"
+
+
 def test_a_placeholder_is_never_evidence_whatever_its_name(tagger):
     doc = extract("records/internal-audit-report-2024.md", ("body", "TBD"), title="Internal audit report")
     found = tagger.evidence(doc)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 
 from fixtures import demo_qms
 
@@ -47,12 +48,23 @@ def test_scan_exits_0_and_writes_html_and_json(scanned):
 
 def test_json_follows_the_contract(scanned):
     _, report, _ = scanned
-    assert list(report) == ["schema", "tool", "generated_at", "root", "summary", "frameworks", "documents"]
-    assert report["schema"] == "gapscan.report/1" and report["tool"]["name"] == "gapscan"
+    assert list(report) == ["schema", "tool", "generated_at", "root", "summary", "frameworks", "actions", "gate",
+                            "documents"]
+    assert report["schema"] == "gapscan.report/2" and report["tool"]["name"] == "gapscan"
+    assert report["gate"] is None  # no baseline, waivers or gate options
     assert [f["id"] for f in report["frameworks"]] == ["iso9001-2015", "cmmi-v2-dev"]
+    gaps = {(f["id"], r["id"]) for f in report["frameworks"] for r in f["requirements"]
+            if r["status"] in ("missing", "partial")}
+    assert sorted((g["framework"], g["requirement"]) for a in report["actions"] for g in a["closes"]) == sorted(gaps)
+    for number, action in enumerate(report["actions"], 1):
+        assert list(action) == ["rank", "framework", "requirement", "title", "status", "needs", "step", "expected",
+                                "start_from", "closes"]
+        assert action["rank"] == number and action["step"] and action["expected"]
     for framework in report["frameworks"]:
         assert list(framework) == ["id", "title", "version", "coverage", "counts", "not_assessed", "requirements"]
         assert framework["not_assessed"] == {}  # the demo is written in English
+        ids = [r["id"] for r in framework["requirements"]]
+        assert ids == sorted(ids, key=lambda i: [int(p) if p.isdigit() else p for p in re.findall(r"\d+|[A-Z]+", i)])
         assert 0.0 <= framework["coverage"] <= 1.0
         assert sum(framework["counts"].values()) == len(framework["requirements"])
         for item in framework["requirements"]:
@@ -93,6 +105,45 @@ def test_deliberate_gaps_are_reported(scanned):
     for area in demo_qms.DELIBERATE_GAPS["cmmi-v2-dev"]:
         statuses = {r["status"] for r in cmmi["requirements"] if r["parent"] == area}
         assert statuses == {"missing"}, area
+
+
+def test_the_action_plan_names_what_to_produce_and_where_to_start(scanned, demo):
+    _, report, _ = scanned
+    actions = {(a["framework"], a["requirement"]): a for a in report["actions"]}
+    for path, clause in demo_qms.PROCEDURE_ONLY.items():  # 8.7: the procedure exists, the records do not
+        action = actions[("iso9001-2015", clause)]
+        assert action["step"].startswith("Keep the records"), action["step"]
+        assert action["start_from"]["path"] == path
+    first = report["actions"][0]
+    assert {g["framework"] for g in first["closes"]} == {"iso9001-2015", "cmmi-v2-dev"}
+    html = (scanned[2] / "out" / "report.html").read_text(encoding="utf-8")
+    assert 'id="actions"' in html and 'id="map-cmmi-v2-dev"' in html
+
+
+def test_matched_terms_are_words_of_the_document(scanned, demo):
+    from gapscan.scanner.config import Config
+    from gapscan.scanner.documents import Document, Extract, format_of
+    from gapscan.scanner.extract import extract_file
+
+    _, report, _ = scanned
+    terms: dict[str, set[str]] = {}
+    for framework in report["frameworks"]:
+        for item in framework["requirements"]:
+            for evidence in item["evidence"]:
+                terms.setdefault(evidence["path"], set()).update(evidence["terms"])
+    assert len(terms) > 10
+    for path, found in terms.items():
+        source = demo / path
+        extract = extract_file(source, Document(path, format_of(source.name), source.stat().st_size, 0.0, ""),
+                               Config().limits)
+        assert isinstance(extract, Extract)
+        text = " ".join([extract.metadata.title, path, *(s.text for s in extract.sections)]).lower()
+        text = re.sub(r"[^a-z]+", " ", text)
+        for term in found - {"training record"}:
+            for word in re.findall(r"[a-z]+", term.lower()):
+                assert f" {word} " in f" {text} " or word == "non", (path, term)
+    everything = {t for found in terms.values() for t in found}
+    assert not everything & {"qualiti", "qualiti manag", "manag", "exclus", "polici"}
 
 
 def test_stale_audit_records_and_procedure_only_are_partial(scanned):
@@ -192,12 +243,40 @@ def test_frameworks_lists_and_shows_catalogs(tmp_path):
     assert "iso9001-2015" in listing.stdout and "cmmi-v2-dev" in listing.stdout
     shown = gapscan("frameworks", "iso9001-2015", cwd=tmp_path)
     assert "9.2" in shown.stdout and "Internal audit" in shown.stdout
+    # every bracketed kind is explained before it is used
+    legend, _, listed = shown.stdout.partition("\n\n4.1")
+    for kind, label in (("maintain", "Document required"), ("retain", "Records required"),
+                        ("both", "Document and records required"), ("none", "No document or record required")):
+        assert f"  [{kind}] {label}: " in legend
+    assert "[retain  ] Internal audit" in listed
 
 
 def test_explain_shows_tags_with_terms(demo, tmp_path):
     done = gapscan("explain", str(demo / "02-procedures" / "PR-03-corrective-action.docx"), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "iso9001-2015 10.2" in done.stdout and "terms:" in done.stdout
+
+
+def test_explain_shows_the_kind_and_every_check_of_the_decision(demo, tmp_path):
+    done = gapscan("explain", str(demo / "02-procedures" / "PR-02-internal-audit.docx"), "--all", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "; kind: procedure" in done.stdout.splitlines()[0]
+    items = re.split(r"\n  (?=tag |    \S)", done.stdout)[1:]
+    assert len(items) > 3
+    steps = ["record rule", "kind", "own text", "scope", "baseline", "main subject"]
+    for item in items:
+        why = re.search(r"^       why: (.*)$", item, re.MULTILINE).group(1)
+        checks = re.findall(r"^       (pass|FAIL)  ([a-z ]+): (.*)$", item, re.MULTILINE)
+        assert [name for _, name, _ in checks] == steps, item
+        failed = [detail for verdict, _, detail in checks if verdict == "FAIL"]
+        # a tag passed every step; anything else failed at least one, and the first is its reason
+        assert item.startswith("tag ") == (not failed), item
+        assert why == (failed[0] if failed else checks[-1][2]), item
+    # Without --all: the tags, and what stood above the folder's baseline but was not a tag.
+    short = gapscan("explain", str(demo / "02-procedures" / "PR-02-internal-audit.docx"), cwd=tmp_path)
+    shown = re.findall(r"^  (tag |    )(\S+ .+): \d\.\d\d", short.stdout, re.MULTILINE)
+    assert shown and len(shown) < len(items)
+    assert all("pass  baseline" in item for item in re.split(r"\n  (?=tag |    \S)", short.stdout)[1:])
 
 
 @pytest.mark.parametrize("path", ["02-procedures/PR-03-corrective-action.docx", "03-records/training/training-matrix.xlsx"])
@@ -324,3 +403,66 @@ def test_explain_of_a_fifo_is_one_line_not_a_hang(small):
     os.mkfifo(small / "procedures" / "pipe.md")
     done = gapscan("explain", str(small / "procedures" / "pipe.md"), cwd=small.parent)
     assert "unreadable: a FIFO (named pipe), not a regular file: never opened" in one_error_line(done)
+
+
+def test_json_is_written_whatever_the_formats_and_link_base_is_checked(demo, tmp_path):
+    done = gapscan("scan", str(demo), "--out", "out", "--index", "i.sqlite", "--format", "md,junit", "-q",
+                   cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["report.json", "report.junit.xml", "report.md"]
+    refused = gapscan("scan", str(demo), "--out", "out", "--link-base", "javascript:alert(1)//", cwd=tmp_path)
+    assert refused.returncode == 2 and "give an http, https or file URL" in refused.stderr
+
+
+def test_progress_lines_in_a_log_include_discovery(scanned):
+    done, _, _ = scanned
+    assert "discover: 30 documents found" in done.stderr
+    assert re.search(r"^extract: 30/30 documents, \d+ s$", done.stderr, re.MULTILINE)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pseudo-terminals of size 0x0 are a Linux test")
+def test_progress_lines_on_a_terminal_that_has_no_width(demo, tmp_path):
+    """Some CI runners and container consoles give a terminal of 0 columns: progress bars would
+    vanish there, so gapscan prints lines instead."""
+    import pty
+
+    leader, follower = pty.openpty()  # a fresh pseudo-terminal reports 0 rows and 0 columns
+    environment = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    process = subprocess.Popen([sys.executable, "-m", "gapscan.scanner", "scan", str(demo), "--out", "out",
+                                "--index", "i.sqlite", "--format", "json"], cwd=tmp_path, env=environment,
+                               stdout=subprocess.DEVNULL, stderr=follower)
+    os.close(follower)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the process closed its end
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(leader)
+    assert process.wait(timeout=300) == 0
+    text = output.decode("utf-8", "replace")
+    assert "discover: 30 documents found" in text and "extract: 30/30 documents" in text
+    assert "\r" not in text.replace("\r\n", "")  # lines, not a bar redrawn in place
+
+
+def test_each_document_shows_its_kind_and_what_it_was_judged_by(demo, scanned):
+    _, report, work = scanned
+    kinds = {d["path"]: d["kind"] for d in report["documents"]}
+    assert kinds["03-records/capa/capa-log.xlsx"] == "record"
+    assert kinds["02-procedures/PR-02-internal-audit.docx"] == "procedure"
+    assert kinds["02-procedures/archive/purchasing-procedure-2014.doc"] is None, "a document that was not read"
+    html = (work / "out" / "report.html").read_text(encoding="utf-8")
+    row = html[html.index('<details class="doclist">'):]
+    row = row[row.index("03-records/capa/capa-log.xlsx"):]
+    assert '<td class="doc-kind">record<span class="doc-title">' in row[:row.index("</tr>")]
+    done = gapscan("scan", str(demo), "--out", "xlsx", "--format", "xlsx", "--index", "index.sqlite",
+                   cwd=work)
+    assert done.returncode == 0, done.stderr
+    sheet = load_workbook(work / "xlsx" / "report.xlsx")["Documents"]
+    header = [cell.value for cell in sheet[1]]
+    rows = {row[0]: dict(zip(header, row)) for row in sheet.iter_rows(min_row=2, values_only=True)}
+    capa = rows["03-records/capa/capa-log.xlsx"]
+    assert capa["Kind"] == "record" and "filled table rows" in capa["Kind judged by"]

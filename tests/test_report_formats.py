@@ -90,6 +90,48 @@ def publication(report):
     )
 
 
+# -- report.json: the gate --------------------------------------------------------------------------
+
+
+def test_json_carries_the_gate_with_baseline_changes_and_waivers(report, publication):
+    review = review_waivers(
+        (Waiver("cmmi-v2-dev", "SAM", "No suppliers until 2030", date(2030, 1, 31)),
+         Waiver("iso9001-2015", "7.1.5", "Calibration moved to CAPA-12", date(2026, 1, 31)),
+         Waiver("iso9001-2015", "4.1", "Was a gap once", date(2030, 1, 31))),
+        report, date(2026, 5, 2))
+    gated = Publication(diff=publication.diff, waivers=review, fail_on="new-gaps", fail_under=35.0)
+    data = json.loads(json.dumps(report_dict(report, gated)))
+    assert data["schema"] == "gapscan.report/2"
+    gate = data["gate"]
+    assert gate["passed"] is False
+    assert gate["options"] == {"fail_on": "new-gaps", "fail_under": 35.0, "strict": False, "partial_ok": False}
+    assert gate["failures"] == ["cmmi-v2-dev coverage 33% is below --fail-under 35%",
+                                "1 new gap(s) since the baseline (--fail-on new-gaps): "
+                                "iso9001-2015 10.2 (covered \u2192 missing)"]
+    baseline = gate["baseline"]
+    assert baseline["generated_at"] == report.generated_at
+    assert baseline["new_gaps"] == [{"framework": "iso9001-2015", "requirement": "10.2",
+                                     "title": "Nonconformity and corrective action", "before": "covered",
+                                     "after": "missing", "waived": False}]
+    assert baseline["documents_gone"] == ["gone/<b>old</b>.md"]
+    assert baseline["less_evidence"][0]["lost"] == ["gone/<b>old</b>.md"]
+    assert baseline["coverage"]["iso9001-2015"] == report.frameworks[0].coverage
+    waivers = gate["waivers"]
+    assert waivers["applied"] == [{"framework": "cmmi-v2-dev", "requirement": "SAM 2.1", "waived_by": "SAM",
+                                   "reason": "No suppliers until 2030", "expires": "2030-01-31"}]
+    assert [w["requirement"] for w in waivers["expired"]] == ["7.1.5"]
+    assert [w["requirement"] for w in waivers["unused"]] == ["4.1"]
+    # A baseline written by this version reads back.
+    assert parse_baseline(data).frameworks["iso9001-2015"].statuses["10.2"] == "missing"
+
+
+def test_json_gate_passes_with_only_waivers(report):
+    review = review_waivers((Waiver("cmmi-v2-dev", "SAM", "Later", date(2030, 1, 31)),), report, date(2026, 5, 2))
+    gate = report_dict(report, Publication(waivers=review))["gate"]
+    assert gate["passed"] is True and gate["failures"] == [] and gate["baseline"] is None
+    assert report_dict(report, Publication())["gate"] is None
+
+
 # -- markdown ---------------------------------------------------------------------------------------
 
 
@@ -198,7 +240,7 @@ def _sheet_rows(sheet):
 
 def test_xlsx_is_a_gap_register(report, publication):
     book = load_workbook(io.BytesIO(render_xlsx(report, publication)))
-    assert book.sheetnames == ["Summary", "iso9001-2015", "cmmi-v2-dev", "Documents", "Unreadable"]
+    assert book.sheetnames == ["Summary", "Action plan", "iso9001-2015", "cmmi-v2-dev", "Documents", "Unreadable"]
     iso = book["iso9001-2015"]
     header = [c.value for c in iso[1]]
     assert header[:7] == ["Requirement", "Title", "Group", "Status", "Reason", "Evidence", "Evidence dated"]
@@ -316,7 +358,7 @@ def test_every_format_renders_a_pathological_report(sarif_validator, junit_schem
     junit_schema.validate(render_junit(big))
     assert not list(sarif_validator.iter_errors(json.loads(render_sarif(big))))
     book = load_workbook(io.BytesIO(render_xlsx(big)))
-    assert book.sheetnames == ["Summary", "big", "big (2)", "Documents", "Unreadable"]
+    assert book.sheetnames == ["Summary", "Action plan", "big", "big (2)", "Documents", "Unreadable"]
     assert len(list(csv.reader(io.StringIO(render_csv(big))))) == 121
 
 

@@ -185,6 +185,7 @@ def make_report() -> GapReport:
                 evidence=(EvidenceRef(path="javascript:alert(1).md", score=0.7,
                                       terms=("evaluation",)),),
                 related=(Related("iso9001-2015", "9.2", "intersect"),),
+                level=2,
             ),
             Verdict(
                 id="CM 1.1",
@@ -194,6 +195,7 @@ def make_report() -> GapReport:
                 status="covered",
                 reason="A version-controlled repository with history was found.",
                 evidence=(EvidenceRef(path="audits/report-03.pdf", score=0.55),),
+                level=1,
             ),
             Verdict(
                 id="CAR 3.1",
@@ -202,6 +204,7 @@ def make_report() -> GapReport:
                 parent_title="Causal Analysis and Resolution",
                 status="missing",
                 reason="No document scored above the threshold.",
+                level=3,
             ),
         ),
     )
@@ -323,12 +326,33 @@ def test_each_requirement_row_shows_its_status_as_text(dom, framework, requireme
     assert squash(cells[0].text()) == requirement
 
 
-def test_rows_are_grouped_by_parent_in_report_order(dom):
+def test_rows_are_grouped_by_section_in_numeric_order(dom):
     iso = dom.root.by_id("fw-iso9001-2015")
     heads = [squash(t.text()) for t in iso.find_all("tbody", "group-head")]
-    assert [h.split(" ")[0] for h in heads] == ["9", "10", "8"]
-    assert heads[0].startswith("9 Performance evaluation")
-    assert "1 covered · 1 partial" in heads[0]
+    assert [h.split(" ")[0] for h in heads] == ["8", "9", "10"]
+    assert heads[1].startswith("9 Performance evaluation")
+    assert "1 covered · 1 partial" in heads[1]
+
+
+def test_clause_order_is_numeric_and_subclauses_stay_in_their_section():
+    """8.1, 8.6 and 8.7 sit with 8.2.x under clause 8, in number order (8.10 after 8.7)."""
+    def verdict(rid, parent, parent_title):
+        return Verdict(rid, f"Clause {rid}", parent, "missing", "No document is evidence for this requirement.",
+                       parent_title=parent_title, section="8", section_title="Operation")
+
+    fw = FrameworkResult("iso9001-2015", "ISO 9001:2015", "2015", (
+        verdict("8.7", "8", "Operation"), verdict("8.10", "8", "Operation"), verdict("8.1", "8", "Operation"),
+        verdict("8.2.1", "8.2", "Requirements for products and services"), verdict("8.6", "8", "Operation"),
+    ))
+    page = parse(render_html(GapReport("0.1.0", "2024-01-01", "/r", (fw,), ())))
+    section = page.root.by_id("fw-iso9001-2015")
+    ids = [squash(r.find_all("td")[0].text()) for r in section.find_all("tr", "req")]
+    assert ids == ["8.1", "8.2.1", "8.6", "8.7", "8.10"]
+    assert [squash(h.text()).split(" ")[:2] for h in section.find_all("tbody", "group-head")] == [["8", "Operation"]]
+    context = row(page, "iso9001-2015", "8.2.1").find_all("span", "ctx")
+    assert squash(context[0].text()) == "8.2 Requirements for products and services"
+    tiles = [squash(a.text()) for a in page.root.by_id("map-iso9001-2015").find_all("a", "tile")]
+    assert [t.lstrip("✕ ") for t in tiles] == ["8.1", "8.2.1", "8.6", "8.7", "8.10"]
 
 
 def test_evidence_shows_link_score_locator_and_date(dom):
@@ -412,6 +436,134 @@ def test_full_document_list_is_collapsed_and_complete(dom):
     assert "Internal audit programme" in text
     tag = programme.find_all("a", "tag")[0]
     assert squash(tag.text()) == "ISO 9.2" and tag.attrs["href"] == "#req-iso9001-2015-9.2"
+
+
+def test_contents_link_to_every_part_of_the_page(dom):
+    toc = dom.root.by_id("contents")
+    targets = [a.attrs["href"] for a in toc.find_all("a")]
+    assert targets == ["#summary", "#map-iso9001-2015", "#map-cmmi-v2-dev", "#actions", "#fw-iso9001-2015",
+                       "#fw-cmmi-v2-dev", "#documents", "#legend"]
+    assert all(dom.root.by_id(t[1:]) is not None for t in targets)
+    labels = [squash(a.text()) for a in toc.find_all("a")]
+    assert labels[:4] == ["Summary", "ISO clause map", "CMMI practice areas by level", "Action plan 3"]
+
+
+def test_summary_cards_count_every_status(dom):
+    cards = {c.attrs["data-framework"]: c for c in dom.root.by_id("summary").find_all("div", "fw-card")}
+    counts = {squash(li.text()) for li in cards["iso9001-2015"].find_all("li")}
+    assert counts == {"1 covered", "1 partial", "1 missing", "1 not applicable"}
+    assert "since the baseline" not in squash(cards["iso9001-2015"].text())  # no baseline given
+
+
+def test_clause_map_and_practice_area_matrix_link_every_tile_to_its_row(dom):
+    iso = dom.root.by_id("map-iso9001-2015")
+    lines = [squash(r.find_all("th")[0].text()) for r in iso.find_all("tbody")[0].find_all("tr")]
+    assert lines == ["8 Operation", "9 Performance evaluation", "10 Improvement"]
+    tiles = iso.find_all("a", "tile")
+    assert [t.attrs["href"] for t in tiles] == ["#req-iso9001-2015-8.3.1", "#req-iso9001-2015-9.2",
+                                                "#req-iso9001-2015-9.3.3", "#req-iso9001-2015-10.2"]
+    assert [sorted(t.classes()) for t in tiles][1] == ["t-covered", "tile"]
+    assert tiles[3].attrs["aria-label"] == "10.2 Nonconformity and corrective action: Missing"  # not colour alone
+    assert all(dom.root.by_id(t.attrs["href"][1:]) is not None for t in tiles)
+
+    cmmi = dom.root.by_id("map-cmmi-v2-dev")
+    assert [squash(th.text()) for th in cmmi.find_all("thead")[0].find_all("th")] == ["Practice area", "Level 1",
+                                                                                      "Level 2", "Level 3"]
+    rows = {squash(r.find_all("th")[0].text()).split(" ")[0]: [squash(td.text()) for td in r.find_all("td")]
+            for r in cmmi.find_all("tbody")[0].find_all("tr")}
+    assert rows == {"CAR": ["", "", "✕3.1"], "CM": ["✓1.1", "", ""], "PQA": ["", "✓2.2", ""]}
+
+
+def test_action_plan_ranks_shared_evidence_first_and_links_rows(dom):
+    plan = dom.root.by_id("actions")
+    items = plan.find_all("li", "action")
+    heads = [squash(i.find_all("div", "a-head")[0].text()) for i in items]
+    assert heads[0].startswith("1 ISO 9.3.3 Management review outputs")
+    assert heads[1].startswith("2 ISO 10.2 Nonconformity and corrective action")
+    first = squash(items[0].text())
+    assert "An auditor expects Records must show that the activity is actually done." in first
+    assert "Start from mgmt/MR minutes 2022.docx (closest match, score 0.44)" in first
+    links = [a.attrs["href"] for a in items[1].find_all("a")]
+    assert links[0] == "#req-iso9001-2015-10.2"
+    assert "capa/old%20log.xlsx" in links  # the nearest document, to start from
+
+
+def test_gate_panel_shows_verdict_changes_and_waivers():
+    from datetime import date
+
+    from gapscan.reports.baseline import Publication, Waiver, compare, parse_baseline, review_waivers
+    from gapscan.reports.json_report import report_dict
+
+    report = make_report()
+    before = report_dict(report)
+    for framework in before["frameworks"]:
+        for item in framework["requirements"]:
+            if item["id"] in ("10.2", "CAR 3.1"):
+                item["status"] = "covered"
+    before["frameworks"][0]["coverage"] = 0.4
+    waivers = review_waivers((Waiver("cmmi-v2-dev", "CAR", "RCA method due in Q3", date(2030, 1, 1)),
+                              Waiver("iso9001-2015", "7.1.5", "Old", date(2020, 1, 1))), report, date(2024, 11, 5))
+    publication = Publication(diff=compare(parse_baseline(before), report), waivers=waivers, fail_on="new-gaps")
+    page = parse(render_html(report, publication=publication))
+    gate = page.root.by_id("gate")
+    text = squash(gate.text())
+    assert text.startswith("CI gate: failed")
+    assert "Gates: --fail-on new-gaps." in text
+    assert "1 new gap(s) since the baseline (--fail-on new-gaps): iso9001-2015 10.2 (covered → missing)" in text
+    assert "2 new gaps, 0 resolved" in text
+    new_gaps = gate.find_all("table", "changes")[0]
+    rows = [squash(r.text()) for r in new_gaps.find_all("tbody")[0].find_all("tr")]
+    assert rows == ["ISO 10.2 Nonconformity and corrective action ✓ Covered ✕ Missing",
+                    "CMMI CAR 3.1 Root-cause analysis by the defined method ✓ Covered ✕ Missing waived until 2030-01-01"]
+    waiver_text = squash(gate.find_all("ul", "waivers")[0].text())
+    assert "Active CMMI CAR, until 2030-01-01: RCA method due in Q3 (waives CAR 3.1)" in waiver_text
+    assert "Expired ISO 7.1.5, on 2020-01-01; it no longer applies: Old" in waiver_text
+    card = squash(page.root.find_all("div", "gate-card")[0].text())
+    assert card.startswith("CI gate ✕ Failed")
+    iso_card = next(c for c in page.root.find_all("div", "fw-card") if c.attrs["data-framework"] == "iso9001-2015")
+    assert "+10 pts" in squash(iso_card.text()) and "1 new gap, 0 resolved" in squash(iso_card.text())
+    assert page.root.by_id("contents").find_all("a")[1].attrs["href"] == "#gate"
+
+
+def test_evidence_column_agrees_with_the_verdict():
+    weak = Verdict("9.1.3", "Analysis and evaluation", "9.1", "partial",
+                   "Only passing mentions: 01-policy/quality-manual.docx matches (0.50).",
+                   near_misses=(NearMiss("01-policy/quality-manual.docx", 0.5),), shortfall="weak")
+    missing = Verdict("7.1.5", "Monitoring and measuring resources", "7.1", "missing",
+                      "No document is evidence for this requirement.", near_misses=(NearMiss("tools.xlsx", 0.21),))
+    many = Verdict("7.5.3", "Control of documented information", "7.5", "covered", "Evidenced by a.md.",
+                   evidence=tuple(EvidenceRef(f"doc-{n}.md", 0.9 - n / 10) for n in range(5)))
+    fw = FrameworkResult("iso9001-2015", "ISO 9001:2015", "2015", (weak, missing, many))
+    page = parse(render_html(GapReport("0.1.0", "2024-01-01", "/r", (fw,), ())))
+    weak_cell = squash(row(page, "iso9001-2015", "9.1.3").find_all("td", "evidence")[0].text())
+    assert weak_cell == "Weak evidence only 01-policy/quality-manual.docx score 0.50"
+    assert "No evidence found" not in weak_cell
+    assert squash(row(page, "iso9001-2015", "7.1.5").find_all("td", "evidence")[0].text()) == \
+        "No evidence found Closest: tools.xlsx (0.21)"
+    listed = row(page, "iso9001-2015", "7.5.3").find_all("td", "evidence")[0]
+    assert [squash(a.text()) for a in listed.find_all("a")] == ["doc-0.md", "doc-1.md", "doc-2.md"]
+    assert "and 2 more in the details" in squash(listed.text())
+    details = block(page, "iso9001-2015", "7.5.3").find_all("details", "more")[0]
+    assert [squash(a.text()) for a in details.find_all("a", "path")] == ["doc-3.md", "doc-4.md"]
+
+
+def test_legend_explains_statuses_and_requirement_kinds(dom):
+    legend = dom.root.by_id("legend")
+    kinds = legend.find_all("dl", "kinds")[1]
+    terms = [squash(dt.text()) for dt in kinds.find_all("dt")]
+    assert terms == ["maintain Document required", "retain Records required", "both Document and records required",
+                     "none No document or record required"]
+    meanings = [squash(dd.text()) for dd in kinds.find_all("dd")]
+    assert meanings[1] == "Records must show that the activity is actually done."
+    assert "Counts half" in squash(legend.text())
+
+
+def test_framework_filter_buttons_name_each_framework(dom):
+    buttons = [(b.attrs["data-framework-filter"], squash(b.text()))
+               for b in dom.root.by_id("toolbar").find_all("button") if "data-framework-filter" in b.attrs]
+    assert buttons == [("all", "All frameworks"), ("iso9001-2015", "ISO"), ("cmmi-v2-dev", "CMMI")]
+    assert {s.attrs.get("data-framework") for s in dom.root.find_all("section", "framework")} == {
+        "iso9001-2015", "cmmi-v2-dev"}
 
 
 def test_page_is_readable_without_javascript(dom):

@@ -22,3 +22,19 @@ def test_readme_opens_with_the_two_commands():
 def test_ci_runs_exactly_the_readme_test_command():
     script = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert readme_commands()[1] in script
+
+
+def test_the_legend_of_requirement_kinds_is_the_same_in_the_docs():
+    from gapscan.mappings import EVIDENCE_KINDS
+
+    for document in ("README.md", "docs/report-json.md"):
+        text = (ROOT / document).read_text(encoding="utf-8")
+        for kind, (label, meaning) in EVIDENCE_KINDS.items():
+            assert f"| `{kind}` | {label} | {meaning} |" in text, (document, kind)
+
+
+def test_readme_shows_the_report_screenshot_made_by_its_script():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "](docs/report-top.png)" in text and "python docs/screenshot.py" in text
+    picture = ROOT / "docs" / "report-top.png"
+    assert picture.read_bytes().startswith(b"\x89PNG") and picture.stat().st_size < 300_000
