@@ -24,6 +24,7 @@ from gapscan.reports.model import GapReport
 from gapscan.reports.sarif import render_sarif
 from gapscan.reports.xlsx import render_xlsx
 from gapscan.scanner.discover import VCS_FOLDERS
+from gapscan.scanner.names import name_bytes
 
 FORMATS = ("html", "json", "md", "junit", "xlsx", "csv", "sarif")
 DEFAULT_FORMATS = ("html", "json")
@@ -87,17 +88,21 @@ def link_base(url: str) -> str:
         raise ValueError(f"{url!r}: the URL names no host")
     if parts.query or parts.fragment:
         raise ValueError(f"{url!r}: a link base cannot have a query or a fragment")
-    url = quote(url, safe=":/%@!$&'*+,;=~")  # brackets encoded: Markdown would end the link there
+    # Brackets encoded: Markdown would end the link there. Bytes that are not UTF-8 stay those bytes.
+    url = quote(url.encode("utf-8", "surrogateescape"), safe=":/%@!$&'*+,;=~")
     return url if url.endswith("/") else url + "/"
 
 
 def relative_link_base(root: str, out_dir: Path) -> str:
-    """Links from a report in ``out_dir`` to the documents under ``root``: they keep working when
-    both folders move together."""
+    """Links from a report in ``out_dir`` to the documents under ``root`` (a display path): they
+    keep working when both folders move together. Each segment holds the folder name's exact
+    bytes, percent-encoded like the documents' paths (see ``document_href``)."""
+    real_root = os.fsdecode(name_bytes(root))
     try:
-        return quote(Path(os.path.relpath(root, out_dir.resolve())).as_posix(), safe="/") + "/"
+        way = os.path.relpath(real_root, out_dir.resolve())
     except ValueError:  # Windows: the report and the scanned share are on different drives
-        return Path(root).as_uri() + "/"
+        return Path(real_root).as_uri() + "/"
+    return "".join(quote(os.fsencode(segment), safe="") + "/" for segment in Path(way).parts)
 
 
 def write_atomic(path: Path, text: str | bytes) -> None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import unquote_to_bytes, urljoin, urlsplit
+from urllib.parse import quote, unquote_to_bytes, urljoin, urlsplit
 
 import pytest
 
@@ -37,6 +37,7 @@ from fixtures.hostile import (
     remove_tree,
     write_normal_documents,
 )
+from gapscan.reports.baseline import Publication
 from gapscan.reports.model import GapReport
 from gapscan.scanner.config import Config
 from gapscan.scanner.discover import display_path
@@ -405,6 +406,50 @@ def test_tricky_names_stay_distinct_and_no_link_or_uri_leaves_the_tree(hostile):
     base = sarif["runs"][0]["originalUriBaseIds"]["%SRCROOT%"]["uri"]
     uris = re.findall(r'"uri": "([^"]*)"', json.dumps(sarif["runs"][0]["results"]))
     assert uris and all(unquote_to_bytes(urlsplit(urljoin(base, u)).path).startswith(root) for u in uris)
+
+
+def test_links_reach_the_real_files_of_an_oddly_named_folder_and_stay_under_a_link_base(tmp_path):
+    """The scanned folder's own name may hold a backslash and bytes that are not UTF-8 (reports show
+    it as a display path): the relative links from the report folder still reach each real file.
+    With --link-base every link in HTML, Markdown and SARIF lies under the base, tricky names and
+    all (a backslash is %5C, never a way up)."""
+    root = tmp_path / os.fsdecode(b"q\\ms-\xff")
+    (root / "names").mkdir(parents=True)
+    audit = b"# Internal audit programme\n\nThe internal audit programme covers every process.\n"
+    for name in TRICKY_NAMES:
+        (root / "names" / name).write_bytes(audit)
+    (root / "names" / "..\\broken.pdf").write_bytes(b"%PDF-1.7 not really")  # unreadable: listed in Markdown
+    result = scan(root, Config(limits=LIMITS), index_path=tmp_path / "i.sqlite", jobs=1, today=TODAY)
+    files = {b"names/" + os.fsencode(name) for name in TRICKY_NAMES}
+
+    def hrefs(html: str) -> list[str]:
+        return [value for tag, attrs in _parse(html).tags if tag == "a"
+                for name, value in attrs if name == "href" and value and not value.startswith("#")]
+
+    out = tmp_path / "out"
+    write_reports(result.report, out, ("html",))
+    page = (out / "report.html").as_uri()
+    html = (out / "report.html").read_text(encoding="utf-8")
+    linked = {unquote_to_bytes(urlsplit(urljoin(page, href)).path) for href in hrefs(html)}
+    real_root = os.fsencode(root) + b"/"
+    assert {real_root + path for path in files} <= linked, sorted(linked)[:5]
+
+    base = "https://docs.example/qms/"
+    published = tmp_path / "published"
+    write_reports(result.report, published, ("html", "md", "sarif"),
+                  publication=Publication(link_base=base))
+    html_links = hrefs((published / "report.html").read_text(encoding="utf-8"))
+    assert {f"{base}names/{quote(os.fsencode(name), safe='')}" for name in TRICKY_NAMES} <= set(html_links)
+    markdown = (published / "report.md").read_text(encoding="utf-8")
+    markdown_links = re.findall(r"\]\((https?://[^)\s]*)\)", markdown)
+    sarif = json.loads((published / "report.sarif").read_text(encoding="utf-8"))["runs"][0]
+    sarif_base = sarif["originalUriBaseIds"]["%SRCROOT%"]["uri"]
+    uris = re.findall(r'"uri": "([^"]*)"', json.dumps(sarif["results"]))
+    sarif_links = [urljoin(sarif_base, uri) for uri in uris]
+    assert sarif_base == base and markdown_links and sarif_links
+    for link in html_links + markdown_links + sarif_links:
+        assert link.startswith(base) and ".." not in link[len(base):].split("/"), link
+    assert base + "names/..%5Cbroken.pdf" in markdown_links
 
 
 # --- the HTML report stays inert -------------------------------------------------------------
