@@ -148,6 +148,8 @@ def _summary_sheet(sheet: Worksheet, report: GapReport, publication: Publication
         ("Read", report.summary["readable"]),
         ("Not read", report.summary["unreadable"]),
     ]
+    if report.language_warning:
+        facts.insert(0, ("Warning", report.language_warning))
     start = len(body) + 3
     for offset, (label, value) in enumerate(facts):
         sheet.cell(row=start + offset, column=1, value=label).font = Font(bold=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -9,11 +10,13 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 
 from fixtures.documents import DocSpec, Part, write_document
 from fixtures.languages import ENGLISH, FRENCH, GERMAN, SPANISH
 from gapscan.reports.html import render_html
 from gapscan.reports.markdown import render_markdown
+from gapscan.reports.xlsx import render_xlsx
 from gapscan.scanner.config import Config
 from gapscan.scanner.documents import Document, Extract, format_of
 from gapscan.scanner.extract import Limits, extract_file
@@ -114,6 +117,10 @@ def test_every_output_warns_at_the_top_and_beside_each_framework(mixed_tree, tmp
     assert warning < table and "Spanish" in lines[warning]
     rows = lines[table + 2 : table + 2 + len(report.frameworks)]
     assert all(note in row.replace("\\", "") for row in rows), rows
+
+    summary = load_workbook(io.BytesIO(render_xlsx(report)))["Summary"]
+    facts = {row[0]: row[1] for row in summary.iter_rows(values_only=True) if row and row[0]}
+    assert facts["Warning"] == report.language_warning
 
 
 def test_console_warns_before_the_coverage_lines(mixed_tree, tmp_path):
