@@ -42,7 +42,7 @@ class Kind:
 
 _TEMPLATE_NAME = re.compile(r"\b(templates?|blank|forms?)\b")
 _RECORD_NAME = re.compile(
-    r"\b(records?|reports?|minutes|logs?|registers?|results?|matrix|evidence|findings"
+    r"\b(records?|reports?|minutes|logs?|registers?|results?|checks|matrix|evidence|findings"
     r"|survey|certificates?|signed|completed|review\s+\d{4}|\d{4}[-_ ]\d{2}|q[1-4])\b"
 )
 _POLICY_NAME = re.compile(r"\b(polic(y|ies)|charter)\b")
@@ -75,8 +75,9 @@ _UNFILLED_FIELD = re.compile(
     r"[ \t]*:[ \t]*$",
     re.MULTILINE | re.IGNORECASE,
 )
-# What a row of a filled-in register holds: a date, or a status or result.
+# What a row of a filled-in register holds: a date, a status or result, or a measured number.
 _ENTRY = re.compile(
+    r"^\s*-?\d+(?:[.,]\d+)?\s*(?:%|h|d|days|hours)?\s*$|"
     r"\b\d{4}-\d{1,2}-\d{1,2}\b|\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b"
     r"|\b\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{4}\b"
     r"|\b(?:passed|pass|failed|fail|closed|open|done|completed?|yes|no|ok|approved|rejected|effective|verified)\b|[✓✔]",
@@ -178,7 +179,7 @@ def _table_rows(text: str) -> list[list[list[str]]]:
 
 def _is_filled(cells: list[str]) -> bool:
     """An entry of a register: three quarters of the row's cells hold something that is not a
-    placeholder, and one of them is a date, a status or a result."""
+    placeholder, and one of them is a date, a status, a result or a number."""
     if len(cells) < 2:
         return False
     real = [cell for cell in cells if cell and not _PLACEHOLDER.search(cell) and not _UNTICKED.search(cell)]

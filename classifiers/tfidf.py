@@ -11,7 +11,8 @@ then weighs every document of a collection together and says which scores are ev
 2. For which requirements? Each score is measured against the collection's baseline for that
    requirement (what every document of this organisation scores for it: in a software company
    every document resembles "design and development" a little), and a document is evidence for what
-   it is mainly about: its best requirement, and any within ``relative_cutoff`` of it.
+   it is mainly about: its best requirement, any within ``relative_cutoff`` of it, and the other
+   requirements of the same clause or practice area within ``sibling_cutoff`` of it.
 Every other score above the near-miss floor is a near miss, never evidence.
 """
 
@@ -60,6 +61,9 @@ class TaggerSettings:
     # ... if it is also at least this share of the document's best in that framework: a document
     # is evidence for what it is mainly about, not for everything it mentions.
     relative_cutoff: float = 1.0
+    # ... and the other requirements of its clause or practice area that score at least this share
+    # of it: a document-control procedure is evidence for 7.5.1, 7.5.2 and 7.5.3 alike.
+    sibling_cutoff: float = 0.8
     # A document that resembles a neighbouring regime more than a framework's closest requirement
     # by more than this (in cosine similarity) is out of that framework's scope.
     scope_margin: float = -0.02
@@ -259,9 +263,12 @@ class Tagger:
         elif kind.is_evidence and not in_scope and document.scope.regime:
             kind = Kind(OUT_OF_SCOPE, (f"mainly about {document.scope.regime.lower()}",) + kind.signals[:1])
         best: dict[str, float] = {}
+        main_class: dict[str, str] = {}  # the label class (ISO clause, CMMI area) of each framework's best
         for item in document.candidates:
             value = lifted[column[(item.framework, item.requirement)]]
-            best[item.framework] = max(best.get(item.framework, -1.0), value)
+            if value > best.get(item.framework, -1.0):
+                best[item.framework] = value
+                main_class[item.framework] = label_class(item.framework, item.requirement)
         record_frameworks = {framework for framework, _ in recorded}
         decided = []
         for item in document.candidates:
@@ -270,20 +277,23 @@ class Tagger:
             if key in recorded:
                 checks: tuple[Check, ...] = (Check("record rule", True, f"a record of {document.activity}"),)
             else:
-                checks = self._checks(document, kind, value, best[item.framework],
+                sibling = label_class(item.framework, item.requirement) == main_class[item.framework]
+                checks = self._checks(document, kind, value, best[item.framework], sibling,
                                       item.framework in record_frameworks, item.framework in in_scope)
             failed = next((check for check in checks if not check.passed), None)
             why = failed.detail if failed else checks[-1].detail
             decided.append(replace(item, tag=failed is None, decision=why, checks=checks))
         return Classified(document.path, kind, tuple(decided))
 
-    def _checks(self, document: DocumentScores, kind: Kind, value: float, framework_best: float,
+    def _checks(self, document: DocumentScores, kind: Kind, value: float, framework_best: float, sibling: bool,
                 other_record: bool, in_scope: bool) -> tuple[Check, ...]:
         """Every step of the decision for a score that is not a record's own, in order: the first
-        that fails says why it is not a tag; the last, when all pass, why it is one."""
+        that fails says why it is not a tag; the last, when all pass, why it is one. ``sibling``:
+        the requirement belongs to the clause or practice area of the document's best one."""
         settings = self.settings
         words, least = document.content_words, settings.min_content_words
-        floor, cutoff = settings.evidence_floor, settings.relative_cutoff * framework_best
+        share = settings.sibling_cutoff if sibling else settings.relative_cutoff
+        floor, cutoff = settings.evidence_floor, share * framework_best
         # Three decimals: a requirement a hair below the best must not read as equal to it.
         mainly = f"({value:+.3f} against this folder's baseline; its best requirement has {framework_best:+.3f})"
         return (

@@ -266,3 +266,14 @@ def test_the_same_text_outside_a_training_record_is_evidence_for_its_subject(bot
     procedure = extract("procedures/corrective-action.md", ("Procedure", CAPA))
     tagged = {e.requirement for e in both.evidence(procedure) if e.tag}
     assert "10.2" in tagged and "7.2" not in tagged
+
+
+def test_a_procedure_is_evidence_for_every_requirement_of_its_clause(tagger):
+    text = ("Document control procedure. Documents are identified with a number, title and revision, reviewed and "
+            "approved before issue, distributed to the people who use them, kept legible, protected from "
+            "unintended change and archived when superseded; obsolete documents are withdrawn. External documents "
+            "are identified and controlled; records are retained for the retention period and disposed of. "
+            "Creating and updating documented information: format, review and approval for suitability.")
+    tagged = {e.requirement for e in tagger.evidence(extract("procedures/document-control.md", ("Procedure", text)))
+              if e.tag}
+    assert {"7.5.2", "7.5.3"} <= tagged and tagged <= {"7.5.1", "7.5.2", "7.5.3"}
