@@ -27,7 +27,7 @@ from gapscan.scanner.documents import (
     Unreadable,
 )
 from gapscan.scanner.extract.dates import dates_in_text
-from gapscan.scanner.extract.language import detect_language, load_detector
+from gapscan.scanner.extract.language import detect_language, load_detector, mark_section_languages
 from gapscan.scanner.extract.guards import (
     NO_TEXT,
     Draft,
@@ -42,7 +42,7 @@ from gapscan.scanner.extract.guards import (
 __all__ = ["EXTRACTOR_VERSION", "Limits", "extract_all", "extract_file"]
 
 # Bump whenever the text, sections or metadata produced for the same bytes change.
-EXTRACTOR_VERSION = 3
+EXTRACTOR_VERSION = 4
 
 # Format key -> handler module in this package.
 _HANDLERS = {
@@ -163,7 +163,9 @@ def _finish(document: Document, draft: Draft, limits: Limits) -> ExtractResult:
         modified=clean_text(metadata.modified),
         dates_in_text=dates_in_text(text),
     )
-    return Extract(document, sections, metadata, tuple(warnings_), detect_language(text), draft.includes)
+    language = detect_language(text)
+    sections = mark_section_languages(sections, language)
+    return Extract(document, sections, metadata, tuple(warnings_), language, draft.includes)
 
 
 def _collect(
