@@ -88,8 +88,8 @@ _WORDS: dict[str, dict[str, str]] = {
     },
     "de": {
         "template": r"\w*vorlagen?|\w*formulare?|\w*formbl[aä]tt(er)?|leer",
-        "record": r"\w*aufzeichnung(en)?|\w*nachweis(e)?|\w*bericht(e)?|\w*protokoll(e)?|\w*register|\w*ergebnis(se)?"
-                  r"|\w*matrix|\w*befunde?|\w*umfrage|\w*zertifikate?|\w*bescheinigung(en)?|unterschrieben|ausgef[uü]llt",
+        "record": r"\w*aufzeichnung(en)?|\w*nachweis(e)?|\w*bericht(e)?|\w*protokoll(e)?|\w*register"
+                  r"|\w*matrix|\w*befunde?|\w*umfrage|\w*befragung|\w*zertifikate?|\w*bescheinigung(en)?|unterschrieben|ausgef[uü]llt",
         "policy": r"\w*politik|\w*leitbild|\w*leitlinien?",
         "plan": r"\w*plan|\w*pl[aä]ne|\w*programme?|\w*terminplan",
         "procedure": r"\w*verfahren|\w*anweisung(en)?|\w*prozess(e)?|\w*handbuch|\w*richtlinien?|\w*leitfaden"
