@@ -40,6 +40,11 @@ def names(codes: tuple[str, ...] | list[str]) -> str:
     return joined([language_name(code) for code in codes])
 
 
+def in_order(codes) -> list[str]:
+    """Language codes as lists show them: English first, then by their English names."""
+    return sorted(set(codes), key=lambda code: (code != "en", language_name(code)))
+
+
 def joined(words: list[str]) -> str:
     """"a", "a and b", "a, b and c"."""
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
