@@ -1,6 +1,6 @@
 """Turn text into the terms the classifier compares, in the language it is written in: lower-case
-words of any script, Snowball stems with Latin accents folded ("revisión" and "revision" are one
-term), stop words removed, and word pairs. English also folds British spellings into American
+words of any script, Latin accents folded ("revisión" and "revision" are one term), Snowball
+stems, stop words removed, and word pairs. English also folds British spellings into American
 ones. Each language's stemmer and stop words are loaded when a text in it is first read."""
 
 from __future__ import annotations
@@ -49,9 +49,11 @@ class Analyzer:
         self.stem = lru_cache(maxsize=200_000)(self._stem)
 
     def _stem(self, word: str) -> str:
+        # Accents go first, so that a word written with or without them has one stem.
+        word = fold_accents(word)
         if self.language == "en":
             word = _BRITISH.sub(lambda m: {"is": "iz", "ys": "yz"}[m.group(1)] + m.group(2), word)
-        return fold_accents(self._stemmer.stemWord(word) if self._stemmer else word)
+        return self._stemmer.stemWord(word) if self._stemmer else word
 
     def words(self, text: str) -> list[str]:
         """The text's words, lower-cased, without stop words."""
