@@ -4,7 +4,9 @@ py3langid (a naive Bayes classifier over byte n-grams, 97 languages, its model s
 package as arrays, no pickle) classifies a bounded sample: a few slices spread over the text, so
 an English cover page does not decide for a Spanish document, and the language with most of the
 text wins. Too little text, or a guess the model is unsure of, is :data:`UNDETERMINED`: a CSV of
-numbers or a 20-word form is never excluded for a language it may not be in.
+numbers or a 20-word form is never excluded for a language it may not be in. When one of those
+slices is in another language, each section gets its own language too (a Spanish manual's English
+appendix), so that the classifier reads it with the right words.
 """
 
 from __future__ import annotations
