@@ -1,49 +1,120 @@
-"""Turn text into the terms the classifier compares: lower-case words, British spellings folded into
-American ones, Snowball stems, English stop words removed, and word pairs."""
+"""Turn text into the terms the classifier compares, in the language it is written in: lower-case
+words of any script, Latin accents folded ("revisión" and "revision" are one term), Snowball
+stems, stop words removed, and word pairs. English also folds British spellings into American
+ones. Each language's stemmer and stop words are loaded when a text in it is first read."""
 
 from __future__ import annotations
 
 import re
+import tomllib
+import unicodedata
 from collections import Counter
-from functools import lru_cache
+from functools import cache, lru_cache
+from importlib import resources
 
 import snowballstemmer
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-_WORD = re.compile(r"[a-z][a-z]+")
+# Letters of every script, two or more: digits, underscores and punctuation separate words.
+_WORD = re.compile(r"[^\W\d_]{2,}")
 _BRITISH = re.compile(r"(?<=[a-z]{3})(is|ys)(e|es|ed|ing|ation|ations|ational|er|ers)$")
-_STEMMER = snowballstemmer.stemmer("english")
-# Words every QMS document uses; they say nothing about which requirement a text is evidence for.
-# The second line is document-control furniture (a form's ID and number, its template, approvals):
-# left in, every controlled document looked like evidence for 7.5 "Documented information"
-# (leave-one-source-out ISO F1 0.59 -> 0.63, docs/accuracy.md).
-_DOMAIN_STOP = frozenset(
-    {"shall", "must", "will", "may", "also", "use", "used", "using", "e", "g", "eg", "ie", "etc",
-     "page", "section", "document", "version", "date", "yes", "n", "na", "tbd", "www", "http",
-     "https", "com", "org", "md", "pdf", "docx", "xlsx",
-     "template", "templates", "form", "forms", "id", "number", "format", "sop", "sops", "qms",
-     "approval", "approvals", "approve", "approved", "approver", "approvers"}
-)
-STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | _DOMAIN_STOP
+# Snowball algorithms by ISO 639-1 code; a language without one is compared on whole words.
+_SNOWBALL = {
+    "ar": "arabic", "ca": "catalan", "cs": "czech", "da": "danish", "de": "german", "el": "greek",
+    "en": "english", "es": "spanish", "et": "estonian", "eu": "basque", "fa": "persian", "fi": "finnish",
+    "fr": "french", "ga": "irish", "hi": "hindi", "hu": "hungarian", "hy": "armenian", "id": "indonesian",
+    "it": "italian", "lt": "lithuanian", "ne": "nepali", "nl": "dutch", "no": "norwegian", "pl": "polish",
+    "pt": "portuguese", "ro": "romanian", "ru": "russian", "sr": "serbian", "sv": "swedish", "ta": "tamil",
+    "tr": "turkish", "yi": "yiddish",
+}  # fmt: skip
+# "Non-conforming", "non conforming" and "nonconforming" are one word; so are Spanish "no
+# conformidad" and "no-conformidad", and German "nicht konform".
+_NEGATION = {
+    language: re.compile(pattern, re.IGNORECASE)
+    for language, pattern in (
+        ("en", r"\b(non)(?:-[ \t]*|[ \t]+)(?=[^\W\d_])"),
+        ("fr", r"\b(non)(?:-[ \t]*|[ \t]+)(?=[^\W\d_])"),
+        ("es", r"\b(no)(?:-[ \t]*|[ \t]+)(?=conform)"),
+        ("pt", r"\b(não|nao|no)(?:-[ \t]*|[ \t]+)(?=conform)"),
+        ("de", r"\b(nicht)(?:-[ \t]*|[ \t]+)(?=konform)"),
+    )
+}
 
 
-@lru_cache(maxsize=200_000)
-def stem(word: str) -> str:
-    return _STEMMER.stemWord(_BRITISH.sub(lambda m: {"is": "iz", "ys": "yz"}[m.group(1)] + m.group(2), word))
+class Analyzer:
+    """Terms of texts in one language."""
+
+    def __init__(self, language: str, stop_words: frozenset[str]):
+        self.language = language
+        self.stop_words = stop_words
+        algorithm = _SNOWBALL.get(language)
+        self._stemmer = snowballstemmer.stemmer(algorithm) if algorithm else None
+        self._negation = _NEGATION.get(language)
+        self.stem = lru_cache(maxsize=200_000)(self._stem)
+
+    def _stem(self, word: str) -> str:
+        # Accents go first, so that a word written with or without them has one stem.
+        word = fold_accents(word)
+        if self.language == "en":
+            word = _BRITISH.sub(lambda m: {"is": "iz", "ys": "yz"}[m.group(1)] + m.group(2), word)
+        return self._stemmer.stemWord(word) if self._stemmer else word
+
+    def joined(self, text: str) -> str:
+        """The text with each negation joined to the word it negates ("non-conforming" ->
+        "nonconforming"), in the case it is written."""
+        return self._negation.sub(r"\1", text) if self._negation is not None else text
+
+    def words(self, text: str) -> list[str]:
+        """The text's words, lower-cased, without stop words."""
+        return [w for w in _WORD.findall(self.joined(text.casefold())) if w not in self.stop_words]
+
+    def terms(self, text: str) -> list[str]:
+        """Stemmed unigrams and adjacent pairs (pairs skip across removed stop words)."""
+        stems = [self.stem(w) for w in self.words(text)]
+        return stems + [f"{a} {b}" for a, b in zip(stems, stems[1:])]
 
 
-# "non-conforming", "non conforming" and "nonconforming" are one word.
-_NON = re.compile(r"\bnon(?:-[ \t]*|[ \t]+)(?=[a-z])")
+@cache
+def analyzer(language: str = "en") -> Analyzer:
+    return Analyzer(language, _stop_words(language))
 
 
-def terms(text: str) -> list[str]:
-    """Stemmed unigrams and adjacent pairs (pairs skip across removed stop words)."""
-    words = [stem(w) for w in _WORD.findall(_NON.sub("non", text.lower())) if w not in STOP_WORDS]
-    return words + [f"{a} {b}" for a, b in zip(words, words[1:])]
+def terms(text: str, language: str = "en") -> list[str]:
+    return analyzer(language).terms(text)
 
 
-_WORD_ANY_CASE = re.compile(_WORD.pattern, re.IGNORECASE)
-_NON_ANY_CASE = re.compile(_NON.pattern, re.IGNORECASE)
+def stem(word: str, language: str = "en") -> str:
+    return analyzer(language).stem(word)
+
+
+def fold_accents(word: str) -> str:
+    """Latin letters without their accents ("revisión" -> "revision"); other scripts unchanged
+    (their combining marks are letters' parts)."""
+    if word.isascii():
+        return word
+    kept: list[str] = []
+    for char in unicodedata.normalize("NFKD", word):
+        if unicodedata.combining(char) and kept and kept[-1].isascii():
+            continue
+        kept.append(char)
+    return unicodedata.normalize("NFC", "".join(kept))
+
+
+def _stop_words(language: str) -> frozenset[str]:
+    table = _stop_word_table().get(language, {})
+    words = set(table.get("function", "").split()) | set(table.get("domain", "").split())
+    if language == "en":
+        words |= ENGLISH_STOP_WORDS
+    words = {w.casefold() for w in words}
+    return frozenset(words | {fold_accents(w) for w in words})
+
+
+@cache
+def _stop_word_table() -> dict[str, dict[str, str]]:
+    data = resources.files("gapscan.classifiers").joinpath("data", "stopwords.toml").read_text(encoding="utf-8")
+    return tomllib.loads(data)
+
+
 # A pair is shown with the words between its two ("control of documented") when they are few and
 # the pair does not span punctuation; otherwise as its two words with an ellipsis between.
 _JOINING = re.compile(r"[^\W\d_]*(?:[\s'/&-]+[^\W\d_]*){0,4}")
@@ -53,11 +124,14 @@ _MAX_GAP_CHARS = 24
 class SurfaceForms:
     """Names terms as a text writes them: ``qualiti manag`` -> ``quality management`` when that is
     how the text most often spells the words behind those stems. Acronyms keep their capitals
-    (``CAPA``), other words are shown in lower case. A term the text does not hold (a label such as
-    "training record") comes back as it is. The text is read when the first term is named."""
+    (``CAPA``), other words are shown in lower case. The terms are those of ``language`` (its
+    stems and stop words: ``auditori intern`` -> ``auditoría interna``). A term the text does not
+    hold (a label such as "training record") comes back as it is. The text is read when the first
+    term is named."""
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, language: str = "en"):
         self.text = text
+        self.analyzer = analyzer(language)
         self.words: list[tuple[str, int, int]] | None = None  # (stem, start, end) of each word terms() keeps
         self.places: dict[str, list[int]] = {}  # stem -> its indexes in ``words``
         self.named: dict[str, str] = {}
@@ -69,13 +143,14 @@ class SurfaceForms:
         return self.named[term]
 
     def _read(self) -> list[tuple[str, int, int]]:
-        self.text = _NON_ANY_CASE.sub(lambda m: m.group(0)[:3], self.text)
+        self.text = self.analyzer.joined(self.text)
         words = []
-        for match in _WORD_ANY_CASE.finditer(self.text):
-            word = match.group(0).lower()
-            if word not in STOP_WORDS:
-                self.places.setdefault(stem(word), []).append(len(words))
-                words.append((stem(word), match.start(), match.end()))
+        for match in _WORD.finditer(self.text):
+            word = match.group(0).casefold()
+            if word not in self.analyzer.stop_words:
+                stemmed = self.analyzer.stem(word)
+                self.places.setdefault(stemmed, []).append(len(words))
+                words.append((stemmed, match.start(), match.end()))
         return words
 
     def _forms(self, term: str) -> Counter:
@@ -105,5 +180,5 @@ def _shown(words: str) -> str:
 def path_words(path: str) -> str:
     """A file path as words: ``03-records/CAPA_log-2024.xlsx`` -> ``records CAPA log``."""
     stem_part = path.rsplit(".", 1)[0] if "." in path.rsplit("/", 1)[-1] else path
-    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", stem_part)
-    return re.sub(r"[^A-Za-z]+", " ", spaced).strip()
+    spaced = re.sub(r"(?<=[^\W\d_])(?<![A-Z])(?=[A-Z])", " ", stem_part)
+    return re.sub(r"[\W\d_]+", " ", spaced).strip()

@@ -19,6 +19,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
+
+from gapscan.classifiers.analysis import fold_accents
 
 RECORD, PROCEDURE, POLICY, PLAN, TEMPLATE, REFERENCE, OUT_OF_SCOPE, OTHER = (
     "record", "procedure", "policy", "plan", "template", "reference", "out_of_scope", "other",
@@ -38,53 +41,178 @@ class Kind:
         return self.kind not in (REFERENCE, OUT_OF_SCOPE)
 
 
-# --- names -----------------------------------------------------------------------------------
+# --- names and content, per language -------------------------------------------------------
 
-_TEMPLATE_NAME = re.compile(r"\b(templates?|blank|forms?)\b")
-_RECORD_NAME = re.compile(
-    r"\b(records?|reports?|minutes|logs?|registers?|results?|checks|matrix|evidence|findings"
-    r"|survey|certificates?|signed|completed|review\s+\d{4}|\d{4}[-_ ]\d{2}|q[1-4])\b"
-)
-_POLICY_NAME = re.compile(r"\b(polic(y|ies)|charter)\b")
-_PLAN_NAME = re.compile(r"\b(plans?|schedules?|programmes?|roadmap)\b")
-_PROCEDURE_NAME = re.compile(
-    r"\b(procedures?|sops?|process(es)?|manual|instructions?|guidelines?|standards?|handbook|work\s+instruction)\b"
-)
+# Each language's words for what a name says a document is, and for what a form leaves blank or a
+# register holds. A document is read with English and its own language's words (file names and
+# template markers are often English in a Spanish quality system). German words are heads of
+# compounds ("Auditbericht"), so they match at the end of a word.
+_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "template": r"templates?|blank|forms?",
+        "record": r"records?|reports?|minutes|logs?|registers?|results?|checks|matrix|evidence|findings|survey|certificates?"
+                  r"|signed|completed|review\s+\d{4}",
+        "policy": r"polic(y|ies)|charter",
+        "plan": r"plans?|schedules?|programmes?|roadmap",
+        "procedure": r"procedures?|sops?|process(es)?|manual|instructions?|guidelines?|standards?|handbook"
+                     r"|work\s+instruction",
+        "placeholder": r"TODO|TBD|Insert|Enter|Add|Describe|Name|Date|Your|Company|Organi[sz]ation|Owner|Title|Version"
+                       r"|Signature|Role|Department|Product|Project|Location",
+        "blank": r"TBD|TBC",
+        "prompt": r"(?:Enter|Insert|Describe|Specify|Provide)\b[^.\n]{0,60}(?:here|below)",
+        "field": r"name|date|signature|signed|owner|approved by|prepared by|reviewed by|author|version|department"
+                 r"|location|time|attendees|participants|chair|result|status|comments?|trainer|auditor",
+        "month": r"jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec",
+        "unit": r"h|d|days|hours",
+        "entry": r"passed|pass|failed|fail|closed|open|done|completed?|yes|no|ok|approved|rejected|effective|verified",
+        "duty": r"shall|must|is responsible for|are responsible for|responsibilities",
+    },
+    "es": {
+        "template": r"plantillas?|formularios?|formatos?|en\s+blanco",
+        "record": r"registros?|informes?|actas?|minutas?|bit[aá]coras?|resultados?|matriz|evidencias?|hallazgos"
+                  r"|encuestas?|certificados?|constancias?|firmad[oa]s?|completad[oa]s?",
+        "policy": r"pol[ií]ticas?",
+        "plan": r"plan|planes|planificaci[oó]n|cronogramas?|programas?",
+        "procedure": r"procedimientos?|procesos?|manual(es)?|instructivos?|instrucci[oó]n|instrucciones|gu[ií]as?"
+                     r"|normas?|est[aá]ndar(es)?|lineamientos?",
+        "placeholder": r"Nombre|Fecha|Firma|Empresa|Organizaci[oó]n|Responsable|Cargo|Descripci[oó]n|Insertar"
+                       r"|Introducir|Describir|Indicar|Completar|Proyecto|Producto|Versi[oó]n",
+        "blank": r"A COMPLETAR|POR DEFINIR|POR COMPLETAR",
+        "prompt": r"(?:Indique|Describa|Introduzca|Inserte|Complete)\b[^.\n]{0,60}(?:aqu[ií]|a continuaci[oó]n)",
+        "field": r"nombre|fecha|firma|responsable|aprobado por|elaborado por|revisado por|autor|versi[oó]n"
+                 r"|departamento|[aá]rea|lugar|hora|asistentes|participantes|resultado|estado|comentarios"
+                 r"|observaciones|auditor|instructor|capacitador",
+        "month": r"ene|feb|mar|abr|may|jun|jul|ago|sep|oct|nov|dic",
+        "unit": r"h|d|d[ií]as|horas",
+        "entry": r"aprobad[oa]|rechazad[oa]|cerrad[oa]|abiert[oa]|completad[oa]|realizad[oa]|cumple|conforme|s[ií]"
+                 r"|verificad[oa]|vigente|eficaz",
+        "duty": r"debe|deben|deber[aá]|deber[aá]n|es responsable de|son responsables de|responsabilidades",
+    },
+    "de": {
+        "template": r"\w*vorlagen?|\w*formulare?|\w*formbl[aä]tt(er)?|leer",
+        "record": r"\w*aufzeichnung(en)?|\w*nachweis(e)?|\w*bericht(e)?|\w*protokoll(e)?|\w*register"
+                  r"|\w*matrix|\w*befunde?|\w*umfrage|\w*befragung|\w*zertifikate?|\w*bescheinigung(en)?|unterschrieben|ausgef[uü]llt",
+        "policy": r"\w*politik|\w*leitbild|\w*leitlinien?",
+        "plan": r"\w*plan|\w*pl[aä]ne|\w*programme?|\w*terminplan",
+        "procedure": r"\w*verfahren|\w*anweisung(en)?|\w*prozess(e)?|\w*handbuch|\w*richtlinien?|\w*leitfaden"
+                     r"|\w*standards?|\w*vorgaben?",
+        "placeholder": r"Name|Datum|Unterschrift|Firma|Unternehmen|Organisation|Verantwortlich(e|er)?|Funktion"
+                       r"|Beschreibung|Einf[uü]gen|Eintragen|Projekt|Produkt|Version",
+        "blank": r"OFFEN|TBD|N\.\s?N\.",
+        "prompt": r"(?:Tragen Sie|F[uü]gen Sie|Beschreiben Sie)\b[^.\n]{0,60}(?:hier|unten)",
+        "field": r"name|datum|unterschrift|verantwortlich|freigegeben von|erstellt von|gepr[uü]ft von|autor|version"
+                 r"|abteilung|ort|uhrzeit|teilnehmer|ergebnis|status|bemerkungen?|kommentare?|auditor|trainer",
+        "month": r"jan|feb|m[aä]r|apr|mai|jun|jul|aug|sep|okt|nov|dez",
+        "unit": r"h|std|tage|stunden",
+        "entry": r"bestanden|erledigt|offen|geschlossen|abgeschlossen|ja|nein|freigegeben|abgelehnt|wirksam"
+                 r"|verifiziert|erf[uü]llt|umgesetzt",
+        "duty": r"muss|m[uü]ssen|ist verantwortlich|sind verantwortlich|verantwortlichkeiten|zust[aä]ndig",
+    },
+    "fr": {
+        "template": r"gabarits?|formulaires?|vierges?",
+        "record": r"enregistrements?|rapports?|comptes?\s+rendus?|proc[eè]s\s+verba(l|ux)|journal|journaux|registres?"
+                  r"|r[eé]sultats?|matrice|preuves?|constats?|enqu[eê]tes?|certificats?|attestations?|sign[eé]e?s?"
+                  r"|compl[eé]t[eé]e?s?",
+        "policy": r"politiques?|chartes?",
+        "plan": r"plans?|planning|programmes?|calendriers?",
+        "procedure": r"proc[eé]dures?|processus|manuels?|instructions?|guides?|normes?|standards?|modes?\s+op[eé]ratoires?",
+        "placeholder": r"Nom|Date|Signature|Soci[eé]t[eé]|Entreprise|Organisation|Responsable|Fonction|Description"
+                       r"|Ins[eé]rer|Saisir|D[eé]crire|Indiquer|Projet|Produit|Version",
+        "blank": r"[AÀ] COMPL[EÉ]TER|[AÀ] D[EÉ]FINIR",
+        "prompt": r"(?:Indiquez|D[eé]crivez|Saisissez|Ins[eé]rez|Compl[eé]tez)\b[^.\n]{0,60}(?:ici|ci-dessous)",
+        "field": r"nom|date|signature|responsable|approuv[eé] par|r[eé]dig[eé] par|v[eé]rifi[eé] par|auteur|version"
+                 r"|service|lieu|heure|participants|pr[eé]sents|r[eé]sultat|statut|commentaires?|observations"
+                 r"|auditeur|formateur",
+        "month": r"janv|f[eé]vr|mars|avr|mai|juin|juil|ao[uû]t|sept|oct|nov|d[eé]c",
+        "unit": r"h|j|jours|heures",
+        "entry": r"conforme|r[eé]alis[eé]e?|clos|cl[oô]tur[eé]e?|ouvert|ferm[eé]e?|termin[eé]e?|oui|non|valid[eé]e?"
+                 r"|rejet[eé]e?|v[eé]rifi[eé]e?|efficace",
+        "duty": r"doit|doivent|devra|devront|est responsable|sont responsables|responsabilit[eé]s",
+    },
+    "pt": {
+        "template": r"modelos?|formul[aá]rios?|em\s+branco",
+        "record": r"registros?|registos?|relat[oó]rios?|atas?|actas?|resultados?|matriz|evid[eê]ncias?"
+                  r"|constata[cç][oõ]es|pesquisas?|certificados?|assinad[oa]s?|preenchid[oa]s?",
+        "policy": r"pol[ií]ticas?",
+        "plan": r"planos?|planejamento|planeamento|cronogramas?|programas?",
+        "procedure": r"procedimentos?|processos?|manua(l|is)|instru[cç][aã]o|instru[cç][oõ]es|guias?|normas?"
+                     r"|padr[aã]o|padr[oõ]es",
+        "placeholder": r"Nome|Data|Assinatura|Empresa|Organiza[cç][aã]o|Respons[aá]vel|Cargo|Descri[cç][aã]o|Inserir"
+                       r"|Preencher|Descrever|Indicar|Projeto|Produto|Vers[aã]o",
+        "blank": r"A PREENCHER|A DEFINIR",
+        "prompt": r"(?:Indique|Descreva|Insira|Preencha)\b[^.\n]{0,60}(?:aqui|abaixo)",
+        "field": r"nome|data|assinatura|respons[aá]vel|aprovado por|elaborado por|revisado por|autor|vers[aã]o"
+                 r"|departamento|[aá]rea|local|hora|participantes|resultado|estado|status|coment[aá]rios"
+                 r"|observa[cç][oõ]es|auditor|instrutor",
+        "month": r"jan|fev|mar|abr|mai|jun|jul|ago|set|out|nov|dez",
+        "unit": r"h|d|dias|horas",
+        "entry": r"aprovad[oa]|reprovad[oa]|fechad[oa]|abert[oa]|conclu[ií]d[oa]|realizad[oa]|sim|conforme"
+                 r"|verificad[oa]|eficaz|cumprido",
+        "duty": r"deve|devem|dever[aá]|dever[aã]o|[eé] respons[aá]vel|s[aã]o respons[aá]veis|responsabilidades",
+    },
+}
 
-# --- content ---------------------------------------------------------------------------------
 
-# Placeholders a template leaves for the user: {{owner}}, <Date>, [Name], [TODO: ...], [INSERT
-# COMPANY], xxx, a line of underscores, "Enter ..." prompts. Every repetition is bounded: the look
-# ahead for two capitals stops where the bracket's 51 characters would (unbounded, a line of
-# 65,000 "![" took minutes).
-_PLACEHOLDER = re.compile(
-    r"\{\{[^{}\n]{0,80}\}\}"
-    r"|(?<!\w)<(?:[A-Z][A-Za-z0-9]*)(?:[ _/.-][A-Za-z0-9]+){0,5}>"
-    r"|\[(?:(?=[^\]\n]{0,49}[A-Z]{2})[A-Z0-9][A-Z0-9 _/&.,:'-]{1,50}|(?:TODO|TBD|Insert|Enter|Add|Describe|Name|Date|Your|Company"
-    r"|Organi[sz]ation|Owner|Title|Version|Signature|Role|Department|Product|Project|Location)\b[^\[\]\n]{0,60})\]"
-    r"|\b[xX]{3,}\b|_{4,}|\.{6,}|\bTBD\b|\bTBC\b"
-    r"|(?:^|:)[ \t]*(?:Enter|Insert|Describe|Specify|Provide)\b[^.\n]{0,60}(?:here|below)\b",
-    re.MULTILINE,
-)
+@dataclass(frozen=True)
+class _Patterns:
+    template_name: re.Pattern
+    record_name: re.Pattern
+    policy_name: re.Pattern
+    plan_name: re.Pattern
+    procedure_name: re.Pattern
+    placeholder: re.Pattern
+    unfilled_field: re.Pattern
+    entry: re.Pattern
+    prescriptive: re.Pattern
+
+
+@cache
+def _patterns(language: str) -> _Patterns:
+    """English's words with ``language``'s (a language without its own words reads as English)."""
+    words = [_WORDS["en"]] + ([_WORDS[language]] if language in _WORDS and language != "en" else [])
+
+    def either(key: str) -> str:
+        return "|".join(w[key] for w in words)
+
+    return _Patterns(
+        template_name=re.compile(rf"\b({either('template')})\b"),
+        # A dated name marks a record: "review 2024", "2024-03", "Q3".
+        record_name=re.compile(rf"\b({either('record')}|\d{{4}}[-_ ]\d{{2}}|q[1-4])\b"),
+        policy_name=re.compile(rf"\b({either('policy')})\b"),
+        plan_name=re.compile(rf"\b({either('plan')})\b"),
+        procedure_name=re.compile(rf"\b({either('procedure')})\b"),
+        # Placeholders a template leaves for the user: {{owner}}, <Date>, [Name], [TODO: ...],
+        # [INSERT COMPANY], xxx, a line of underscores, "Enter ..." prompts. Every repetition is
+        # bounded: the look ahead for two capitals stops where the bracket's 51 characters would
+        # (unbounded, a line of 65,000 "![" took minutes).
+        placeholder=re.compile(
+            r"\{\{[^{}\n]{0,80}\}\}"
+            r"|(?<!\w)<(?:[A-ZÀ-Þ][^\W_]*)(?:[ _/.-][^\W_]+){0,5}>"
+            r"|\[(?:(?=[^\]\n]{0,49}[A-ZÀ-Þ]{2})[A-ZÀ-Þ0-9][A-ZÀ-Þ0-9 _/&.,:'-]{1,50}"
+            rf"|(?:{either('placeholder')})\b[^\[\]\n]{{0,60}})\]"
+            rf"|\b[xX]{{3,}}\b|_{{4,}}|\.{{6,}}|\b(?:{either('blank')})\b"
+            rf"|(?:^|:)[ \t]*(?:{either('prompt')})\b",
+            re.MULTILINE,
+        ),
+        # "Date:", "Approved by:" with nothing after them.
+        unfilled_field=re.compile(
+            rf"^[ \t]*(?:[\w/-]+[ \t]+){{0,2}}(?:{either('field')})[ \t]*:[ \t]*$", re.MULTILINE | re.IGNORECASE
+        ),
+        # What a row of a filled-in register holds: a date, a status or result, or a measured number.
+        entry=re.compile(
+            rf"^\s*-?\d+(?:[.,]\d+)?\s*(?:%|{either('unit')})?\s*$|"
+            r"\b\d{4}-\d{1,2}-\d{1,2}\b|\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b"
+            rf"|\b\d{{1,2}}\.?\s+(?:de\s+)?(?:{either('month')})[^\W\d_]*\.?\s+(?:de\s+)?\d{{4}}\b"
+            rf"|\b(?:{either('entry')})\b|[✓✔]",
+            re.IGNORECASE,
+        ),
+        prescriptive=re.compile(rf"\b({either('duty')})\b", re.IGNORECASE),
+    )
+
+
 _UNTICKED = re.compile(r"\[\s\]|☐")
 _TICKED = re.compile(r"\[\s*[xX✓✔]\s*\]|☒|☑")
-# "Date:", "Approved by:" with nothing after them.
-_UNFILLED_FIELD = re.compile(
-    r"^[ \t]*(?:[\w/-]+[ \t]+){0,2}(?:name|date|signature|signed|owner|approved by|prepared by|reviewed by|author"
-    r"|version|department|location|time|attendees|participants|chair|result|status|comments?|trainer|auditor)"
-    r"[ \t]*:[ \t]*$",
-    re.MULTILINE | re.IGNORECASE,
-)
-# What a row of a filled-in register holds: a date, a status or result, or a measured number.
-_ENTRY = re.compile(
-    r"^\s*-?\d+(?:[.,]\d+)?\s*(?:%|h|d|days|hours)?\s*$|"
-    r"\b\d{4}-\d{1,2}-\d{1,2}\b|\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b"
-    r"|\b\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{4}\b"
-    r"|\b(?:passed|pass|failed|fail|closed|open|done|completed?|yes|no|ok|approved|rejected|effective|verified)\b|[✓✔]",
-    re.IGNORECASE,
-)
 _WORD = re.compile(r"[^\W\d_]{2,}")
-_PRESCRIPTIVE = re.compile(r"\b(shall|must|is responsible for|are responsible for|responsibilities)\b", re.IGNORECASE)
 
 # Requirement ids: CMMI practices anywhere ("PQA 2.1"), ISO clauses where they are cited rather
 # than numbering the document's own sections: in a table row ("7.5.3 | Control of documented
@@ -98,10 +226,13 @@ _REFERENCE_IDS = 15
 _REFERENCE_WORDS_PER_ID = 30
 
 
-def document_kind(path: str, title: str = "", texts: Iterable[str] = (), focused: bool = False) -> Kind:
-    """Judged from the file name, its folder, the title and, where given, the text. ``focused``: the
-    classifier finds the document mainly about one requirement (an audit programme that lists the
-    clauses each audit covers is about internal audit, not a reference)."""
+def document_kind(path: str, title: str = "", texts: Iterable[str] = (), language: str = "en",
+                  focused: bool = False) -> Kind:
+    """Judged from the file name, its folder, the title and, where given, the text, with the words
+    of English and of the document's ``language``. ``focused``: the classifier finds the document
+    mainly about one requirement (an audit programme that lists the clauses each audit covers is
+    about internal audit, not a reference)."""
+    patterns = _patterns(language)
     words = _name_words(path, title)
     text = "\n".join(texts)
     ids = _requirement_ids(text)
@@ -109,23 +240,24 @@ def document_kind(path: str, title: str = "", texts: Iterable[str] = (), focused
     if not focused and len(ids) >= _REFERENCE_IDS and own_words <= _REFERENCE_WORDS_PER_ID * len(ids):
         return Kind(REFERENCE, (f"cites {len(ids)} clauses or practices with {own_words} words of its own",))
 
-    blanks, filled = _blanks(text), _filled(text)
+    blanks, filled = _blanks(text, patterns), _filled(text, patterns)
     blank_total, filled_total = sum(n for n, _ in blanks), sum(n for n, _ in filled)
-    named_template = _TEMPLATE_NAME.search(words)
+    named_template = patterns.template_name.search(words)
     if named_template:
         return Kind(TEMPLATE, (f"named '{named_template.group(0)}'", *_describe(blanks)))
     if blank_total >= 3 and blank_total > 4 * filled_total:
         return Kind(TEMPLATE, _describe(blanks) + (_describe(filled) or ("nothing filled in",)))
-    named_record = _RECORD_NAME.search(words)
+    named_record = patterns.record_name.search(words)
     if named_record or record_of(path, title):
         return Kind(RECORD, (f"named '{named_record.group(0) if named_record else 'training record'}'",
                              *_describe(filled)))
-    for kind, pattern in ((POLICY, _POLICY_NAME), (PLAN, _PLAN_NAME), (PROCEDURE, _PROCEDURE_NAME)):
+    for kind, pattern in ((POLICY, patterns.policy_name), (PLAN, patterns.plan_name),
+                          (PROCEDURE, patterns.procedure_name)):
         if found := pattern.search(words):
             return Kind(kind, (f"named '{found.group(0)}'",))
     if filled_total >= 3:
         return Kind(RECORD, _describe(filled))
-    prescriptive = len(_PRESCRIPTIVE.findall(text))
+    prescriptive = len(patterns.prescriptive.findall(text))
     if prescriptive >= 3:
         return Kind(PROCEDURE, (f"{prescriptive} statements of duty (shall, must, responsible)",))
     return Kind(OTHER)
@@ -139,21 +271,21 @@ def _requirement_ids(text: str) -> set[str]:
     return ids
 
 
-def _blanks(text: str) -> list[tuple[int, str]]:
-    placeholders = _PLACEHOLDER.findall(text)
+def _blanks(text: str, patterns: _Patterns) -> list[tuple[int, str]]:
+    placeholders = patterns.placeholder.findall(text)
     example = f" (e.g. {placeholders[0].strip()[:30]})" if placeholders else ""
     return [
         (len(placeholders), f"placeholders{example}"),
-        (len(_UNFILLED_FIELD.findall(text)), "unfilled fields"),
+        (len(patterns.unfilled_field.findall(text)), "unfilled fields"),
         (len(_UNTICKED.findall(text)), "unticked boxes"),
         (sum(1 for block in _table_rows(text) if len(block) == 1), "tables with a header and no rows"),
     ]
 
 
-def _filled(text: str) -> list[tuple[int, str]]:
+def _filled(text: str, patterns: _Patterns) -> list[tuple[int, str]]:
     rows = [row for block in _table_rows(text) for row in block[1:]]
     return [
-        (sum(1 for row in rows if _is_filled(row)), "filled table rows"),
+        (sum(1 for row in rows if _is_filled(row, patterns)), "filled table rows"),
         (len(_TICKED.findall(text)), "ticked boxes"),
     ]
 
@@ -177,13 +309,13 @@ def _table_rows(text: str) -> list[list[list[str]]]:
     return [block for block in blocks if len(block[0]) >= 3 or len(block) > 1]
 
 
-def _is_filled(cells: list[str]) -> bool:
+def _is_filled(cells: list[str], patterns: _Patterns) -> bool:
     """An entry of a register: three quarters of the row's cells hold something that is not a
     placeholder, and one of them is a date, a status, a result or a number."""
     if len(cells) < 2:
         return False
-    real = [cell for cell in cells if cell and not _PLACEHOLDER.search(cell) and not _UNTICKED.search(cell)]
-    return len(real) >= 2 and len(real) >= 0.75 * len(cells) and any(_ENTRY.search(cell) for cell in real)
+    real = [cell for cell in cells if cell and not patterns.placeholder.search(cell) and not _UNTICKED.search(cell)]
+    return len(real) >= 2 and len(real) >= 0.75 * len(cells) and any(patterns.entry.search(cell) for cell in real)
 
 
 def counts_as_record(kind: str) -> bool:
@@ -198,32 +330,84 @@ def counts_as_document(kind: str) -> bool:
 # --- records of an activity ------------------------------------------------------------------
 
 # Records of an activity are evidence for the requirements a catalog lists under ``records_of``,
-# whatever their subject: a training questionnaire on CAPA is a training record.
+# whatever their subject: a training questionnaire on CAPA is a training record. Words are
+# compared without their accents, in every language gapscan has words for.
 ACTIVITIES = ("training",)
+_TRAINING = frozenset(
+    "training trainings "  # en
+    "capacitacion capacitaciones formacion entrenamiento "  # es (formación also pt)
+    "schulung schulungen unterweisung unterweisungen weiterbildung "  # de
+    "formation formations "  # fr
+    "treinamento treinamentos formacao capacitacao".split()  # pt
+)
 _RECORD_NOUNS = frozenset(
     "record records log logs register questionnaire questionnaires quiz quizzes attendance sheet sheets "
-    "certificate certificates checklist checklists".split()
+    "certificate certificates checklist checklists "
+    "registro registros bitacora asistencia cuestionario cuestionarios certificado certificados constancia "
+    "hoja hojas lista listas "
+    "nachweis nachweise protokoll fragebogen teilnehmerliste zertifikat bescheinigung aufzeichnung "
+    "enregistrement enregistrements registre feuille presence emargement questionnaire attestation certificat "
+    "registo registos presenca questionario ficha".split()
 )
-# Names end in their head noun: "SOP-012 training record" is a record, "training records procedure",
-# "training plan" and "training presentation" are not.
+# German names are compounds whose last part is the head: "Schulungsnachweis".
+_GERMAN_RECORD_HEADS = ("nachweis", "nachweise", "protokoll", "liste", "fragebogen", "zertifikat", "bescheinigung")
+# Names end in their head noun in English and German: "SOP-012 training record" is a record,
+# "training records procedure", "training plan" and "training presentation" are not. Spanish,
+# French and Portuguese names begin with it: "Registro de capacitación", "Plan de formation".
 _OTHER_HEADS = frozenset(
     "procedure procedures policy policies sop sops process processes manual instruction instructions "
     "guideline guidelines standard standards handbook plan plans presentation slides course courses "
-    "material materials matrix needs analysis".split()
+    "material materials matrix needs analysis "
+    "procedimiento procedimientos politica proceso procesos instructivo programa planes presentacion curso cursos "
+    "matriz necesidades analisis "
+    "verfahren handbuch prasentation kurs unterlagen programm schulungsplan "
+    "politique processus manuel programme cours support supports matrice besoins "
+    "procedimento procedimentos plano planos apresentacao".split()
 )
-_NOT_A_HEAD = frozenset("template templates form forms example sample blank draft final copy signed completed".split())
+_HEAD_FIRST = frozenset(
+    "registro registros bitacora asistencia cuestionario cuestionarios certificado certificados constancia hoja hojas "
+    "lista listas enregistrement enregistrements registre feuille emargement attestation certificat registo registos "
+    "ficha procedimiento procedimientos politica proceso procesos instructivo programa planes presentacion curso "
+    "cursos matriz politique processus manuel programme cours matrice procedimento procedimentos plano planos "
+    "apresentacao".split()
+)
+_NOT_A_HEAD = frozenset(
+    "template templates form forms example sample blank draft final copy signed completed "
+    "plantilla formulario formato ejemplo borrador copia firmado completado "
+    "vorlage formular beispiel muster entwurf "
+    "modele formulaire exemple brouillon copie signe "
+    "modelo exemplo rascunho assinado".split()
+)
 # "Training" in another sense: an auditor's checklist on training, a supplier's, a model's.
-_OTHER_TRAINING = frozenset("audit audits supplier suppliers vendor vendors model models ml dataset datasets data".split())
+_OTHER_TRAINING = frozenset(
+    "audit audits supplier suppliers vendor vendors model models ml dataset datasets data "
+    "auditoria proveedor proveedores datos lieferant lieferanten modell daten fournisseur fournisseurs donnees "
+    "fornecedor fornecedores dados".split()
+)
 
 
-def _plain(text: str, keep: str = "A-Za-z0-9") -> str:
+def _plain(text: str, digits: bool = True) -> str:
     """``InternalAudit_report-2024`` -> ``internal audit report 2024``."""
     spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", text)
-    return re.sub(f"[^{keep}]+", " ", spaced).lower()
+    return re.sub(r"[\W_]+" if digits else r"[\W\d_]+", " ", spaced).lower()
 
 
 def _words(text: str) -> list[str]:
-    return [w for w in _plain(text, "A-Za-z").split() if w not in _NOT_A_HEAD]
+    words = []
+    for word in _plain(text, digits=False).split():
+        word = fold_accents(word)
+        if word in _NOT_A_HEAD:
+            continue
+        training = next((t for t in _TRAINING if word.startswith(t) and len(word) > len(t) + 2), None)
+        if training:  # a German compound: "schulungsnachweis" -> "schulung", "nachweis"
+            words += [training, word[len(training):].removeprefix("s")]
+        else:
+            words.append(word)
+    return words
+
+
+def _is_record_noun(word: str) -> bool:
+    return word in _RECORD_NOUNS or word.endswith(_GERMAN_RECORD_HEADS)
 
 
 def _name_words(path: str, title: str) -> str:
@@ -236,17 +420,19 @@ def _name_words(path: str, title: str) -> str:
 
 def record_of(path: str, title: str = "") -> str | None:
     """The activity this document records, when its name or title says so: "questionnaire.txt" in
-    "training-capa/", "SOP-012 training record.pdf", a document titled "Training attendance sheet"."""
+    "training-capa/", "SOP-012 training record.pdf", a document titled "Training attendance sheet",
+    "Registro de capacitación", "Schulungsnachweis"."""
     parts = path.split("/")
     folder = _words(parts[-2]) if len(parts) > 1 else []
     name = parts[-1].rsplit(".", 1)[0] if "." in parts[-1] else parts[-1]
     # "Training record - ISO awareness": what follows a spaced dash is the subject, not the head.
     segments = [_words(part) for text in (name, title) for part in re.split(r"\s[-\u2013\u2014]\s", text)]
     every_word = set(folder).union(*segments)
-    if _OTHER_TRAINING & every_word or not {"training", "trainings"} & every_word:
+    if _OTHER_TRAINING & every_word or not _TRAINING & every_word:
         return None
     for words in segments:
-        heads = [w for w in words if w in _RECORD_NOUNS or w in _OTHER_HEADS]
+        heads = [w for w in words if _is_record_noun(w) or w in _OTHER_HEADS]
         if heads:
-            return "training" if heads[-1] in _RECORD_NOUNS else None
+            head = heads[0] if heads[0] in _HEAD_FIRST else heads[-1]
+            return "training" if _is_record_noun(head) else None
     return None

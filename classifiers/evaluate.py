@@ -7,7 +7,7 @@ by a model trained on all the others, so no document is scored by a model that s
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 
 from gapscan.classifiers.doctype import Kind
@@ -16,6 +16,7 @@ from gapscan.classifiers.labels import Labelled, label_class
 from gapscan.classifiers.supervised import SupervisedModel, TrainingSettings, train
 from gapscan.classifiers.tfidf import Classified, Tagger, TaggerSettings, document_text
 from gapscan.mappings import Catalog
+from gapscan.mappings.languages import told
 from gapscan.scanner.documents import Extract
 
 
@@ -109,12 +110,17 @@ def _rounded(values) -> list[float]:
 
 def fit(labelled: list[Labelled], extracts: dict[str, Extract], info: dict,
         settings: TrainingSettings | None = None) -> SupervisedModel:
-    """Train on the labelled documents that were read (rows marked ``exclude`` are left out)."""
+    """Train on the labelled documents that were read (rows marked ``exclude`` are left out), in
+    the language most of them are written in: the model reads that language's terms, and documents
+    in other languages are scored by the catalog profiles alone."""
     usable = [item for item in labelled if not item.exclude and item.path in extracts]
     if not usable:
         raise ValueError("no labelled document could be read: check the paths in the labels file")
+    written_in = Counter(told(extracts[item.path].language, "en") for item in usable)
+    language = written_in.most_common(1)[0][0]
+    usable = [item for item in usable if told(extracts[item.path].language, "en") == language]
     texts = [document_text(extracts[item.path]) for item in usable]
-    return train(texts, [item.labels for item in usable], info, settings)
+    return train(texts, [item.labels for item in usable], info, settings, language)
 
 
 def predictions(evidence: list[Evidence]) -> dict[tuple[str, str], set[str]]:

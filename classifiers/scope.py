@@ -41,15 +41,20 @@ def regime_text(regime: Regime) -> str:
 
 
 class ScopeModel:
-    def __init__(self, catalogs: list[Catalog], regimes: tuple[Regime, ...]):
+    """``catalogs`` and ``regimes`` written in ``language``, the language documents are read in.
+    A regime is named by its title in ``shown_titles`` (by id) where given: reports stay in English."""
+
+    def __init__(self, catalogs: list[Catalog], regimes: tuple[Regime, ...], language: str = "en",
+                 shown_titles: dict[str, str] | None = None):
         texts, self.owners = [], []
         for catalog in catalogs:
             for requirement in catalog.in_scope(max(catalog.levels) if catalog.levels else None):
                 texts.append(profile_text(catalog, requirement))
                 self.owners.append(catalog.id)
         self.regimes = regimes
+        self.titles = [(shown_titles or {}).get(regime.id, regime.title) for regime in regimes]
         texts += [regime_text(regime) for regime in regimes]
-        self.similarity = ProfileSimilarity().fit(texts, list(range(len(texts))))
+        self.similarity = ProfileSimilarity(language=language).fit(texts, list(range(len(texts))))
         self.frameworks = tuple(dict.fromkeys(self.owners))
         owners = np.array(self.owners + [""] * len(regimes))
         self.columns = {framework: np.flatnonzero(owners == framework) for framework in self.frameworks}
@@ -62,7 +67,7 @@ class ScopeModel:
             return Scope("", 0.0, tuple((f, float(cosines[c].max())) for f, c in self.columns.items()))
         closest = int(cosines[self.regime_columns].argmax())
         return Scope(
-            self.regimes[closest].title,
+            self.titles[closest],
             round(float(cosines[self.regime_columns][closest]), 4),
             tuple((f, round(float(cosines[c].max()), 4)) for f, c in self.columns.items()),
         )

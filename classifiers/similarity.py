@@ -8,23 +8,25 @@ from sklearn.base import BaseEstimator
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
-from gapscan.classifiers.analysis import terms
+from gapscan.classifiers.analysis import analyzer
 
 
 class ProfileSimilarity(BaseEstimator):
     """Fitted on profile texts with a label per profile, ``decision_function`` gives the cosine
-    similarity of any text to every profile."""
+    similarity of any text to every profile. Texts are read in ``language``."""
 
-    def __init__(self, sublinear_tf: bool = True, max_df: float = 0.5):
+    def __init__(self, sublinear_tf: bool = True, max_df: float = 0.5, language: str = "en"):
         self.sublinear_tf = sublinear_tf
         self.max_df = max_df
+        self.language = language
 
     def fit(self, X: list[str], y: list, vocabulary_texts: list[str] | None = None) -> ProfileSimilarity:
         """``vocabulary_texts`` (default: ``X``) set the terms and their weights."""
         vocabulary_texts = X if vocabulary_texts is None else vocabulary_texts
         # With only a couple of profiles (a small user catalog) every term is "frequent".
         max_df = self.max_df if len(vocabulary_texts) >= 3 else 1.0
-        self.vectorizer_ = TfidfVectorizer(analyzer=_terms, sublinear_tf=self.sublinear_tf, max_df=max_df, dtype=np.float32)
+        self.vectorizer_ = TfidfVectorizer(analyzer=_Terms(self.language), sublinear_tf=self.sublinear_tf,
+                                           max_df=max_df, dtype=np.float32)
         try:
             self.vectorizer_.fit(vocabulary_texts)
         except ValueError:  # every term is in most profiles (a small, uniform catalog): keep them all
@@ -49,9 +51,15 @@ class ProfileSimilarity(BaseEstimator):
         return tuple(str(self.features_[contribution.indices[i]]) for i in order)
 
 
-def _terms(text: str | list[str]) -> list[str]:
-    """A text's terms; a list is terms already (one text scored against several profiles)."""
-    return text if isinstance(text, list) else terms(text)
+class _Terms:
+    """A text's terms in one language; a list is terms already (one text scored against several
+    profiles)."""
+
+    def __init__(self, language: str):
+        self.analyzer = analyzer(language)
+
+    def __call__(self, text: str | list[str]) -> list[str]:
+        return text if isinstance(text, list) else self.analyzer.terms(text)
 
 
 def similarity(texts: sparse.csr_matrix, profiles: sparse.csr_matrix) -> np.ndarray:

@@ -20,7 +20,7 @@ from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 
-from gapscan.classifiers.analysis import terms
+from gapscan.classifiers.analysis import analyzer
 
 FORMAT = "gapscan.model/1"
 
@@ -44,10 +44,12 @@ class SupervisedModel:
     coef: np.ndarray  # (classes, features)
     intercept: np.ndarray  # (classes,)
     info: dict = field(default_factory=dict)
+    language: str = "en"  # the language of its terms: it reads documents written in it
 
     def __post_init__(self) -> None:
         vocabulary = {t: i for i, t in enumerate(self.vocabulary)}
-        object.__setattr__(self, "_counter", CountVectorizer(analyzer=terms, vocabulary=vocabulary))
+        counter = CountVectorizer(analyzer=analyzer(self.language).terms, vocabulary=vocabulary)
+        object.__setattr__(self, "_counter", counter)
         object.__setattr__(self, "_column", {key: i for i, key in enumerate(self.classes)})
 
     def features(self, texts: list[str]) -> sparse.csr_matrix:
@@ -72,7 +74,7 @@ class SupervisedModel:
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        meta = {**self.info, "format": FORMAT, "classes": [list(c) for c in self.classes]}
+        meta = {**self.info, "format": FORMAT, "classes": [list(c) for c in self.classes], "language": self.language}
         with open(path, "wb") as handle:
             np.savez_compressed(
                 handle,
@@ -96,6 +98,7 @@ class SupervisedModel:
         if meta.get("format") != FORMAT:
             raise ModelError(f"{path}: model format {meta.get('format')!r}, this gapscan reads {FORMAT!r}")
         classes = tuple((f, c) for f, c in meta.pop("classes"))
+        language = str(meta.pop("language", "en"))  # models saved before languages were English
         n_classes, n_features = len(classes), len(arrays["vocabulary"])
         if arrays["coef"].shape != (n_classes, n_features) or arrays["idf"].shape != (n_features,):
             raise ModelError(f"{path}: arrays do not match ({arrays['coef'].shape} for {n_classes} classes)")
@@ -106,6 +109,7 @@ class SupervisedModel:
             coef=arrays["coef"].astype(np.float32),
             intercept=arrays["intercept"],
             info=meta,
+            language=language,
         )
 
 
@@ -114,11 +118,13 @@ def train(
     labels: list[dict[str, frozenset[str]]],
     info: dict,
     settings: TrainingSettings | None = None,
+    language: str = "en",
 ) -> SupervisedModel:
-    """Fit one logistic regression per label class seen in ``labels`` (framework -> classes)."""
+    """Fit one logistic regression per label class seen in ``labels`` (framework -> classes), on
+    texts written in ``language``."""
     settings = settings or TrainingSettings()
     min_df = min(settings.min_df, max(1, len(texts) // 2))  # a handful of labelled documents still trains
-    counter = CountVectorizer(analyzer=terms, min_df=min_df, max_features=settings.max_features)
+    counter = CountVectorizer(analyzer=analyzer(language).terms, min_df=min_df, max_features=settings.max_features)
     counts = counter.fit_transform(texts).astype(np.float32)
     vocabulary = tuple(counter.get_feature_names_out())
     document_frequency = np.bincount(counts.indices, minlength=counts.shape[1])
@@ -128,7 +134,7 @@ def train(
         (f, c) for f, c in {(f, c) for item in labels for f, cs in item.items() for c in cs}
         if not all(c in item.get(f, ()) for item in labels)
     )
-    model = SupervisedModel(vocabulary, idf, tuple(classes), np.zeros((0, len(vocabulary))), np.zeros(0))
+    model = SupervisedModel(vocabulary, idf, tuple(classes), np.zeros((0, len(vocabulary))), np.zeros(0), {}, language)
     features = model.features(texts)
     coef = np.zeros((len(classes), len(vocabulary)), dtype=np.float32)
     intercept = np.zeros(len(classes), dtype=np.float32)
@@ -146,4 +152,4 @@ def train(
             **{name: version(name) for name in ("scikit-learn", "numpy", "scipy", "snowballstemmer")},
         },
     }
-    return SupervisedModel(vocabulary, idf, tuple(classes), coef, intercept, info)
+    return SupervisedModel(vocabulary, idf, tuple(classes), coef, intercept, info, language)

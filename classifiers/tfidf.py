@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from gapscan.classifiers.analysis import SurfaceForms, path_words, terms
+from gapscan.classifiers.analysis import SurfaceForms, analyzer, path_words
 from gapscan.classifiers.doctype import OUT_OF_SCOPE, Kind, document_kind, record_of
 from gapscan.classifiers.evidence import Check, Evidence
 from gapscan.classifiers.labels import label_class
@@ -33,6 +33,7 @@ from gapscan.classifiers.scope import Scope, ScopeModel
 from gapscan.classifiers.similarity import ProfileSimilarity, similarity
 from gapscan.classifiers.supervised import SupervisedModel
 from gapscan.mappings import Catalog, CatalogError, bundled_regimes
+from gapscan.mappings.languages import told
 from gapscan.scanner.documents import Extract, Section
 
 
@@ -99,6 +100,20 @@ class Classified:
     evidence: tuple[Evidence, ...]
 
 
+@dataclass(frozen=True, eq=False)
+class Reading:
+    """How a document reads against the requirement profiles (``Tagger.read``), per requirement."""
+
+    text: str  # the whole document as it is read (``document_text``)
+    chunks: list[tuple[str, str, str]]  # (locator, text, language) of each section scored
+    tokens: dict[tuple[int, str], list[str]]  # (unit, language) -> terms; unit 0 is the whole document
+    vectors: dict[tuple[int, int], tuple]  # (unit, framework position) -> (TF-IDF row, language)
+    cosine: np.ndarray  # the better of the whole document's and its best section's (weighted)
+    from_section: np.ndarray  # whether the best section gave it
+    best_section: np.ndarray  # index into ``chunks``
+    framework_read: np.ndarray  # whether the requirement's framework reads the document's language
+
+
 class Tagger:
     """Scores extracted documents against the in-scope requirements of the given catalogs, with
     the catalog profiles alone (cold start) or blended with a supervised model.
@@ -114,28 +129,26 @@ class Tagger:
         supervised: SupervisedModel | None = None,
     ):
         self.settings = settings or TaggerSettings()
+        self.catalogs = catalogs
         self.keys: list[tuple[str, str]] = []
         self.records_of: list[tuple[str, ...]] = []
-        self.profiles: list[tuple[ProfileSimilarity, int]] = []  # one per framework, with its first key
+        self.spans: list[tuple[int, int]] = []  # each framework's positions in ``keys``: [first, end)
         framework_of = []
         for position, (catalog, level) in enumerate(catalogs):
-            every = catalog.in_scope(max(catalog.levels) if catalog.levels else None)
-            texts = {requirement.id: profile_text(catalog, requirement) for requirement in every}
-            assessed = catalog.in_scope(level)
-            try:
-                model = ProfileSimilarity().fit([texts[r.id] for r in assessed], [r.id for r in assessed],
-                                                list(texts.values()))
-            except ValueError:
-                raise CatalogError(f"{catalog.source or catalog.id}: its requirements have no words the classifier "
-                                   "can use; give them titles, keywords or phrases") from None
-            self.profiles.append((model, len(self.keys)))
-            for requirement in assessed:
+            first = len(self.keys)
+            for requirement in catalog.in_scope(level):
                 self.keys.append((catalog.id, requirement.id))
                 self.records_of.append(requirement.records_of)
                 framework_of.append(position)
-        self.framework_of = np.array(framework_of, dtype=int)  # each requirement's place in ``profiles``
+            self.spans.append((first, len(self.keys)))
+        self.framework_of = np.array(framework_of, dtype=int)  # each requirement's framework position
         self.frameworks = tuple(catalog.id for catalog, _ in catalogs)
-        self.scope_model = ScopeModel([catalog for catalog, _ in catalogs], bundled_regimes())
+        # Profiles and scope in each language, built when a document in it is first scored; each
+        # catalog's own language now, so that a catalog the classifier cannot use fails at once.
+        self._profiles: dict[tuple[int, str], ProfileSimilarity] = {}
+        self._scopes: dict[str, ScopeModel] = {}
+        for position, (catalog, _) in enumerate(catalogs):
+            self._profile(position, catalog.languages[0])
         self.supervised = supervised
         # For each requirement, the column of its label class in the supervised model (-1: none).
         self.columns = np.array([self._column(fw, label_class(fw, rid)) for fw, rid in self.keys], dtype=int)
@@ -144,15 +157,134 @@ class Tagger:
         column = self.supervised.column(framework, label) if self.supervised is not None else None
         return -1 if column is None else column
 
+    def _profile(self, position: int, language: str) -> ProfileSimilarity:
+        """A framework's requirement profiles in one language, with its terms weighed among all of
+        its own requirements (every level)."""
+        if (position, language) not in self._profiles:
+            catalog, level = self.catalogs[position]
+            catalog = catalog.in_language(language)
+            every = catalog.in_scope(max(catalog.levels) if catalog.levels else None)
+            texts = {requirement.id: profile_text(catalog, requirement) for requirement in every}
+            assessed = catalog.in_scope(level)
+            try:
+                model = ProfileSimilarity(language=language).fit(
+                    [texts[r.id] for r in assessed], [r.id for r in assessed], list(texts.values()))
+            except ValueError:
+                raise CatalogError(f"{catalog.source or catalog.id}: its requirements have no words the classifier "
+                                   f"can use in {language}; give them titles, keywords or phrases") from None
+            self._profiles[(position, language)] = model
+        return self._profiles[(position, language)]
+
+    def _scope(self, language: str) -> ScopeModel:
+        if language not in self._scopes:
+            readers = [catalog.in_language(language) for catalog, _ in self.catalogs if catalog.reads(language)]
+            shown = {regime.id: regime.title for regime in bundled_regimes()}
+            self._scopes[language] = ScopeModel(readers, bundled_regimes(language), language, shown)
+        return self._scopes[language]
+
+    def _supervised_reads(self, language: str) -> bool:
+        """The supervised model reads documents written in its language (English: also those whose
+        language could not be told)."""
+        return self.supervised.language == told(language, "en")
+
+    def reading_language(self, position: int, language: str) -> str | None:
+        """The language a framework reads a text in: the text's own where its catalog reads it, the
+        catalog's own where the text's could not be told; None where the catalog cannot read it."""
+        catalog = self.catalogs[position][0]
+        language = told(language, catalog.languages[0])
+        return language if language in catalog.languages else None
+
     def score(self, extract: Extract) -> DocumentScores:
         """Every requirement this document scores at least the near-miss floor for, on its own."""
         settings = self.settings
+        read = self.read(extract)
+        whole = read.text
+        scores = 1.0 / (1.0 + np.exp(-(read.cosine - settings.profile_center) / settings.profile_width))
+        scores = np.where(read.framework_read, scores, 0.0)
+        readable = readable_text(extract)
+        forms: dict[str, SurfaceForms] = {}  # each language's terms as the document writes them
+
+        def written_in(language: str) -> SurfaceForms:
+            if language not in forms:
+                forms[language] = SurfaceForms(readable, language)
+            return forms[language]
+
+        supervised_terms: dict[int, tuple[str, ...]] = {}
+        if self.supervised is not None and (self.columns >= 0).any() and self._supervised_reads(extract.language):
+            features = self.supervised.features([whole])
+            probability = self.supervised.probabilities(features)[0]
+            known = (self.columns >= 0) & read.framework_read
+            weight = settings.supervised_weight
+            scores = np.where(known, weight * probability[self.columns] + (1 - weight) * scores, scores)
+            for column in set(self.columns[known & (scores >= settings.near_miss_floor)]):
+                supervised_terms[column] = tuple(map(written_in(self.supervised.language),
+                                                     self.supervised.top_terms(features, column, settings.top_terms)))
+
+        activity = record_of(extract.document.path, extract.metadata.title)
+        recorded = np.array([activity in kinds for kinds in self.records_of], dtype=bool) & read.framework_read
+        scores = np.where(recorded, np.maximum(scores, settings.record_score), scores)
+        # A training record's "Training record" table is its content, not sign-off furniture.
+        own_text = extract.sections if activity else substantive_sections(extract)
+        candidates = []
+        for index in np.flatnonzero(scores >= settings.near_miss_floor):
+            from_section = not recorded[index] and read.from_section[index]
+            row = 1 + read.best_section[index] if from_section else 0
+            framework, requirement = self.keys[index]
+            position = self.framework_of[index]
+            vector, language = read.vectors[(row, position)]
+            explanation = (f"{activity} record",) if recorded[index] else ()
+            explanation += supervised_terms.get(self.columns[index], ())[:3]
+            top = self._profile(position, language).top_terms(vector, index - self.spans[position][0], settings.top_terms)
+            explanation += tuple(t for t in map(written_in(language), top) if t not in explanation)
+            candidates.append(
+                Evidence(
+                    path=extract.document.path,
+                    framework=framework,
+                    requirement=requirement,
+                    score=round(float(scores[index]), 4),
+                    locator=read.chunks[read.best_section[index]][0] if from_section else "",
+                    terms=explanation[: settings.top_terms],
+                )
+            )
+        scope_language = next((language for (row, language) in read.tokens if row == 0), None)
+        return DocumentScores(
+            path=extract.document.path,
+            kind=document_kind(extract.document.path, extract.metadata.title, (s.text for s in own_text),
+                               language=extract.language, focused=self._focused(scores)),
+            scope=self._scope(scope_language).scope(read.tokens[(0, scope_language)]) if scope_language else _NO_SCOPE,
+            activity=activity,
+            content_words=len(_WORD.findall(" ".join(s.text for s in own_text))),
+            candidates=tuple(candidates),
+        )
+
+    def read(self, extract: Extract) -> Reading:
+        """The document's profile similarities: each framework reads the whole document, and each
+        of its sections, in the language it is written in (a Spanish manual's English appendix is
+        compared with the English profiles; a section in a language the framework cannot read is
+        read as the document is)."""
+        settings = self.settings
         chunks = _chunks(extract, settings.min_section_chars, settings.max_section_chars)
         header = document_header(extract)
-        whole = document_text(extract)
-        tokens = [terms(text) for text in [whole] + [header + text for _, text in chunks]]
-        vectors = [model.transform(tokens) for model, _ in self.profiles]
-        cosines = np.hstack([similarity(v, model.profiles_) for v, (model, _) in zip(vectors, self.profiles)])
+        units = [(document_text(extract), extract.language)] + [(header + text, language or extract.language)
+                                                                for _, text, language in chunks]
+        tokens: dict[tuple[int, str], list[str]] = {}
+        cosines = np.zeros((len(units), len(self.keys)))
+        vectors: dict[tuple[int, int], tuple] = {}
+        for position, (first, end) in enumerate(self.spans):
+            rows_in: dict[str, list[int]] = {}
+            for row, (_, written_in) in enumerate(units):
+                language = self.reading_language(position, written_in) or self.reading_language(position, extract.language)
+                if language is not None:
+                    rows_in.setdefault(language, []).append(row)
+            for language, rows in rows_in.items():
+                for row in rows:
+                    if (row, language) not in tokens:
+                        tokens[(row, language)] = analyzer(language).terms(units[row][0])
+                model = self._profile(position, language)
+                matrix = model.transform([tokens[(row, language)] for row in rows])
+                cosines[rows, first:end] = similarity(matrix, model.profiles_)
+                for i, row in enumerate(rows):
+                    vectors[(row, position)] = (matrix[i], language)
         document_cosine = cosines[0]
         if len(chunks) > 1:
             best_section = cosines[1:].argmax(axis=0)
@@ -160,52 +292,9 @@ class Tagger:
         else:
             best_section = np.zeros(len(self.keys), dtype=int)
             cosine = document_cosine
-        scores = 1.0 / (1.0 + np.exp(-(cosine - settings.profile_center) / settings.profile_width))
-        supervised_terms: dict[int, tuple[str, ...]] = {}
-        if self.supervised is not None and (self.columns >= 0).any():
-            features = self.supervised.features([whole])
-            probability = self.supervised.probabilities(features)[0]
-            known = self.columns >= 0
-            weight = settings.supervised_weight
-            scores = np.where(known, weight * probability[self.columns] + (1 - weight) * scores, scores)
-            for column in set(self.columns[known & (scores >= settings.near_miss_floor)]):
-                supervised_terms[column] = self.supervised.top_terms(features, column, settings.top_terms)
-
-        activity = record_of(extract.document.path, extract.metadata.title)
-        recorded = np.array([activity in kinds for kinds in self.records_of], dtype=bool)
-        scores = np.where(recorded, np.maximum(scores, settings.record_score), scores)
-        # A training record's "Training record" table is its content, not sign-off furniture.
-        own_text = extract.sections if activity else substantive_sections(extract)
-        as_written = SurfaceForms(readable_text(extract))
-        candidates = []
-        for index in np.flatnonzero(scores >= settings.near_miss_floor):
-            from_section = not recorded[index] and len(chunks) > 1 and cosine[index] > document_cosine[index]
-            row = 1 + best_section[index] if from_section else 0
-            framework, requirement = self.keys[index]
-            explanation = (f"{activity} record",) if recorded[index] else ()
-            explanation += supervised_terms.get(self.columns[index], ())[:3]
-            model, first = self.profiles[self.framework_of[index]]
-            top = model.top_terms(vectors[self.framework_of[index]][row], index - first, settings.top_terms)
-            explanation += tuple(t for t in top if t not in explanation)
-            candidates.append(
-                Evidence(
-                    path=extract.document.path,
-                    framework=framework,
-                    requirement=requirement,
-                    score=round(float(scores[index]), 4),
-                    locator=chunks[best_section[index]][0] if from_section else "",
-                    terms=tuple(map(as_written, explanation[: settings.top_terms])),
-                )
-            )
-        return DocumentScores(
-            path=extract.document.path,
-            kind=document_kind(extract.document.path, extract.metadata.title, (s.text for s in own_text),
-                               focused=self._focused(scores)),
-            scope=self.scope_model.scope(tokens[0]),
-            activity=activity,
-            content_words=len(_WORD.findall(" ".join(s.text for s in own_text))),
-            candidates=tuple(candidates),
-        )
+        framework_read = np.array([(0, p) in vectors for p in range(len(self.catalogs))], dtype=bool)
+        return Reading(units[0][0], chunks, tokens, vectors, cosine, cosine > document_cosine, best_section,
+                       framework_read[self.framework_of])
 
     def _focused(self, scores: np.ndarray) -> bool:
         """Whether one label class (an ISO clause, a CMMI practice area) stands out in a framework:
@@ -365,22 +454,32 @@ def substantive_sections(extract: Extract) -> tuple[Section, ...]:
     return kept or extract.sections
 
 
-def _chunks(extract: Extract, min_chars: int, max_chars: int) -> list[tuple[str, str]]:
-    """Sections joined until each has some substance; the locator is the first one's."""
-    chunks: list[tuple[str, str]] = []
-    locator, parts, size = "", [], 0
+def _chunks(extract: Extract, min_chars: int, max_chars: int) -> list[tuple[str, str, str]]:
+    """Sections joined until each has some substance: (the first one's locator, the text, the
+    language most of it is written in where that is not the document's, else "")."""
+    chunks: list[tuple[str, str, str]] = []
+    parts: list[Section] = []
+    size = 0
     for section in substantive_sections(extract):
-        if not parts:
-            locator = section.locator
-        parts.append(section.text)
+        parts.append(section)
         size += len(section.text)
         if size >= min_chars:
-            chunks.append((locator, "\n".join(parts)[:max_chars]))
+            chunks.append(_chunk(parts, max_chars))
             parts, size = [], 0
     if parts:
         if chunks and size < min_chars:
-            last_locator, last_text = chunks.pop()
-            chunks.append((last_locator, (last_text + "\n" + "\n".join(parts))[:max_chars]))
+            last = chunks.pop()
+            chunks.append((last[0], (last[1] + "\n" + "\n".join(p.text for p in parts))[:max_chars], last[2]))
         else:
-            chunks.append((locator, "\n".join(parts)[:max_chars]))
+            chunks.append(_chunk(parts, max_chars))
     return chunks
+
+
+def _chunk(parts: list[Section], max_chars: int) -> tuple[str, str, str]:
+    written: dict[str, int] = {}
+    for part in parts:
+        written[part.language] = written.get(part.language, 0) + len(part.text)
+    return parts[0].locator, "\n".join(p.text for p in parts)[:max_chars], max(written, key=written.get)
+
+
+_NO_SCOPE = Scope("", 0.0, ())  # a language no regime is written in: every document is in scope

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -76,12 +77,28 @@ class Catalog:
     levels: tuple[int, ...] = ()
     default_level: int | None = None
     source: str = ""
-    # ISO 639-1 codes of the languages its profiles are written in: documents in any other
-    # language are not assessed against it (their words would match nothing).
+    # ISO 639-1 codes of the languages its profiles are written in, its own and those of its
+    # translated profiles: documents in any other language are not assessed against it (their
+    # words would match nothing).
     languages: tuple[str, ...] = ("en",)
+    # (language, path) of each file of translated profiles (``NAME.LANG.profiles.toml``), read
+    # when a document in that language is first scored.
+    translations: tuple[tuple[str, str], ...] = ()
 
     def reads(self, language: str) -> bool:
         return reads(self.languages, language)
+
+    def in_language(self, language: str) -> Catalog:
+        """This catalog with every requirement's title, intent, typical evidence, keywords and
+        phrases as its profiles in ``language`` give them; ids, levels and evidence rules are its
+        own. A language it has no translated profiles for gives the catalog as it is."""
+        path = dict(self.translations).get(language)
+        if path is None:
+            return self
+        texts = _translated_profiles(path, self.id, language, tuple(r.id for r in self.requirements),
+                                     frozenset(r.id for r in self.requirements if r.kind == "requirement"))
+        return replace(self, requirements=tuple(replace(r, **texts[r.id]) for r in self.requirements),
+                       languages=(language,), translations=())
 
     def get(self, requirement_id: str) -> Requirement:
         for requirement in self.requirements:
@@ -119,6 +136,7 @@ class Regime:
     description: str
     keywords: tuple[str, ...]
     phrases: tuple[str, ...] = ()
+    language: str = "en"  # the language its profile is written in
 
 
 @dataclass(frozen=True)
@@ -211,6 +229,7 @@ def load_catalog(path: str | Path) -> Catalog:
         for entry in data["requirements"]
     )
     _check_references(path, requirements)
+    translations = _translation_files(path)
     return Catalog(
         id=data["id"],
         title=data["title"],
@@ -221,8 +240,60 @@ def load_catalog(path: str | Path) -> Catalog:
         levels=tuple(data.get("levels", ())),
         default_level=data.get("default_level"),
         source=str(path),
-        languages=tuple(data.get("languages", ("en",))),
+        languages=_languages(path, tuple(data.get("languages", ("en",))), translations),
+        translations=translations,
     )
+
+
+PROFILES_SUFFIX = ".profiles.toml"
+
+
+def _translation_files(path: Path) -> tuple[tuple[str, str], ...]:
+    """(language, path) of the ``NAME.LANG.profiles.toml`` files beside ``NAME.catalog.toml``."""
+    name = path.name.removesuffix(".catalog.toml")
+    found = []
+    for candidate in sorted(path.parent.glob(f"{glob.escape(name)}.*{PROFILES_SUFFIX}")):
+        language = candidate.name[len(name) + 1 : -len(PROFILES_SUFFIX)]
+        if re.fullmatch(r"[a-z]{2,3}", language):
+            found.append((language, str(candidate)))
+    return tuple(found)
+
+
+def _languages(path: Path, own: tuple[str, ...], translations: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    for language, translation in translations:
+        if language in own:
+            raise CatalogError(f"{translation}: the catalog is written in {language} already "
+                               f"(field 'languages' of {path.name})")
+    return own + tuple(language for language, _ in translations)
+
+
+@cache
+def _translated_profiles(path: str, catalog_id: str, language: str, ids: tuple[str, ...],
+                         requirement_ids: frozenset[str]) -> dict[str, dict]:
+    """Each requirement id's translated texts, checked against the catalog they translate; a
+    requirement (not a group) needs an intent and keywords."""
+    data = _read_toml(Path(path), "profiles_schema.json")
+    for field_name, expected in (("catalog", catalog_id), ("language", language)):
+        if data[field_name] != expected:
+            raise CatalogError(f"{path}: field {field_name!r}: {data[field_name]!r}, expected {expected!r} "
+                               "(from the file name and the catalog beside it)")
+    texts: dict[str, dict] = {}
+    for entry in data["requirements"]:
+        where = f"{path}: requirement {entry['id']!r}"
+        if entry["id"] in texts:
+            raise CatalogError(f"{where}: field 'id': duplicate id")
+        if entry["id"] not in ids:
+            raise CatalogError(f"{where}: field 'id': not a requirement of catalog {catalog_id!r}")
+        for needed in ("intent", "keywords"):
+            if entry["id"] in requirement_ids and not entry.get(needed):
+                raise CatalogError(f"{where}: field {needed!r}: required but missing")
+        texts[entry["id"]] = {"title": entry["title"], "intent": entry.get("intent", ""),
+                              **{key: tuple(entry.get(key, ())) for key in ("typical_evidence", "keywords", "phrases")}}
+    missing = [i for i in ids if i not in texts]
+    if missing:
+        raise CatalogError(f"{path}: requirement {missing[0]!r}: no profile in {language}"
+                           + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+    return texts
 
 
 def _check_references(path: Path, requirements: tuple[Requirement, ...]) -> None:
@@ -268,8 +339,10 @@ def load_crosswalk(path: str | Path, catalogs: dict[str, Catalog] | None = None)
 
 def load_regimes(path: str | Path) -> tuple[Regime, ...]:
     data = _read_toml(Path(path), "regime_schema.json")
+    language = data.get("language", "en")
     return tuple(
-        Regime(entry["id"], entry["title"], entry["description"], tuple(entry["keywords"]), tuple(entry.get("phrases", ())))
+        Regime(entry["id"], entry["title"], entry["description"], tuple(entry["keywords"]),
+               tuple(entry.get("phrases", ())), language)
         for entry in data["regimes"]
     )
 
@@ -306,6 +379,11 @@ def bundled_crosswalks() -> tuple[Crosswalk, ...]:
     return tuple(load_crosswalk(p, catalogs) for p in _bundled_paths(".crosswalk.toml"))
 
 
+def bundled_regimes(language: str = "en") -> tuple[Regime, ...]:
+    """The neighbouring regimes' profiles in ``language`` (none when no file is written in it)."""
+    return tuple(regime for regime in _every_bundled_regime() if regime.language == language)
+
+
 @cache
-def bundled_regimes() -> tuple[Regime, ...]:
+def _every_bundled_regime() -> tuple[Regime, ...]:
     return tuple(regime for path in _bundled_paths(".regimes.toml") for regime in load_regimes(path))

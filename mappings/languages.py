@@ -30,9 +30,19 @@ def reads(languages: tuple[str, ...], language: str) -> bool:
     return language in languages or language in ("", UNDETERMINED)
 
 
+def told(language: str, otherwise: str) -> str:
+    """``language``, or ``otherwise`` where it could not be determined (or was never detected)."""
+    return otherwise if language in ("", UNDETERMINED) else language
+
+
 def names(codes: tuple[str, ...] | list[str]) -> str:
     """"English", "English and Spanish", "English, French and Spanish"."""
     return joined([language_name(code) for code in codes])
+
+
+def in_order(codes) -> list[str]:
+    """Language codes as lists show them: English first, then by their English names."""
+    return sorted(set(codes), key=lambda code: (code != "en", language_name(code)))
 
 
 def joined(words: list[str]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gapscan.mappings import requirement_order
-from gapscan.mappings.languages import joined, language_name, names
+from gapscan.mappings.languages import in_order, joined, language_name, names
 
 STATUSES = ("covered", "partial", "missing", "not_applicable")
 GAP_STATUSES = ("missing", "partial")
@@ -209,7 +209,7 @@ class GapReport:
                 counts[document.language] = counts.get(document.language, 0) + 1
         if not counts:
             return ""
-        read = sorted({code for framework in self.frameworks for code in framework.languages})
+        read = in_order(code for framework in self.frameworks for code in framework.languages)
         return (
             f"{_not_assessed(tuple(counts.items()))}: the catalogs read {names(read) if read else 'no language'}, "
             "so requirements these documents may cover can show as gaps."

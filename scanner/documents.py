@@ -58,6 +58,7 @@ class Section:
 
     locator: str
     text: str
+    language: str = ""  # ISO 639-1, where it differs from the document's (an English appendix)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from gapscan.classifiers.models import default_model, model_from_labels
 from gapscan.classifiers.supervised import ModelError
 from gapscan.classifiers.tfidf import Classified, DocumentScores, Tagger
 from gapscan.mappings import Catalog, bundled_crosswalks, load_catalogs
-from gapscan.mappings.languages import language_name, names
+from gapscan.mappings.languages import in_order, language_name, names
 from gapscan.reports.assess import AssessmentInputs, assess
 from gapscan.reports.model import DocumentEntry, FrameworkResult, GapReport, HistoryPoint, NotRead, Tag
 from gapscan.scanner.config import Config, ConfigError
@@ -444,7 +444,7 @@ def _content_date(result: ExtractResult, commit_dates: dict[str, str], today: da
 def _with_languages(framework: FrameworkResult, catalog: Catalog, results: list[ExtractResult]) -> FrameworkResult:
     """The framework's result with the languages its catalog reads and the documents it could not."""
     unread = Counter(r.language for r in results if isinstance(r, Extract) and not catalog.reads(r.language))
-    return replace(framework, languages=catalog.languages, not_assessed=tuple(sorted(unread.items())))
+    return replace(framework, languages=tuple(in_order(catalog.languages)), not_assessed=tuple(sorted(unread.items())))
 
 
 def _not_read(passed_over: dict[str, Counter[str]], results: list[ExtractResult]) -> NotRead:
@@ -502,4 +502,4 @@ def not_assessed(language: str, catalogs: list[Catalog]) -> str | None:
 
 
 def _catalog_languages(catalogs: list[Catalog]) -> list[str]:
-    return sorted({code for catalog in catalogs for code in catalog.languages})
+    return in_order(code for catalog in catalogs for code in catalog.languages)

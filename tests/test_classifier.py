@@ -95,7 +95,7 @@ def test_estimator_follows_scikit_learn_conventions():
     scores = model.decision_function(["the audit programme for this year"])
     assert scores.shape == (1, 2) and np.argmax(scores[0]) == 0
     assert list(model.classes_) == ["a", "b"]
-    assert model.get_params() == {"max_df": 0.5, "sublinear_tf": True}
+    assert model.get_params() == {"language": "en", "max_df": 0.5, "sublinear_tf": True}
 
 
 def test_terms_fold_british_spelling_and_stem():

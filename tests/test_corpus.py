@@ -57,24 +57,33 @@ def test_yaml_issue_forms_are_counted_as_files_not_read(corpus_scan, labels):
     assert "files of types gapscan does not read" in corpus_scan.report.not_read.sentence()
 
 
-def test_documents_in_spanish_are_not_assessed_and_every_output_says_so(corpus_scan, labels):
+def test_documents_in_spanish_are_assessed_and_italian_ones_are_not_and_every_output_says_so(corpus_scan, labels):
     documents = {d.path: d for d in corpus_scan.report.documents}
-    spanish = [row["path"] for row in labels if row["lang"] == "es" and documents.get(row["path"]) is not None
-               and documents[row["path"]].status == "ok"]
-    assert len(spanish) >= 90
-    for path in spanish:
+
+    def readable(language: str) -> list[str]:
+        return [row["path"] for row in labels if row["lang"] == language and documents.get(row["path"]) is not None
+                and documents[row["path"]].status == "ok"]
+
+    spanish, italian = readable("es"), readable("it")
+    assert len(spanish) >= 90 and len(italian) >= 3
+    assert all((documents[p].language, documents[p].assessed, documents[p].reason) == ("es", True, None)
+               for p in spanish)
+    audit = documents["ingmontoya__tavira/docs/iso9001/06-evaluacion-desempeno/auditorias-internas.md"]
+    assert "9.2" in {t.requirement for t in audit.tags}
+    for path in italian:
         document = documents[path]
-        assert (document.language, document.assessed) == ("es", False), path
-        assert document.reason == "written in Spanish (es); the catalogs read English"
+        assert (document.language, document.assessed) == ("it", False), path
+        assert document.reason == ("written in Italian (it); the catalogs read English, French, German, Portuguese "
+                                   "and Spanish")
         assert document.tags == ()
     english = [documents[row["path"]] for row in labels if row["lang"].startswith("en") and row["path"] in documents
                and documents[row["path"]].status == "ok"]
     assert all(d.assessed for d in english), [d.path for d in english if not d.assessed]
-    assert not {e.path for e in corpus_scan.evidence} & set(spanish)
+    assert not {e.path for e in corpus_scan.evidence if e.tag} & set(italian)
     warning = corpus_scan.report.language_warning
-    assert f"{len(spanish)} documents in Spanish" in warning and "the catalogs read English" in warning
-    for framework in corpus_scan.report.frameworks:
-        assert dict(framework.not_assessed)["es"] == len(spanish)
+    not_assessed = dict(corpus_scan.report.frameworks[0].not_assessed)
+    assert "es" not in not_assessed and not_assessed["it"] >= len(italian)
+    assert f"{not_assessed['it']} documents in Italian" in warning and "the catalogs read English, French" in warning
     markdown = render_markdown(corpus_scan.report)
     assert markdown.index(md_text(warning, 400)) < markdown.index("| Framework")
     html = render_html(corpus_scan.report)

@@ -13,7 +13,7 @@ import pytest
 from openpyxl import load_workbook
 
 from fixtures.documents import DocSpec, Part, write_document
-from fixtures.languages import ENGLISH, FRENCH, GERMAN, SPANISH
+from fixtures.languages import DUTCH, ENGLISH, FRENCH, GERMAN, ITALIAN, PORTUGUESE, SPANISH
 from gapscan.reports.html import render_html
 from gapscan.reports.markdown import render_markdown
 from gapscan.reports.xlsx import render_xlsx
@@ -32,7 +32,8 @@ def extracted(path: Path) -> Extract:
 
 
 @pytest.mark.parametrize("suffix", [".md", ".docx", ".pdf", ".odt", ".html"])
-@pytest.mark.parametrize(("spec", "language"), [(SPANISH, "es"), (GERMAN, "de"), (FRENCH, "fr"), (ENGLISH, "en")])
+@pytest.mark.parametrize(("spec", "language"), [(SPANISH, "es"), (GERMAN, "de"), (FRENCH, "fr"), (PORTUGUESE, "pt"),
+                                               (ITALIAN, "it"), (DUTCH, "nl"), (ENGLISH, "en")])
 def test_language_is_detected_in_every_format(tmp_path, suffix, spec, language):
     assert extracted(write_document(tmp_path / f"doc{suffix}", spec)).language == language
 
@@ -65,12 +66,17 @@ def test_the_language_of_most_of_the_text_decides():
     assert detect_language(summary_es + english_body) == "en"
 
 
+# What every output says the catalogs read.
+READ = "English, French, German, Portuguese and Spanish"
+
+
 @pytest.fixture
 def mixed_tree(tmp_path):
     root = tmp_path / "qms"
+    write_document(root / "it/procedura-audit.md", ITALIAN)
+    write_document(root / "it/procedura-audit.docx", ITALIAN)
+    write_document(root / "nl/documentbeheer.pdf", DUTCH)
     write_document(root / "es/procedimiento-auditoria.md", SPANISH)
-    write_document(root / "es/procedimiento-auditoria.docx", SPANISH)
-    write_document(root / "de/dokumentenlenkung.pdf", GERMAN)
     write_document(root / "en/internal-audit-procedure.md", ENGLISH)
     write_document(root / "numbers.csv", DocSpec("", (Part("", ("1,2,3", "4,5,6")),)))
     return root
@@ -83,38 +89,41 @@ def scan_tree(root: Path, tmp_path: Path, **config):
 def test_documents_the_catalogs_cannot_read_are_not_assessed_and_give_no_evidence(mixed_tree, tmp_path):
     result = scan_tree(mixed_tree, tmp_path)
     documents = {d.path: d for d in result.report.documents}
-    spanish = documents["es/procedimiento-auditoria.md"]
-    assert (spanish.status, spanish.language, spanish.assessed) == ("ok", "es", False)
-    assert spanish.reason == "written in Spanish (es); the catalogs read English"
-    assert spanish.tags == ()
-    assert documents["de/dokumentenlenkung.pdf"].language == "de" and not documents["de/dokumentenlenkung.pdf"].assessed
+    italian = documents["it/procedura-audit.md"]
+    assert (italian.status, italian.language, italian.assessed) == ("ok", "it", False)
+    assert italian.reason == f"written in Italian (it); the catalogs read {READ}"
+    assert italian.tags == ()
+    assert documents["nl/documentbeheer.pdf"].language == "nl" and not documents["nl/documentbeheer.pdf"].assessed
     english = documents["en/internal-audit-procedure.md"]
     assert (english.language, english.assessed, english.reason) == ("en", True, None)
+    spanish = documents["es/procedimiento-auditoria.md"]
+    assert (spanish.language, spanish.assessed, spanish.reason) == ("es", True, None)
     numbers = documents["numbers.csv"]
     assert (numbers.language, numbers.assessed) == ("und", True)
-    assert {e.path for e in result.evidence} <= {"en/internal-audit-procedure.md", "numbers.csv"}
+    assert {e.path for e in result.evidence} <= {"en/internal-audit-procedure.md", "es/procedimiento-auditoria.md",
+                                                 "numbers.csv"}
     for framework in result.report.frameworks:
-        assert framework.not_assessed == (("de", 1), ("es", 2))
-        assert framework.not_assessed_note == "2 documents in Spanish and 1 in German were not assessed"
+        assert framework.not_assessed == (("it", 2), ("nl", 1))
+        assert framework.not_assessed_note == "2 documents in Italian and 1 in Dutch were not assessed"
     assert result.report.language_warning.startswith(
-        "2 documents in Spanish and 1 in German were not assessed: the catalogs read English")
+        f"2 documents in Italian and 1 in Dutch were not assessed: the catalogs read {READ}")
 
 
 def test_every_output_warns_at_the_top_and_beside_each_framework(mixed_tree, tmp_path):
     report = scan_tree(mixed_tree, tmp_path).report
-    note = "2 documents in Spanish and 1 in German were not assessed"
+    note = "2 documents in Italian and 1 in Dutch were not assessed"
 
     html = render_html(report)
     main = html[html.index('<main id="main">'):]
     assert main.index(report.language_warning) < main.index('class="overview"')
     assert html.count(note) >= 1 + 2 * len(report.frameworks)  # the warning, each overview card and section
-    assert "not assessed: written in German (de); the catalogs read English" in html  # in the document list
+    assert f"not assessed: written in Dutch (nl); the catalogs read {READ}" in html  # in the document list
 
     markdown = render_markdown(report)
     lines = markdown.splitlines()
     warning = next(i for i, line in enumerate(lines) if "Warning" in line)
     table = next(i for i, line in enumerate(lines) if line.startswith("| Framework"))
-    assert warning < table and "Spanish" in lines[warning]
+    assert warning < table and "Italian" in lines[warning]
     rows = lines[table + 2 : table + 2 + len(report.frameworks)]
     assert all(note in row.replace("\\", "") for row in rows), rows
 
@@ -131,17 +140,18 @@ def test_console_warns_before_the_coverage_lines(mixed_tree, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    warning = next(i for i, line in enumerate(lines) if "were not assessed: the catalogs read English" in line)
+    warning = next(i for i, line in enumerate(lines) if f"were not assessed: the catalogs read {READ}" in line)
     coverage = [i for i, line in enumerate(lines) if ": coverage " in line]
     assert coverage and warning < min(coverage)
     for i in coverage:
-        assert "2 documents in Spanish and 1 in German were not assessed" in lines[i]
+        assert "2 documents in Italian and 1 in Dutch were not assessed" in lines[i]
     report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
     documents = {d["path"]: d for d in report["documents"]}
-    assert documents["es/procedimiento-auditoria.docx"]["language"] == "es"
-    assert documents["es/procedimiento-auditoria.docx"]["assessed"] is False
+    assert documents["it/procedura-audit.docx"]["language"] == "it"
+    assert documents["it/procedura-audit.docx"]["assessed"] is False
+    assert (documents["es/procedimiento-auditoria.md"]["language"], documents["es/procedimiento-auditoria.md"]["assessed"]) == ("es", True)
     assert documents["en/internal-audit-procedure.md"]["assessed"] is True
-    assert {f["id"]: f["not_assessed"] for f in report["frameworks"]}["iso9001-2015"] == {"de": 1, "es": 2}
+    assert {f["id"]: f["not_assessed"] for f in report["frameworks"]}["iso9001-2015"] == {"it": 2, "nl": 1}
 
 
 def test_the_language_is_kept_in_the_index(mixed_tree, tmp_path):
@@ -152,24 +162,25 @@ def test_the_language_is_kept_in_the_index(mixed_tree, tmp_path):
         (d.path, d.language, d.assessed) for d in first.report.documents]
 
 
-def test_a_catalog_that_reads_spanish_assesses_spanish_documents(mixed_tree, tmp_path):
+def test_a_catalog_that_reads_italian_assesses_italian_documents(mixed_tree, tmp_path):
     catalogs = tmp_path / "catalogs"
     catalogs.mkdir()
-    (catalogs / "auditoria.catalog.toml").write_text(
-        'id = "auditoria"\ntitle = "Auditoría"\nversion = "1"\nlicence = "ours"\nlanguages = ["es"]\n'
-        '[[requirements]]\nid = "1"\ntitle = "Auditoría interna"\nkind = "requirement"\n'
-        'intent = "Planificar y realizar auditorías internas."\nevidence = "retain"\n'
-        'typical_evidence = ["informe de auditoría"]\nkeywords = ["auditoría interna", "auditores", "hallazgos"]\n',
+    (catalogs / "audit.catalog.toml").write_text(
+        'id = "audit-it"\ntitle = "Audit"\nversion = "1"\nlicence = "ours"\nlanguages = ["it"]\n'
+        '[[requirements]]\nid = "1"\ntitle = "Audit interno"\nkind = "requirement"\n'
+        'intent = "Pianificare ed eseguire gli audit interni."\nevidence = "retain"\n'
+        'typical_evidence = ["rapporto di audit"]\nkeywords = ["audit interno", "gruppo di audit", "rilievi"]\n',
         encoding="utf-8",
     )
-    result = scan_tree(mixed_tree, tmp_path, frameworks=("iso9001-2015", "auditoria"), catalog_folders=(catalogs,))
+    result = scan_tree(mixed_tree, tmp_path, frameworks=("iso9001-2015", "audit-it"), catalog_folders=(catalogs,))
     documents = {d.path: d for d in result.report.documents}
-    assert documents["es/procedimiento-auditoria.md"].assessed  # one catalog reads it
-    assert not documents["de/dokumentenlenkung.pdf"].assessed
-    assert documents["de/dokumentenlenkung.pdf"].reason == "written in German (de); the catalogs read English and Spanish"
+    assert documents["it/procedura-audit.md"].assessed  # one catalog reads it
+    assert not documents["nl/documentbeheer.pdf"].assessed
+    assert documents["nl/documentbeheer.pdf"].reason == (
+        "written in Dutch (nl); the catalogs read English, French, German, Italian, Portuguese and Spanish")
     frameworks = {f.id: f for f in result.report.frameworks}
-    assert frameworks["auditoria"].not_assessed == (("de", 1), ("en", 1))
-    assert frameworks["iso9001-2015"].not_assessed == (("de", 1), ("es", 2))
-    assert {e.framework for e in result.evidence if e.path.startswith("es/")} == {"auditoria"}
-    (verdict,) = frameworks["auditoria"].verdicts
+    assert frameworks["audit-it"].not_assessed == (("en", 1), ("es", 1), ("nl", 1))
+    assert frameworks["iso9001-2015"].not_assessed == (("it", 2), ("nl", 1))
+    assert {e.framework for e in result.evidence if e.path.startswith("it/")} == {"audit-it"}
+    (verdict,) = frameworks["audit-it"].verdicts
     assert verdict.status != "missing"

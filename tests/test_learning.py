@@ -164,14 +164,20 @@ def test_scan_with_labels_in_config_uses_the_trained_model(labelled_tree):
     assert len(models) == 1
 
 
-@needs_corpus
-def test_eval_reports_figures_as_json_and_the_accuracy_bar_is_met(tmp_path, corpus_index):
+def _eval(tmp_path, corpus_index, language: str):
+    """``gapscan eval`` of the corpus documents in ``language``, leaving one source out: the run and
+    its JSON figures."""
     out = tmp_path / "eval.json"
     done = subprocess.run([sys.executable, "-m", "gapscan.scanner", "eval", "--labels", str(CORPUS / "labels.tsv"),
-                           "--corpus", str(CORPUS), "--lang", "en", "--index", str(corpus_index), "--json", str(out)],
-                          capture_output=True, text=True, timeout=900)
+                           "--corpus", str(CORPUS), "--lang", language, "--index", str(corpus_index), "--json",
+                           str(out)], capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr
-    figures = json.loads(out.read_text(encoding="utf-8"))
+    return done, json.loads(out.read_text(encoding="utf-8"))
+
+
+@needs_corpus
+def test_eval_reports_figures_as_json_and_the_accuracy_bar_is_met(tmp_path, corpus_index):
+    done, figures = _eval(tmp_path, corpus_index, "en")
     assert figures["cv"] == "source"
     frameworks = {f["framework"]: f for f in figures["frameworks"]}
     assert set(frameworks) == {"iso9001-2015", "cmmi-v2-dev"}
@@ -190,6 +196,18 @@ def test_eval_reports_figures_as_json_and_the_accuracy_bar_is_met(tmp_path, corp
         checks = [c for c in figures["gap_detection"] if c["framework"] == framework]
         assert sum(c["detected"] for c in checks) / len(checks) >= floor, framework
     assert "micro  precision" in done.stdout and "by source" in done.stdout
+
+
+@needs_corpus
+def test_spanish_quality_systems_meet_the_bar(tmp_path, corpus_index):
+    """Issue 15's bar on the Spanish documents, each organisation scored by a model trained without
+    it (the Spanish model then comes from the other Spanish organisation): ISO precision 0.70 and F1
+    0.55. Floors: the figures reached so far (docs/accuracy.md), which only rise."""
+    _, figures = _eval(tmp_path, corpus_index, "es")
+    assert set(figures["sources"]) == {"agustinsuana__proj-scm", "ingmontoya__tavira"}
+    iso, cmmi = ({f["framework"]: f for f in figures["frameworks"]}[k] for k in ("iso9001-2015", "cmmi-v2-dev"))
+    assert iso["micro"]["precision"] >= 0.85 and iso["micro"]["f1"] >= 0.70, iso["micro"]
+    assert cmmi["micro"]["precision"] >= 0.80 and cmmi["micro"]["f1"] >= 0.70, cmmi["micro"]
 
 
 @needs_corpus

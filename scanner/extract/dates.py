@@ -1,4 +1,6 @@
-"""Dates a document states about itself near labels such as "Effective date" or "Last reviewed"."""
+"""Dates a document states about itself near labels such as "Effective date" or "Last reviewed", in
+English, Spanish ("Fecha de revisión"), German ("Gültig ab"), French ("Date d'application") and
+Portuguese ("Data de revisão"), with month names in those languages ("12. März 2024")."""
 
 from __future__ import annotations
 
@@ -16,43 +18,60 @@ _LABEL = re.compile(
     r"\b(?:effective(?:\s+date)?|review(?:ed)?\s+date|date\s+of\s+(?:issue|approval|review)"
     r"|issue\s+date|date\s+issued|issued|approved|approval\s+date|revision\s+date|revised"
     r"|last\s+(?:reviewed|review|updated|modified|revised)|updated|published|version\s+date"
+    # Spanish and Portuguese
+    r"|(?:fecha|data)\s+de\s+(?:revisi[oó]n|revis[aã]o|aprobaci[oó]n|aprova[cç][aã]o|emisi[oó]n|emiss[aã]o"
+    r"|vigencia|vig[eê]ncia|actualizaci[oó]n|atualiza[cç][aã]o|entrada\s+em\s+vigor|entrada\s+en\s+vigor)"
+    r"|vigente\s+(?:desde|a\s+partir\s+de)|en\s+vigor|em\s+vigor|[uú]ltima\s+(?:revisi[oó]n|revis[aã]o"
+    r"|actualizaci[oó]n|atualiza[cç][aã]o)|aprobad[oa]|aprovad[oa]|revisad[oa]|actualizad[oa]|atualizad[oa]"
+    # German
+    r"|g[uü]ltig\s+ab|g[uü]ltigkeitsdatum|freigabedatum|freigegeben\s+am|ausgabedatum|revisionsdatum|stand"
+    r"|zuletzt\s+(?:ge[aä]ndert|aktualisiert|gepr[uü]ft)|letzte\s+[uü]berpr[uü]fung|gepr[uü]ft\s+am"
+    r"|in\s+kraft\s+(?:seit|ab)"
+    # French
+    r"|date\s+d['’](?:application|effet|approbation|[eé]mission|entr[eé]e\s+en\s+vigueur)"
+    r"|date\s+de\s+(?:r[eé]vision|mise\s+[aà]\s+jour|publication|validation)|mis\s+[aà]\s+jour\s+le"
+    r"|approuv[eé]e?\s+le|r[eé]vis[eé]e?\s+le|derni[eè]re\s+(?:r[eé]vision|mise\s+[aà]\s+jour)"
+    r"|applicable\s+(?:au|à\s+partir\s+du|le)"
     # A bare "Date" counts as a label only before a colon, a cell border or a line end (the
-    # last column of a revision table's header row).
-    r"|date(?=[ \t]*(?:[:|]|$)))",
+    # last column of a revision table's header row); so do "Fecha", "Datum" and "Data".
+    r"|(?:date|fecha|datum|data)(?=[ \t]*(?:[:|]|$)))",
     re.IGNORECASE | re.MULTILINE,
 )
 
+# Month names and abbreviations in English, Spanish, German, French and Portuguese.
 _MONTHS = {
     name: number
     for number, names in enumerate(
         (
-            ("january", "jan"),
-            ("february", "feb"),
-            ("march", "mar"),
-            ("april", "apr"),
-            ("may",),
-            ("june", "jun"),
-            ("july", "jul"),
-            ("august", "aug"),
-            ("september", "sept", "sep"),
-            ("october", "oct"),
-            ("november", "nov"),
-            ("december", "dec"),
+            ("january", "jan", "enero", "ene", "januar", "jänner", "janvier", "janv", "janeiro"),
+            ("february", "feb", "febrero", "februar", "février", "fevrier", "févr", "fevr", "fevereiro", "fev"),
+            ("march", "mar", "marzo", "märz", "marz", "mrz", "mars", "março", "marco"),
+            ("april", "apr", "abril", "abr", "avril", "avr"),
+            ("may", "mayo", "mai", "maio"),
+            ("june", "jun", "junio", "juni", "juin", "junho"),
+            ("july", "jul", "julio", "juli", "juillet", "juil", "julho"),
+            ("august", "aug", "agosto", "ago", "août", "aout"),
+            ("september", "sept", "sep", "septiembre", "setiembre", "septembre", "setembro", "set"),
+            ("october", "oct", "octubre", "oktober", "okt", "octobre", "outubro", "out"),
+            ("november", "nov", "noviembre", "novembre", "novembro"),
+            ("december", "dec", "diciembre", "dic", "dezember", "dez", "décembre", "decembre", "déc", "dezembro"),
         ),
         start=1,
     )
     for name in names
 }
 _MONTH = "(?P<month_name>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
-_ORDINAL = r"(?:st|nd|rd|th)?"
+# "12th", "1er", "1º", "12." (German), and Spanish and Portuguese "12 de marzo de 2024".
+_ORDINAL = r"(?:st|nd|rd|th|er|º|\.)?"
+_OF = r"(?:de\s+|del\s+)?"
 
 _DATE = re.compile(
     "|".join(
         (
             r"\b(?P<iso_y>\d{4})[-/](?P<iso_m>\d{1,2})[-/](?P<iso_d>\d{1,2})\b",
             r"\b(?P<num_a>\d{1,2})[/.-](?P<num_b>\d{1,2})[/.-](?P<num_y>\d{4})\b",
-            rf"\b(?P<dm_d>\d{{1,2}}){_ORDINAL}[\s-]+{_MONTH.replace('month_name', 'dm_m')}"
-            r"[\s,-]+(?P<dm_y>\d{4})\b",
+            rf"\b(?P<dm_d>\d{{1,2}}){_ORDINAL}[\s-]+{_OF}{_MONTH.replace('month_name', 'dm_m')}"
+            rf"[\s,-]+{_OF}(?P<dm_y>\d{{4}})\b",
             rf"\b{_MONTH.replace('month_name', 'md_m')}\s+(?P<md_d>\d{{1,2}}){_ORDINAL},?\s+"
             r"(?P<md_y>\d{4})\b",
         )
