@@ -17,7 +17,7 @@ import pytest
 from fixtures import demo_twins
 from fixtures.documents import DocSpec, Part, write_document
 from fixtures.languages import FRENCH, GERMAN, PORTUGUESE, SPANISH
-from gapscan.classifiers.analysis import analyzer, terms
+from gapscan.classifiers.analysis import SurfaceForms, analyzer, terms
 from gapscan.classifiers.doctype import PROCEDURE, RECORD, TEMPLATE, document_kind, record_of
 from gapscan.classifiers.evaluate import fit
 from gapscan.classifiers.labels import Labelled
@@ -74,8 +74,13 @@ def test_a_nonconformity_is_one_word_however_it_is_written(language, variants):
 
 def test_terms_are_stems_and_the_document_says_how_it_writes_them():
     spanish = analyzer("es")
-    written = spanish.written("Las Auditorías internas del año")
-    assert written[spanish.stem("auditorías")] == "auditorías"
+    as_written = SurfaceForms("Las Auditorías internas del año. La revisión por la dirección, y la Revisión por "
+                              "la Dirección de la ISO.", "es")
+    assert as_written(spanish.stem("auditorías")) == "auditorías"
+    # A pair is shown with the Spanish stop words between its two words, in its most frequent form.
+    pair = " ".join(terms("revisión dirección", "es")[:2])
+    assert as_written(pair) == "revisión por la dirección"
+    assert as_written(spanish.stem("ISO")) == "ISO"  # an acronym keeps its capitals
 
 
 # --- catalogs -----------------------------------------------------------------------------------
