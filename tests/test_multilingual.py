@@ -252,6 +252,11 @@ def test_a_mixed_document_reads_each_section_in_its_own_language(tmp_path, tagge
     ("diseno/modelo-de-datos.md", "", "", "es", "other"),  # a data model, not a template, in Spanish
     ("x/informe.md", "", "Fecha: [A COMPLETAR]\nResponsable: [NOMBRE DEL RESPONSABLE]\nFirma:\nObservaciones:\n",
      "es", TEMPLATE),
+    # A register whose rows hold measured numbers, with their units in the document's language.
+    ("x/kennzahlen.md", "", "Kennzahl | Januar | Februar\nDurchlaufzeit | 4 Tage | 3 Tage\n"
+     "Schulungszeit | 6 Stunden | 8 Stunden\nPrüfdauer | 2,5 Std | 3 Std\n", "de", RECORD),
+    ("x/indicadores.md", "", "Indicador | Enero | Febrero\nTiempo de respuesta | 4 días | 3 días\n"
+     "Formación | 6 horas | 8 horas\nInspección | 2,5 h | 3 h\n", "es", RECORD),
 ])
 def test_document_kinds_in_each_language(path, title, text, language, kind):
     assert document_kind(path, title, [text], language).kind == kind
