@@ -5,6 +5,7 @@ reported in English."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -175,6 +176,20 @@ def test_a_broken_translation_names_file_requirement_and_field(tmp_path, text, m
     with pytest.raises(CatalogError) as raised:
         catalog.in_language("es")
     assert "audit.es.profiles.toml" in str(raised.value) and message in str(raised.value)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes (POSIX)")
+def test_a_translation_that_is_no_regular_file_is_never_opened(tmp_path):
+    _user_catalog(tmp_path)
+    os.mkfifo(tmp_path / "audit.es.profiles.toml")  # opening it would block for good
+    (tmp_path / "audit.de.profiles.toml").mkdir()
+    catalog = load_catalog(tmp_path / "audit.catalog.toml")
+    assert catalog.languages == ("en", "de", "es")
+    for language, what in (("es", "a FIFO (named pipe)"), ("de", "a folder")):
+        with pytest.raises(CatalogError) as raised:
+            catalog.in_language(language)
+        assert str(raised.value) == (f"{tmp_path / f'audit.{language}.profiles.toml'}: {what}, not a regular file: "
+                                     "never opened")
 
 
 # --- documents in each language ----------------------------------------------------------------
