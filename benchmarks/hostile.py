@@ -66,7 +66,7 @@ from fixtures.hostile import (  # noqa: E402
 )
 
 from gapscan.scanner.discover import discover  # noqa: E402
-from gapscan.scanner.documents import Document, Extract  # noqa: E402
+from gapscan.scanner.common.documents import Document, Extract  # noqa: E402
 from gapscan.scanner.extract import Limits, extract_all  # noqa: E402
 
 KiB = 1024

@@ -22,11 +22,20 @@ from dataclasses import dataclass
 from functools import cache
 
 from gapscan.classifiers.analysis import fold_accents
-
-RECORD, PROCEDURE, POLICY, PLAN, TEMPLATE, REFERENCE, OUT_OF_SCOPE, OTHER = (
-    "record", "procedure", "policy", "plan", "template", "reference", "out_of_scope", "other",
+from gapscan.scanner.common.kinds import (  # noqa: F401  (re-exported: the kinds this module tells apart)
+    KINDS,
+    OTHER,
+    OUT_OF_SCOPE,
+    PLAN,
+    POLICY,
+    PROCEDURE,
+    RECORD,
+    REFERENCE,
+    TEMPLATE,
+    counts_as_document,
+    counts_as_record,
 )
-KINDS = (RECORD, PROCEDURE, POLICY, PLAN, TEMPLATE, REFERENCE, OUT_OF_SCOPE, OTHER)
+
 
 
 @dataclass(frozen=True)
@@ -316,15 +325,6 @@ def _is_filled(cells: list[str], patterns: _Patterns) -> bool:
         return False
     real = [cell for cell in cells if cell and not patterns.placeholder.search(cell) and not _UNTICKED.search(cell)]
     return len(real) >= 2 and len(real) >= 0.75 * len(cells) and any(patterns.entry.search(cell) for cell in real)
-
-
-def counts_as_record(kind: str) -> bool:
-    return kind == RECORD
-
-
-def counts_as_document(kind: str) -> bool:
-    """A maintained document: a procedure, policy or plan, not a record of one event."""
-    return kind in (PROCEDURE, POLICY, PLAN, OTHER)
 
 
 # --- records of an activity ------------------------------------------------------------------

@@ -11,13 +11,13 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 
 from gapscan.classifiers.doctype import Kind
-from gapscan.classifiers.evidence import Evidence
+from gapscan.scanner.common.evidence import Evidence
 from gapscan.classifiers.labels import Labelled, label_class
 from gapscan.classifiers.supervised import SupervisedModel, TrainingSettings, train
 from gapscan.classifiers.tfidf import Classified, Tagger, TaggerSettings, document_text
 from gapscan.mappings import Catalog
 from gapscan.mappings.languages import told
-from gapscan.scanner.documents import Extract
+from gapscan.scanner.common.documents import Extract
 
 
 @dataclass(frozen=True)

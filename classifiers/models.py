@@ -14,7 +14,7 @@ from gapscan.classifiers.evaluate import fit
 from gapscan.classifiers.labels import load_labels, training_hash
 from gapscan.classifiers.supervised import SupervisedModel
 from gapscan.mappings import Catalog
-from gapscan.scanner.documents import Extract
+from gapscan.scanner.common.documents import Extract
 
 DEFAULT_MODEL = "default-model.npz"
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from gapscan.classifiers.analysis import SurfaceForms, analyzer, path_words
 from gapscan.classifiers.doctype import OUT_OF_SCOPE, Kind, document_kind, record_of
-from gapscan.classifiers.evidence import Check, Evidence
+from gapscan.scanner.common.evidence import Check, Evidence
 from gapscan.classifiers.labels import label_class
 from gapscan.classifiers.profiles import profile_text
 from gapscan.classifiers.scope import Scope, ScopeModel
@@ -34,7 +34,7 @@ from gapscan.classifiers.similarity import ProfileSimilarity, similarity
 from gapscan.classifiers.supervised import SupervisedModel
 from gapscan.mappings import Catalog, CatalogError, bundled_regimes
 from gapscan.mappings.languages import told
-from gapscan.scanner.documents import Extract, Section
+from gapscan.scanner.common.documents import Extract, Section
 
 
 @dataclass(frozen=True)

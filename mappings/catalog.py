@@ -13,7 +13,7 @@ from pathlib import Path
 import jsonschema
 
 from gapscan.mappings.languages import reads
-from gapscan.scanner.reading import InputError, read_toml
+from gapscan.scanner.common.reading import InputError, read_toml
 
 _PACKAGE = resources.files("gapscan.mappings")
 

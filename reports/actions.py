@@ -18,7 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gapscan.mappings import EVIDENCE_KINDS
-from gapscan.reports.model import GAP_STATUSES, FrameworkResult, GapReport, Related, Verdict
+from gapscan.reports.model import FrameworkResult, GapReport, Related, Verdict
+from gapscan.scanner.common.status import GAP_STATUSES
 
 # Links the crosswalk calls weak share too little evidence to close a gap with the same document.
 _SHARED = frozenset({"strong", "partial", ""})

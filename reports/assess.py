@@ -14,10 +14,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
-from gapscan.classifiers.doctype import TEMPLATE, counts_as_document, counts_as_record
-from gapscan.classifiers.evidence import Evidence
 from gapscan.mappings import Catalog, Crosswalk, Requirement, requirement_order
 from gapscan.reports.model import EvidenceRef, FrameworkResult, NearMiss, Related, Verdict
+from gapscan.scanner.common.evidence import Evidence
+from gapscan.scanner.common.kinds import TEMPLATE, counts_as_document, counts_as_record
+from gapscan.scanner.common.status import Status
 
 MAX_EVIDENCE = 10
 MAX_NEAR_MISSES = 3
@@ -28,7 +29,7 @@ class AssessmentInputs:
     """What assessment needs to know about each document besides its scores."""
 
     dates: dict[str, str]  # path -> ISO date the document's content dates from ("" when unknown)
-    kinds: dict[str, str]  # path -> classifiers.doctype kind
+    kinds: dict[str, str]  # path -> document kind (scanner.common.kinds)
     today: date
 
 
@@ -104,21 +105,21 @@ def _judge(requirement, found, inputs, justification, age_limit):
     """Status, reason, the evidence offered, the near misses, and the shortfall (why a gap is one:
     nothing, stale, template, no_records, no_document; "" when it is not a gap)."""
     if justification:
-        return "not_applicable", f"Not applicable: {justification}", [], [], ""
+        return Status.NOT_APPLICABLE, f"Not applicable: {justification}", [], [], ""
     tags = [e for e in found if e.tag]
     near = [e for e in found if not e.tag]
     if not tags:
         if near and near[0].decision:
-            return ("missing", f"No document is evidence for this requirement; the closest, {near[0].path}, "
+            return (Status.MISSING, f"No document is evidence for this requirement; the closest, {near[0].path}, "
                                f"is not: {near[0].decision}.", [], near, "nothing")
-        return "missing", "No document is evidence for this requirement.", [], near, "nothing"
+        return Status.MISSING, "No document is evidence for this requirement.", [], near, "nothing"
 
     if age_limit:
         fresh = [e for e in tags if not _older_than(inputs.dates.get(e.path, ""), age_limit, inputs.today)]
         if not fresh:
             newest = max((inputs.dates.get(e.path, "") for e in tags), default="")
             return (
-                "partial",
+                Status.PARTIAL,
                 f"Evidence is stale: the newest dates from {newest}, older than the {age_limit}-day limit.",
                 tags,
                 near,
@@ -128,7 +129,7 @@ def _judge(requirement, found, inputs, justification, age_limit):
         fresh = tags
 
     if not requirement.needs_records and all(inputs.kinds.get(e.path) == TEMPLATE for e in fresh):
-        return ("partial", f"Only a blank template ({fresh[0].path}): the filled-in document is not there.",
+        return (Status.PARTIAL, f"Only a blank template ({fresh[0].path}): the filled-in document is not there.",
                 tags, near, "template")
     if requirement.needs_records:
         records = [e for e in fresh if counts_as_record(inputs.kinds.get(e.path, ""))]
@@ -138,15 +139,15 @@ def _judge(requirement, found, inputs, justification, age_limit):
                 newest = max(inputs.dates.get(e.path, "") for e in stale_records)
                 reason = (f"The records are stale: the newest dates from {newest}, older than the "
                           f"{age_limit}-day limit; only procedures or templates are current.")
-                return "partial", reason, tags, near, "stale"
+                return Status.PARTIAL, reason, tags, near, "stale"
             found_kinds = sorted({inputs.kinds.get(e.path, "other") for e in fresh})
             reason = (f"Only {' and '.join(_plural(k) for k in found_kinds)} found ({fresh[0].path}); "
                       "records that show it is done are required.")
-            return "partial", reason, tags, near, "no_records"
+            return Status.PARTIAL, reason, tags, near, "no_records"
         fresh = records
         if requirement.evidence == "both" and not any(counts_as_document(inputs.kinds.get(e.path, "")) for e in tags):
             return (
-                "partial",
+                Status.PARTIAL,
                 f"Records found ({fresh[0].path}) but no maintained document such as a process description.",
                 tags,
                 near,
@@ -156,7 +157,7 @@ def _judge(requirement, found, inputs, justification, age_limit):
     best = fresh[0]
     others = len(tags) - 1
     more = f" and {others} more document{'s' if others != 1 else ''}" if others else ""
-    return "covered", f"Evidenced by {best.path} (score {best.score:.2f}){more}.", tags, [], ""
+    return Status.COVERED, f"Evidenced by {best.path} (score {best.score:.2f}){more}.", tags, [], ""
 
 
 def _plural(kind: str) -> str:

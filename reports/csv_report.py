@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 
-from gapscan.reports.baseline import Publication
+from gapscan.reports.gate import Publication
 from gapscan.reports.inert import one_line, spreadsheet_text
 from gapscan.reports.model import GapReport
 

@@ -26,9 +26,10 @@ import jinja2
 from gapscan.mappings import EVIDENCE_KINDS
 from gapscan.mappings.languages import names
 from gapscan.reports.actions import action_plan
-from gapscan.reports.baseline import Publication, Waiver, gate_failures
+from gapscan.reports.gate import Publication, Waiver, gate_failures
 from gapscan.reports.inert import document_href
-from gapscan.reports.model import STATUSES, FrameworkResult, GapReport, Verdict
+from gapscan.reports.model import FrameworkResult, GapReport, Verdict
+from gapscan.scanner.common.status import STATUSES
 
 TEMPLATE_NAME = "report.html.j2"
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from gapscan.scanner.names import name_bytes
+from gapscan.scanner.common.names import name_bytes
 
 # XML 1.0 allows tab, LF, CR and these ranges; everything else (other C0 controls, U+FFFE/U+FFFF,
 # lone surrogates) makes the document unparsable.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from gapscan.reports.actions import Action, action_plan
-from gapscan.reports.baseline import Publication, StatusChange, Waiver, gate_failures
+from gapscan.reports.gate import Publication, StatusChange, Waiver, gate_failures
 from gapscan.reports.model import GapReport
 
 SCHEMA = "gapscan.report/2"

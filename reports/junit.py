@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from gapscan.reports.baseline import Publication
+from gapscan.reports.gate import Publication
 from gapscan.reports.inert import one_line, truncate, xml_text
 from gapscan.reports.model import FrameworkResult, GapReport, Verdict
+from gapscan.scanner.common.status import GAP_STATUSES
 
 _MESSAGE_CHARS = 1_000
 
@@ -79,13 +80,13 @@ def _case(framework: FrameworkResult, verdict: Verdict, publication: Publication
     if verdict.status == "not_applicable":
         counts["skipped"] += 1
         _child(case, "skipped", "not_applicable", reason)
-    elif verdict.status in ("missing", "partial") and waiver is not None:
+    elif verdict.status in GAP_STATUSES and waiver is not None:
         counts["skipped"] += 1
         _child(case, "skipped", "waived", f"{verdict.status}, {waiver.label()}. {reason}")
     elif verdict.status == "partial" and publication.partial_ok:
         counts["skipped"] += 1
         _child(case, "skipped", "partial", f"partial (accepted with --partial-ok): {reason}", _details(verdict))
-    elif verdict.status in ("missing", "partial"):
+    elif verdict.status in GAP_STATUSES:
         counts["failures"] += 1
         message = reason + _near_misses(verdict)
         _child(case, "failure", verdict.status, message, _details(verdict))

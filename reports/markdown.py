@@ -15,9 +15,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from gapscan.reports.actions import Action, action_plan
-from gapscan.reports.baseline import Publication, gate_failures
+from gapscan.reports.gate import Publication, gate_failures
 from gapscan.reports.inert import document_href, md_code, md_text
 from gapscan.reports.model import FrameworkResult, GapReport, Verdict
+from gapscan.scanner.common.status import GAP_STATUSES
 
 MAX_CHARS = 60_000
 _RESERVE = 1_500  # kept free for the truncation note and closing tags
@@ -90,7 +91,7 @@ def render_markdown(report: GapReport, publication: Publication | None = None) -
     publication = publication or Publication()
     page = _Page(MAX_CHARS - _RESERVE)
     summary = report.summary
-    gaps_total = sum(1 for fw in report.frameworks for v in fw.verdicts if v.status in ("missing", "partial"))
+    gaps_total = sum(1 for fw in report.frameworks for v in fw.verdicts if v.status in GAP_STATUSES)
 
     page.add(
         "## gapscan: evidence gaps",
@@ -115,7 +116,7 @@ def render_markdown(report: GapReport, publication: Publication | None = None) -
 
     shown_rows = 0
     for fw in report.frameworks:
-        gaps = [v for v in fw.verdicts if v.status in ("missing", "partial")]
+        gaps = [v for v in fw.verdicts if v.status in GAP_STATUSES]
         if not gaps:
             continue
         if not page.open(

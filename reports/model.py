@@ -6,9 +6,8 @@ from dataclasses import dataclass, field
 
 from gapscan.mappings import requirement_order
 from gapscan.mappings.languages import in_order, joined, language_name, names
+from gapscan.scanner.common.status import STATUSES
 
-STATUSES = ("covered", "partial", "missing", "not_applicable")
-GAP_STATUSES = ("missing", "partial")
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,10 @@ import subprocess
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote, urljoin, urlsplit
 
-from gapscan.reports.baseline import Publication
+from gapscan.reports.gate import Publication
 from gapscan.reports.inert import clean, document_href, one_line, truncate
 from gapscan.reports.model import FrameworkResult, GapReport, Verdict
+from gapscan.scanner.common.status import GAP_STATUSES
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 BASE_ID = "%SRCROOT%"
@@ -40,7 +41,7 @@ def render_sarif(report: GapReport, publication: Publication | None = None) -> s
     results: list[dict] = []
     for framework in report.frameworks:
         for verdict in framework.verdicts:
-            if verdict.status not in ("missing", "partial"):
+            if verdict.status not in GAP_STATUSES:
                 continue
             rule_id = _rule_id(framework.id, verdict.id)
             if rule_id not in indexes:  # rules must be unique

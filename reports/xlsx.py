@@ -25,7 +25,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from gapscan.reports.actions import action_plan
-from gapscan.reports.baseline import Publication
+from gapscan.reports.gate import Publication
 from gapscan.reports.csv_report import register_rows
 from gapscan.reports.inert import spreadsheet_text, truncate, xml_text
 from gapscan.reports.model import GapReport

@@ -17,21 +17,22 @@ from pathlib import Path
 import click
 
 from gapscan.mappings import EVIDENCE_KINDS, CatalogError, load_catalogs, requirement_order
-from gapscan.reports.baseline import (
+from gapscan.reports.gate import (
     BaselineError,
     Publication,
     WaiverError,
     WaiverReview,
+    check_gates,
     compare,
-    gate_failures,
     load_baseline,
     load_waivers,
     review_waivers,
 )
-from gapscan.scanner.config import FAIL_ON, Config, ConfigError, load_config
-from gapscan.scanner.documents import Extract
+from gapscan.scanner.common.status import FAIL_ON
+from gapscan.scanner.config import Config, ConfigError, load_config
+from gapscan.scanner.common.documents import Extract
 from gapscan.scanner.index import IndexUnusable, default_index_path, remove_index
-from gapscan.scanner.names import display_path
+from gapscan.scanner.common.names import display_path
 from gapscan.scanner.output import (DEFAULT_FORMATS, FORMATS, OutputError, check_output, link_base, with_json,
                                     write_reports)
 from gapscan.scanner.pipeline import Scanner, ScanResult, not_assessed, scan, select_catalogs, tool_version
@@ -255,10 +256,7 @@ def _load(path: Path, config_file: Path | None) -> Config:
 
 
 def _gates(report, publication: Publication) -> int:
-    failures = gate_failures(report, publication)
-    for failure in failures:
-        click.echo(f"gate failed: {failure}", err=True)
-    return EXIT_GATE if failures else EXIT_OK
+    return EXIT_GATE if check_gates(report, publication, lambda line: click.echo(line, err=True)) else EXIT_OK
 
 
 def _summarise(result: ScanResult, written: list[Path], verbose: bool) -> None:

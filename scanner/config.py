@@ -12,7 +12,8 @@ from typing import Any
 
 from gapscan.scanner.extract import Limits
 from gapscan.scanner.extract.guards import LIMIT_RANGES
-from gapscan.scanner.reading import InputError, read_toml
+from gapscan.scanner.common.reading import InputError, read_toml
+from gapscan.scanner.common.status import FAIL_ON
 
 
 class ConfigError(ValueError):
@@ -46,7 +47,6 @@ _KNOWN_KEYS = {
     "include", "exclude", "frameworks", "cmmi", "not_applicable", "max_age",
     "catalogs", "labels", "fail_under", "all_files", "limits", "fail_on", "waivers", "follow_symlinks_outside",
 }
-FAIL_ON = ("new-gaps", "any-gap", "none")
 _LIMIT_KEYS = {f.name for f in fields(Limits)}
 _AGE = re.compile(r"^\s*(\d+)\s*(d|day|days|w|week|weeks|m|month|months|y|year|years)?\s*$")
 _AGE_DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pathspec
 
-from gapscan.scanner.documents import format_of
-from gapscan.scanner.names import display_path
-from gapscan.scanner.reading import is_inside, not_regular, outside
+from gapscan.scanner.common.documents import format_of
+from gapscan.scanner.common.names import display_path
+from gapscan.scanner.common.reading import is_inside, not_regular, outside
 
 __all__ = ["Candidate", "Discovery", "FileFilter", "Refusal", "discover", "display_path", "inspect", "walk_files"]
 

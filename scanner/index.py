@@ -23,7 +23,7 @@ from pathlib import Path
 
 import platformdirs
 
-from gapscan.scanner.documents import Document, Extract, Metadata, Section, Unreadable
+from gapscan.scanner.common.documents import Document, Extract, Metadata, Section, Unreadable
 
 SCHEMA_VERSION = 1
 HISTORY_KEPT = 10_000  # scans in the history; the report shows the latest 50

@@ -16,7 +16,7 @@ from gapscan.classifiers.supervised import SupervisedModel
 from gapscan.mappings import Catalog
 from gapscan.reports.assess import AssessmentInputs, assess
 from gapscan.scanner.config import Config
-from gapscan.scanner.documents import Extract
+from gapscan.scanner.common.documents import Extract
 from gapscan.scanner.pipeline import Progress, Scanner
 
 

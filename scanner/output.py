@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import quote, urlsplit
 
-from gapscan.reports.baseline import Publication
+from gapscan.reports.gate import Publication
 from gapscan.reports.csv_report import render_csv
 from gapscan.reports.html import render_html
 from gapscan.reports.json_report import render_json
@@ -24,7 +24,7 @@ from gapscan.reports.model import GapReport
 from gapscan.reports.sarif import render_sarif
 from gapscan.reports.xlsx import render_xlsx
 from gapscan.scanner.discover import VCS_FOLDERS
-from gapscan.scanner.names import name_bytes
+from gapscan.scanner.common.names import name_bytes
 
 FORMATS = ("html", "json", "md", "junit", "xlsx", "csv", "sarif")
 DEFAULT_FORMATS = ("html", "json")

@@ -18,7 +18,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Callable
 
-from gapscan.classifiers.evidence import Evidence
+from gapscan.scanner.common.evidence import Evidence
 from gapscan.classifiers.labels import LabelsError, load_labels
 from gapscan.classifiers.models import default_model, model_from_labels
 from gapscan.classifiers.supervised import ModelError
@@ -39,11 +39,11 @@ from gapscan.scanner.discover import (
     git_tracked,
     inspect,
 )
-from gapscan.scanner.documents import Document, Extract, ExtractResult, Unreadable
+from gapscan.scanner.common.documents import Document, Extract, ExtractResult, Unreadable
 from gapscan.scanner.extract import EXTRACTOR_VERSION, Known, extract_all, timed_out
 from gapscan.scanner.extract.guards import TOO_LARGE, too_large
 from gapscan.scanner.index import Index, KnownContent, default_index_path
-from gapscan.scanner.names import display_path
+from gapscan.scanner.common.names import display_path
 
 Progress = Callable[[str, int, int], None]  # stage, done, total (0 while unknown: files discovered so far)
 

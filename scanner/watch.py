@@ -59,7 +59,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
-from gapscan.reports.baseline import Publication
+from gapscan.reports.gate import Publication
 from gapscan.reports.model import GapReport
 from gapscan.scanner.config import Config
 from gapscan.scanner.discover import VCS_FOLDERS, FileFilter, walk_files

@@ -1,6 +1,6 @@
 from datetime import date
 
-from gapscan.classifiers.evidence import Evidence
+from gapscan.scanner.common.evidence import Evidence
 from gapscan.mappings import bundled_catalogs
 from gapscan.reports.assess import AssessmentInputs, assess
 

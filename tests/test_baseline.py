@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gapscan.reports.baseline import (
+from gapscan.reports.gate import (
     BaselineError,
     Publication,
     Waiver,

@@ -23,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from gapscan.reports.baseline import Publication, Waiver, compare, parse_baseline, review_waivers
+from gapscan.reports.gate import Publication, Waiver, compare, parse_baseline, review_waivers
 from gapscan.reports.html import render_html
 from gapscan.reports.json_report import report_dict
 from report_samples import AUDIT, POLICY, SCRIPT, big_report, sample_report

@@ -17,7 +17,7 @@ from gapscan.classifiers.doctype import (
 )
 from gapscan.classifiers.tfidf import ProfileSimilarity, Tagger
 from gapscan.mappings import bundled_catalogs
-from gapscan.scanner.documents import Document, Extract, Metadata, Section
+from gapscan.scanner.common.documents import Document, Extract, Metadata, Section
 
 ISO = "iso9001-2015"
 

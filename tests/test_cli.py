@@ -122,7 +122,7 @@ def test_the_action_plan_names_what_to_produce_and_where_to_start(scanned, demo)
 
 def test_matched_terms_are_words_of_the_document(scanned, demo):
     from gapscan.scanner.config import Config
-    from gapscan.scanner.documents import Document, Extract, format_of
+    from gapscan.scanner.common.documents import Document, Extract, format_of
     from gapscan.scanner.extract import extract_file
 
     _, report, _ = scanned

@@ -26,7 +26,7 @@ from fixtures.documents import (
     write_truncated,
     write_zip_bomb_docx,
 )
-from gapscan.scanner.documents import (
+from gapscan.scanner.common.documents import (
     Document,
     Extract,
     ExtractResult,

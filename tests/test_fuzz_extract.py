@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fixtures.documents import DocSpec, Part, Table, write_document
-from gapscan.scanner.documents import Document, Extract, Unreadable
+from gapscan.scanner.common.documents import Document, Extract, Unreadable
 from gapscan.scanner.extract import Limits, extract_file
 
 SUFFIXES = (".docx", ".xlsx", ".pptx", ".pdf")

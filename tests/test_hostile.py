@@ -28,13 +28,13 @@ from urllib.parse import quote, unquote_to_bytes, urljoin, urlsplit
 import gapscan.scanner.pipeline as pipeline
 import pytest
 from gapscan.classifiers.labels import label_class
-from gapscan.reports.baseline import Publication
+from gapscan.reports.gate import Publication
 from gapscan.reports.model import GapReport
 from gapscan.scanner.config import Config
 from gapscan.scanner.discover import display_path
-from gapscan.scanner.documents import Document, format_of
+from gapscan.scanner.common.documents import Document, format_of
 from gapscan.scanner.extract import Limits, extract_file
-from gapscan.scanner.names import name_bytes
+from gapscan.scanner.common.names import name_bytes
 from gapscan.scanner.output import FORMATS, write_reports
 from gapscan.scanner.pipeline import ScanResult, scan
 

@@ -18,7 +18,7 @@ from gapscan.reports.html import render_html
 from gapscan.reports.markdown import render_markdown
 from gapscan.reports.xlsx import render_xlsx
 from gapscan.scanner.config import Config
-from gapscan.scanner.documents import Document, Extract, format_of
+from gapscan.scanner.common.documents import Document, Extract, format_of
 from gapscan.scanner.extract import Limits, extract_file
 from gapscan.scanner.extract.language import detect_language
 from gapscan.scanner.pipeline import scan

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from gapscan.classifiers import evaluate as evaluation
-from gapscan.classifiers.evidence import Evidence
+from gapscan.scanner.common.evidence import Evidence
 from gapscan.classifiers.labels import Labelled, label_class, load_labels, training_hash
 from gapscan.classifiers.models import default_model, model_from_labels
 from gapscan.classifiers.supervised import FORMAT, ModelError, SupervisedModel, train

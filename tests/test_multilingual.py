@@ -25,7 +25,7 @@ from gapscan.classifiers.labels import Labelled, label_class
 from gapscan.classifiers.tfidf import Tagger
 from gapscan.mappings import CatalogError, bundled_catalogs, bundled_regimes, load_catalog, load_catalogs
 from gapscan.scanner.config import Config
-from gapscan.scanner.documents import Document, Extract, Metadata, Section, format_of
+from gapscan.scanner.common.documents import Document, Extract, Metadata, Section, format_of
 from gapscan.scanner.extract import Limits, extract_file
 from gapscan.scanner.extract.dates import dates_in_text
 from gapscan.scanner.pipeline import scan

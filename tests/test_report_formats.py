@@ -18,7 +18,7 @@ import pytest
 import xmlschema
 from openpyxl import load_workbook
 
-from gapscan.reports.baseline import (
+from gapscan.reports.gate import (
     Publication,
     Waiver,
     compare,

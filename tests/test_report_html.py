@@ -491,7 +491,7 @@ def test_action_plan_ranks_shared_evidence_first_and_links_rows(dom):
 def test_gate_panel_shows_verdict_changes_and_waivers():
     from datetime import date
 
-    from gapscan.reports.baseline import Publication, Waiver, compare, parse_baseline, review_waivers
+    from gapscan.reports.gate import Publication, Waiver, compare, parse_baseline, review_waivers
     from gapscan.reports.json_report import report_dict
 
     report = make_report()

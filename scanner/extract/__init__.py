@@ -23,7 +23,7 @@ from pathlib import Path, PurePosixPath
 
 from pebble import ProcessExpired, ProcessPool
 
-from gapscan.scanner.documents import (
+from gapscan.scanner.common.documents import (
     LEGACY_FORMATS,
     Document,
     Extract,

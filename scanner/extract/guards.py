@@ -19,9 +19,9 @@ from xml.etree.ElementTree import ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-from gapscan.scanner.documents import Metadata, Section
-from gapscan.scanner.names import visible_text
-from gapscan.scanner.reading import ReadRefused, TooLarge, read_regular
+from gapscan.scanner.common.documents import Metadata, Section
+from gapscan.scanner.common.names import visible_text
+from gapscan.scanner.common.reading import ReadRefused, TooLarge, read_regular
 
 MiB = 1024 * 1024
 NO_TEXT = "no extractable text (image-only or empty)"

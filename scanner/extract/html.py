@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
-from gapscan.scanner.documents import Metadata
+from gapscan.scanner.common.documents import Metadata
 from gapscan.scanner.extract.guards import Draft, Limits, Source
 from gapscan.scanner.extract.text import read_text
 

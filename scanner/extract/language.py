@@ -16,7 +16,7 @@ import re
 from dataclasses import replace
 
 from gapscan.mappings.languages import UNDETERMINED
-from gapscan.scanner.documents import Section
+from gapscan.scanner.common.documents import Section
 
 # Three slices of 2,000 characters (start, middle, end). Measured on the shared corpus: as
 # accurate as the whole text, at about a millisecond per document.

@@ -19,11 +19,11 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gapscan.scanner.documents import Metadata
+from gapscan.scanner.common.documents import Metadata
 from gapscan.scanner.extract.dates import first_date
 from gapscan.scanner.extract.guards import Draft, Limits, Source, describe_error, read_document
 from gapscan.scanner.extract.text import read_text
-from gapscan.scanner.reading import is_inside
+from gapscan.scanner.common.reading import is_inside
 
 _HEADINGS = ("part", "chapter", "section", "subsection")
 # Headings below \subsection stay in their section, as a line of their own.

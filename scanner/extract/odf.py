@@ -8,7 +8,7 @@ from xml.etree.ElementTree import Element
 
 from defusedxml.ElementTree import fromstring
 
-from gapscan.scanner.documents import Metadata
+from gapscan.scanner.common.documents import Metadata
 from gapscan.scanner.extract.guards import Draft, Limits, Refused, Source, field_text
 
 _NS = {

@@ -8,7 +8,7 @@ import logging
 from pypdf import PasswordType, PdfReader
 from pypdf.errors import DependencyError, PdfReadError
 
-from gapscan.scanner.documents import Metadata
+from gapscan.scanner.common.documents import Metadata
 from gapscan.scanner.extract.guards import (
     NO_TEXT,
     Draft,

@@ -8,7 +8,7 @@ import io
 import re
 from charset_normalizer import from_bytes
 
-from gapscan.scanner.documents import Metadata
+from gapscan.scanner.common.documents import Metadata
 from gapscan.scanner.extract.guards import Draft, Limits, Refused, Source
 
 _BOMS = (

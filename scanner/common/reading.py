@@ -20,7 +20,7 @@ import stat
 import tomllib
 from pathlib import Path
 
-from gapscan.scanner.names import display_path
+from gapscan.scanner.common.names import display_path
 
 MiB = 1024 * 1024
 # The files a configuration names are small (a labels file of 100,000 rows is a few MB); a
