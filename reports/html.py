@@ -18,7 +18,6 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import jinja2
@@ -29,6 +28,7 @@ from gapscan.reports.actions import action_plan
 from gapscan.reports.gate import Publication, Waiver, gate_failures
 from gapscan.reports.inert import document_href
 from gapscan.reports.model import FrameworkResult, GapReport, Verdict
+from gapscan.scanner.common.clock import parse_timestamp, timestamp_text
 from gapscan.scanner.common.status import STATUSES
 
 TEMPLATE_NAME = "report.html.j2"
@@ -397,25 +397,16 @@ def format_day(value: str) -> str:
     """The calendar day of an ISO date or timestamp; anything else is shown as given."""
     if not value:
         return ""
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).date().isoformat()
-    except ValueError:
-        return value
+    moment = parse_timestamp(value)
+    return value if moment is None else moment.date().isoformat()
 
 
 def format_timestamp(value: str) -> str:
     """"2024-05-02T14:03:11+00:00" -> "2024-05-02 14:03 UTC"; unparsable values as given."""
     if not value:
         return ""
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return value
-    text = moment.strftime("%Y-%m-%d %H:%M")
-    if moment.tzinfo is not None:
-        offset = moment.utcoffset()
-        text += " UTC" if not offset else " " + moment.strftime("%z")
-    return text
+    moment = parse_timestamp(value)
+    return value if moment is None else timestamp_text(moment)
 
 
 def tile_label(verdict: Verdict) -> str:

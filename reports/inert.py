@@ -16,9 +16,9 @@ that a name like ``<script>alert(1)</script>.docx`` or ``=HYPERLINK("http://x")`
 from __future__ import annotations
 
 import re
-from urllib.parse import quote
 
-from gapscan.scanner.common.names import name_bytes
+from gapscan.scanner.common.names import name_bytes, percent_encoded
+from gapscan.scanner.common.text import clean_text
 
 # XML 1.0 allows tab, LF, CR and these ranges; everything else (other C0 controls, U+FFFE/U+FFFF,
 # lone surrogates) makes the document unparsable.
@@ -34,30 +34,18 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~&$])")
 _MD_AUTOLINK = re.compile(r"(:)(?=//)|(?<=www)(\.)", re.IGNORECASE)
 
 
-def clean(text: object) -> str:
-    """``text`` as a string any UTF-8 encoder can write: lone surrogates (from file names that
-    were not valid UTF-8) become U+FFFD."""
-    value = "" if text is None else str(text)
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-        value = value.encode("utf-8", "replace").decode("utf-8")
-    return value
-
-
 def _escape_control(match: re.Match) -> str:
     return "".join(f"\\x{ord(c):02x}" if ord(c) < 0x100 else "\ufffd" for c in match.group(0))
 
 
 def xml_text(text: object) -> str:
     """Text that can stand in an XML document: forbidden characters are shown as ``\\xNN``."""
-    return _NOT_XML.sub(_escape_control, clean(text))
+    return _NOT_XML.sub(_escape_control, clean_text(text))
 
 
 def one_line(text: object) -> str:
     """Control characters and line breaks become single spaces."""
-    return _CONTROL.sub(" ", clean(text)).strip()
+    return _CONTROL.sub(" ", clean_text(text)).strip()
 
 
 def truncate(text: str, limit: int) -> str:
@@ -71,7 +59,7 @@ def spreadsheet_text(text: object) -> str:
     """A cell value that a spreadsheet shows as text, never runs as a formula: values starting with
     ``=``, ``+``, ``-``, ``@``, tab or carriage return (after any leading spaces) get a leading
     apostrophe, as OWASP recommends for CSV injection."""
-    value = clean(text)
+    value = clean_text(text)
     stripped = value.lstrip(" ")
     if value and (value[0] in _FORMULA_START or (stripped and stripped[0] in _FORMULA_START)):
         return "'" + value
@@ -115,4 +103,4 @@ def document_href(path: str, link_base: str = "") -> str:
     scheme-relative (``//host``) nor climb out of the folder ``link_base`` names.
     """
     segments = [s for s in name_bytes(path).split(b"/") if s not in (b"", b".", b"..")]
-    return link_base + "/".join(quote(segment, safe="") for segment in segments)
+    return link_base + "/".join(percent_encoded(segment) for segment in segments)

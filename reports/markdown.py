@@ -12,12 +12,12 @@ renders as text, never as HTML, a link, an image or a mention.
 
 from __future__ import annotations
 
-from datetime import datetime
 
 from gapscan.reports.actions import Action, action_plan
 from gapscan.reports.gate import Publication, gate_failures
 from gapscan.reports.inert import document_href, md_code, md_text
 from gapscan.reports.model import FrameworkResult, GapReport, Verdict
+from gapscan.scanner.common.clock import parse_timestamp, timestamp_text
 from gapscan.scanner.common.status import GAP_STATUSES
 
 MAX_CHARS = 60_000
@@ -64,14 +64,8 @@ class _Page:
 
 def _when(value: str) -> str:
     """An ISO timestamp as "2026-11-25 15:00 UTC"; anything else escaped as given."""
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return md_text(value, 40)
-    text = moment.strftime("%Y-%m-%d %H:%M")
-    if moment.tzinfo is not None:
-        text += " UTC" if not moment.utcoffset() else moment.strftime(" %z")
-    return text
+    moment = parse_timestamp(value)
+    return md_text(value, 40) if moment is None else timestamp_text(moment)
 
 
 def _pct(value: float) -> str:

@@ -19,14 +19,15 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import subprocess
-from pathlib import Path, PurePosixPath
-from urllib.parse import quote, urljoin, urlsplit
+from pathlib import PurePosixPath
+from urllib.parse import urljoin, urlsplit
 
 from gapscan.reports.gate import Publication
-from gapscan.reports.inert import clean, document_href, one_line, truncate
+from gapscan.reports.inert import document_href, one_line, truncate
 from gapscan.reports.model import FrameworkResult, GapReport, Verdict
+from gapscan.scanner.common.names import percent_encoded
 from gapscan.scanner.common.status import GAP_STATUSES
+from gapscan.scanner.common.text import clean_text
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 BASE_ID = "%SRCROOT%"
@@ -52,7 +53,7 @@ def render_sarif(report: GapReport, publication: Publication | None = None) -> s
         "tool": {
             "driver": {
                 "name": "gapscan",
-                "version": clean(report.tool_version),
+                "version": clean_text(report.tool_version),
                 "rules": rules,
             }
         },
@@ -132,8 +133,12 @@ def _result(framework: FrameworkResult, verdict: Verdict, rule_index: int, publi
         "level": "error" if verdict.status == "missing" else ("note" if publication.partial_ok else "warning"),
         "message": {"text": _text(message)},
         "locations": locations,
-        "partialFingerprints": {"gapscanRequirement/v1": hashlib.sha256(clean(identity).encode("utf-8")).hexdigest()},
-        "properties": {"framework": clean(framework.id), "requirement": clean(verdict.id), "status": verdict.status},
+        "partialFingerprints": {
+            "gapscanRequirement/v1": hashlib.sha256(clean_text(identity).encode("utf-8")).hexdigest()
+        },
+        "properties": {
+            "framework": clean_text(framework.id), "requirement": clean_text(verdict.id), "status": verdict.status
+        },
     }
     if related:
         result["relatedLocations"] = related
@@ -174,7 +179,7 @@ def _web_base(publication: Publication) -> str:
 
 def _base_uri(root: str, prefix: str) -> str:
     """``file:`` URI of the repository root (the scanned root less ``prefix``), ending in ``/``."""
-    path = PurePosixPath(clean(root).replace("\\", "/"))
+    path = PurePosixPath(clean_text(root).replace("\\", "/"))
     if not path.is_absolute():
         return ""
     depth = len([p for p in prefix.split("/") if p])
@@ -182,35 +187,5 @@ def _base_uri(root: str, prefix: str) -> str:
         if depth >= len(path.parts):
             return ""
         path = path.parents[depth - 1]
-    uri = "file://" + quote(str(path).encode("utf-8", "surrogateescape"), safe="/")
+    uri = "file://" + percent_encoded(str(path), safe="/")
     return uri if uri.endswith("/") else uri + "/"
-
-
-# -- where the scanned root sits (I/O: called by the command line, not by the renderer) -----------
-
-
-def locate(root: Path, config_file: Path | None) -> tuple[str, str]:
-    """The scanned root relative to its git work tree (``""`` or ``"qms/"``), and the configuration
-    file relative to that work tree (or to the root outside a repository; ``""`` when outside)."""
-    root = root.resolve()
-    prefix = ""
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "--show-prefix"], capture_output=True, timeout=15, check=False
-        )
-        if done.returncode == 0:
-            prefix = done.stdout.decode("utf-8", "surrogateescape").strip()
-    except (OSError, subprocess.SubprocessError):
-        prefix = ""
-    if prefix and not prefix.endswith("/"):
-        prefix += "/"
-    top = root
-    for _ in [p for p in prefix.split("/") if p]:
-        top = top.parent
-    config = ""
-    if config_file is not None:
-        try:
-            config = Path(config_file).resolve().relative_to(top).as_posix()
-        except ValueError:
-            config = ""
-    return prefix, config

@@ -29,6 +29,7 @@ from gapscan.reports.gate import Publication
 from gapscan.reports.csv_report import register_rows
 from gapscan.reports.inert import spreadsheet_text, truncate, xml_text
 from gapscan.reports.model import GapReport
+from gapscan.scanner.common.clock import parse_timestamp
 
 # Fill (background) and font colour per status; the same palette as the HTML report.
 STATUS_FILLS = {
@@ -250,8 +251,5 @@ def _as_date(value: str) -> date | None:
 
 
 def _as_datetime(value: str) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=None)
+    moment = parse_timestamp(value)
+    return None if moment is None else moment.replace(tzinfo=None)

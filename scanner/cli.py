@@ -207,7 +207,7 @@ def _publication(path: Path, result: ScanResult, config: Config, options: dict, 
     """What md, junit, xlsx, csv and sarif show besides the report: the diff, waivers, gate options."""
     from datetime import date
 
-    from gapscan.reports.sarif import locate
+    from gapscan.scanner.common.git import locate
 
     report = result.report
     repo_prefix, config_path = locate(path, config.source) if "sarif" in options["formats"] else ("", "")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from pathlib import Path
 import pathspec
 
 from gapscan.scanner.common.documents import format_of
+from gapscan.scanner.common.git import run_git
 from gapscan.scanner.common.names import display_path
 from gapscan.scanner.common.reading import is_inside, not_regular, outside
 
@@ -257,27 +257,12 @@ def _folder_key(folder: str | Path) -> tuple[int, int] | None:
     return (info.st_dev, info.st_ino)
 
 
-def _git(root: Path, *args: str) -> bytes | None:
-    try:
-        done = subprocess.run(
-            # A CI job or a service often runs as another user than the checkout's owner; git then
-            # refuses the repository ("dubious ownership") and we would silently read every file.
-            ["git", "-c", "safe.directory=*", "-C", str(root), *args],
-            capture_output=True,
-            timeout=120,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout if done.returncode == 0 else None
-
-
 def git_tracked(root: Path) -> list[str] | None:
     """Tracked files below root, relative to root; None when root is not inside a git work tree."""
-    inside = _git(root, "rev-parse", "--is-inside-work-tree")
+    inside = run_git(root, "rev-parse", "--is-inside-work-tree")
     if inside is None or inside.strip() != b"true":
         return None
-    listing = _git(root, "-c", "core.quotepath=off", "ls-files", "-z", "--cached", "--recurse-submodules", "--", ".")
+    listing = run_git(root, "-c", "core.quotepath=off", "ls-files", "-z", "--cached", "--recurse-submodules", "--", ".")
     if listing is None:
         return None
     return [p for p in listing.decode("utf-8", "surrogateescape").split("\0") if p]
@@ -294,7 +279,7 @@ def _from_git(root: Path, tracked: list[str], skip: set[Path]) -> list[str]:
 
 def _commit_dates(root: Path) -> dict[str, str]:
     """Date of the last commit touching each file, from one pass over the log."""
-    log = _git(root, "-c", "core.quotepath=off", "log", "--format=%x01%cI", "--name-only", "--relative", "-z", "--", ".")
+    log = run_git(root, "-c", "core.quotepath=off", "log", "--format=%x01%cI", "--name-only", "--relative", "-z", "--", ".")
     if log is None:
         return {}
     dates: dict[str, str] = {}

@@ -14,6 +14,7 @@ unbalanced override in a title reverses the rest of a table row.
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 # Bidirectional formatting characters (Unicode UAX #9): marks, embeddings, overrides, isolates.
 _BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
@@ -47,6 +48,14 @@ def name_bytes(shown: str) -> bytes:
 def _unescape(match: re.Match[bytes]) -> bytes:
     escape = match.group(1)
     return b"\\" if escape == b"\\" else bytes([int(escape[1:], 16)])
+
+
+def percent_encoded(name: str | bytes, safe: str = "") -> str:
+    """A name (or path) as it stands in a URI: its exact bytes percent-encoded, except the
+    characters in ``safe``. A ``str`` stands for the bytes of its UTF-8 encoding, lone surrogates
+    for the bytes of a name that was not UTF-8 (as ``os.fsencode`` does on POSIX)."""
+    raw = name if isinstance(name, bytes) else name.encode("utf-8", "surrogateescape")
+    return quote(raw, safe=safe)
 
 
 def visible_text(text: str) -> str:

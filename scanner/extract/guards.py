@@ -22,6 +22,7 @@ from defusedxml.ElementTree import fromstring
 from gapscan.scanner.common.documents import Metadata, Section
 from gapscan.scanner.common.names import visible_text
 from gapscan.scanner.common.reading import ReadRefused, TooLarge, read_regular
+from gapscan.scanner.common.text import clean_text
 
 MiB = 1024 * 1024
 NO_TEXT = "no extractable text (image-only or empty)"
@@ -46,7 +47,6 @@ _BINARY_SUFFIXES = (
 _XML_SPACE = " \t\r\n"
 # Lone surrogates: what Python makes of bytes it could not decode. No UTF-8 writer (SQLite, JSON,
 # HTML) accepts them, so text leaving the extractor never holds one.
-_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -255,11 +255,6 @@ def declares_dtd(head: bytes, complete: bool = True) -> bool:
             return text.startswith("<!", position)
         if end < 0:
             return not complete
-
-
-def clean_text(text: str) -> str:
-    """Text with any lone surrogate replaced by U+FFFD."""
-    return _SURROGATES.sub("\ufffd", text)
 
 
 def describe_error(error: BaseException) -> str:
