@@ -1,4 +1,6 @@
-"""The assessed gap report: everything a renderer needs, in the shape of ``report.json``."""
+"""The assessed gap report: everything a renderer needs, in the shape of ``report.json``. A package
+of its own: assessment writes it, the gate stage and the renderers read it, and so none of them
+needs the others' modules to know its shape."""
 
 from __future__ import annotations
 
