@@ -16,7 +16,7 @@ from gapscan.classifiers.labels import Labelled, label_class
 from gapscan.classifiers.supervised import SupervisedModel, TrainingSettings, train
 from gapscan.classifiers.tfidf import Classified, Tagger, TaggerSettings, document_text
 from gapscan.mappings import Catalog
-from gapscan.mappings.languages import told
+from gapscan.scanner.common.languages import told
 from gapscan.scanner.common.documents import Extract
 
 

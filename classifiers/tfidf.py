@@ -33,7 +33,7 @@ from gapscan.classifiers.scope import Scope, ScopeModel
 from gapscan.classifiers.similarity import ProfileSimilarity, similarity
 from gapscan.classifiers.supervised import SupervisedModel
 from gapscan.mappings import Catalog, CatalogError, bundled_regimes
-from gapscan.mappings.languages import told
+from gapscan.scanner.common.languages import told
 from gapscan.scanner.common.documents import Extract, Section
 
 

@@ -15,8 +15,8 @@ from gapscan.mappings.catalog import (
     load_catalogs,
     load_crosswalk,
     load_regimes,
-    requirement_order,
 )
+from gapscan.scanner.common.ids import requirement_order
 
 __all__ = [
     "EVIDENCE_KINDS",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import jsonschema
 
-from gapscan.mappings.languages import reads
+from gapscan.scanner.common.languages import reads
 from gapscan.scanner.common.reading import InputError, read_toml
 
 _PACKAGE = resources.files("gapscan.mappings")
@@ -27,16 +27,6 @@ EVIDENCE_KINDS = {
     "none": ("No document or record required", "no document or record is mandatory, but an auditor still asks to "
              "see that it is done"),
 }
-
-_ID_PART = re.compile(r"\d+|[^\W\d_]+")
-
-
-def requirement_order(requirement_id: str) -> tuple[tuple[int, int, str], ...]:
-    """Sort key for requirement ids, numbers compared as numbers: 8.2 < 8.10, and CMMI practice
-    areas alphabetically, then by practice number ("CAR 3.1" < "CM 1.1" < "CM 2.1")."""
-    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part.lower())
-                 for part in _ID_PART.findall(requirement_id))
-
 
 class CatalogError(ValueError):
     """A catalog or crosswalk that cannot be used; the message names file, requirement and field."""

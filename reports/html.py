@@ -23,7 +23,7 @@ from pathlib import Path
 import jinja2
 
 from gapscan.mappings import EVIDENCE_KINDS
-from gapscan.mappings.languages import names
+from gapscan.scanner.common.languages import names
 from gapscan.reports.actions import action_plan
 from gapscan.reports.gate import Publication, Waiver, gate_failures
 from gapscan.reports.inert import document_href

@@ -24,7 +24,7 @@ from gapscan.classifiers.models import default_model, model_from_labels
 from gapscan.classifiers.supervised import ModelError
 from gapscan.classifiers.tfidf import Classified, DocumentScores, Tagger
 from gapscan.mappings import Catalog, bundled_crosswalks, load_catalogs
-from gapscan.mappings.languages import in_order, language_name, names
+from gapscan.scanner.common.languages import in_order, language_name, names
 from gapscan.reports.assess import AssessmentInputs, assess
 from gapscan.reports.model import DocumentEntry, FrameworkResult, GapReport, HistoryPoint, NotRead, Tag
 from gapscan.scanner.config import Config, ConfigError

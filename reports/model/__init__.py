@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gapscan.mappings import requirement_order
-from gapscan.mappings.languages import in_order, joined, language_name, names
+from gapscan.scanner.common.ids import requirement_order
+from gapscan.scanner.common.languages import in_order, joined, language_name, names
 from gapscan.scanner.common.status import STATUSES
 
 

@@ -15,7 +15,7 @@ import functools
 import re
 from dataclasses import replace
 
-from gapscan.mappings.languages import UNDETERMINED
+from gapscan.scanner.common.languages import UNDETERMINED
 from gapscan.scanner.common.documents import Section
 
 # Three slices of 2,000 characters (start, middle, end). Measured on the shared corpus: as
