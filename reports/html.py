@@ -342,7 +342,7 @@ def _groups(verdicts: tuple[Verdict, ...]) -> tuple[Group, ...]:
         members.setdefault(verdict.section or verdict.parent, []).append(verdict)
     groups = []
     for section, items in members.items():
-        counts = dict.fromkeys(STATUSES, 0)
+        counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
         for verdict in items:
             counts[verdict.status] += 1
         title = next((v.section_title or v.parent_title for v in items if v.section_title or v.parent == section), "")

@@ -29,7 +29,7 @@ from gapscan.scanner.common.status import GAP_STATUSES, Status
 
 BASELINE_SCHEMAS = ("gapscan.report/1", "gapscan.report/2")  # what they share is all a baseline needs
 # Lower is worse: partial -> missing is a regression too.
-_RANK = {Status.MISSING: 0, Status.PARTIAL: 1, Status.COVERED: 2, Status.NOT_APPLICABLE: 3}
+_RANK: dict[str, int] = {Status.MISSING: 0, Status.PARTIAL: 1, Status.COVERED: 2, Status.NOT_APPLICABLE: 3}
 
 
 class BaselineError(ValueError):

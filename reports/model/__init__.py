@@ -92,7 +92,7 @@ class FrameworkResult:
 
     @property
     def counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(STATUSES, 0)
+        counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
         for verdict in self.verdicts:
             counts[verdict.status] += 1
         return counts
