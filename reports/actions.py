@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from gapscan.mappings import EVIDENCE_KINDS
 from gapscan.reports.model import FrameworkResult, GapReport, Related, Verdict
-from gapscan.scanner.common.status import GAP_STATUSES
+from gapscan.scanner.common.status import GAP_STATUSES, Status
 
 # Links the crosswalk calls weak share too little evidence to close a gap with the same document.
 _SHARED = frozenset({"strong", "partial", ""})
@@ -96,7 +96,7 @@ def action_plan(report: GapReport) -> tuple[Action, ...]:
         closes = [key] + [k for k in shared[key] if k in open_gaps]
         verdict = verdicts[key]
         return (-len({framework for framework, _ in closes}), -len(closes), not _needs_records(verdict),
-                order[key[0]], verdict.status != "missing", position[key])
+                order[key[0]], verdict.status != Status.MISSING, position[key])
 
     actions = []
     while open_gaps:
@@ -131,7 +131,7 @@ def _action(rank, anchor, closes, verdicts, frameworks: tuple[FrameworkResult, .
     verdict = verdicts[anchor]
     start = _start_from(verdict, verdicts, {fw.id: fw.short_name for fw in frameworks})
     what = _PRODUCE.get(verdict.evidence_kind, _PRODUCE["none"])
-    shortfall = verdict.shortfall or ("nothing" if verdict.status == "missing" else "other")
+    shortfall = verdict.shortfall or ("nothing" if verdict.status == Status.MISSING else "other")
     headline, detail = _STEPS.get(shortfall, _STEPS["other"])
     headline = headline.format(what=what)
     detail = detail.format(what=what, start=start.path if start else "", reason=verdict.reason)
@@ -167,7 +167,7 @@ def _start_from(verdict: Verdict, verdicts, short_names: dict[str, str]) -> Star
     borrowed = []
     for related in verdict.related:
         for (framework, _), other in verdicts.items():
-            if framework == related.framework and other.status == "covered" and _touches(related, other):
+            if framework == related.framework and other.status == Status.COVERED and _touches(related, other):
                 best = max(other.evidence, key=lambda e: e.score, default=None)
                 if best is not None:
                     borrowed.append((best.score, best.path, f"{short_names.get(framework, framework)} {other.id}"))

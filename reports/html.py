@@ -29,7 +29,7 @@ from gapscan.reports.gate import Publication, Waiver, gate_failures
 from gapscan.reports.inert import document_href
 from gapscan.reports.model import FrameworkResult, GapReport, Verdict
 from gapscan.scanner.common.clock import parse_timestamp, timestamp_text
-from gapscan.scanner.common.status import STATUSES
+from gapscan.scanner.common.status import STATUSES, Status
 
 TEMPLATE_NAME = "report.html.j2"
 
@@ -356,7 +356,7 @@ def _segments(counts: dict[str, int], applicable: int) -> tuple[Segment, ...]:
         return ()
     segments = []
     offset = 0.0
-    for status in ("covered", "partial", "missing"):
+    for status in (Status.COVERED, Status.PARTIAL, Status.MISSING):
         count = counts[status]
         if not count:
             continue

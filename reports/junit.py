@@ -19,7 +19,7 @@ import xml.etree.ElementTree as ET
 from gapscan.reports.gate import Publication
 from gapscan.reports.inert import one_line, truncate, xml_text
 from gapscan.reports.model import FrameworkResult, GapReport, Verdict
-from gapscan.scanner.common.status import GAP_STATUSES
+from gapscan.scanner.common.status import GAP_STATUSES, Status
 
 _MESSAGE_CHARS = 1_000
 
@@ -77,13 +77,13 @@ def _case(framework: FrameworkResult, verdict: Verdict, publication: Publication
     )
     reason = one_line(verdict.reason)
     waiver = publication.waiver_for(framework.id, verdict.id)
-    if verdict.status == "not_applicable":
+    if verdict.status == Status.NOT_APPLICABLE:
         counts["skipped"] += 1
         _child(case, "skipped", "not_applicable", reason)
     elif verdict.status in GAP_STATUSES and waiver is not None:
         counts["skipped"] += 1
         _child(case, "skipped", "waived", f"{verdict.status}, {waiver.label()}. {reason}")
-    elif verdict.status == "partial" and publication.partial_ok:
+    elif verdict.status == Status.PARTIAL and publication.partial_ok:
         counts["skipped"] += 1
         _child(case, "skipped", "partial", f"partial (accepted with --partial-ok): {reason}", _details(verdict))
     elif verdict.status in GAP_STATUSES:

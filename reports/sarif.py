@@ -26,7 +26,7 @@ from gapscan.reports.gate import Publication
 from gapscan.reports.inert import document_href, one_line, truncate
 from gapscan.reports.model import FrameworkResult, GapReport, Verdict
 from gapscan.scanner.common.names import percent_encoded
-from gapscan.scanner.common.status import GAP_STATUSES
+from gapscan.scanner.common.status import GAP_STATUSES, Status
 from gapscan.scanner.common.text import clean_text
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -87,7 +87,7 @@ def _rule(framework: FrameworkResult, verdict: Verdict) -> dict:
         "id": _rule_id(framework.id, verdict.id),
         "shortDescription": {"text": _text(f"{name} {verdict.id} {verdict.title}", 1_000)},
         "fullDescription": {"text": _text(verdict.intent or verdict.title or verdict.id)},
-        "defaultConfiguration": {"level": "error" if verdict.status == "missing" else "warning"},
+        "defaultConfiguration": {"level": "error" if verdict.status == Status.MISSING else "warning"},
         "properties": {"tags": ["evidence-gap", one_line(framework.id)]},
     }
     if verdict.typical_evidence:
@@ -112,7 +112,7 @@ def _result(framework: FrameworkResult, verdict: Verdict, rule_index: int, publi
     if verdict.near_misses and not verdict.evidence:
         message += " Near misses: " + ", ".join(f"{n.path} ({n.score:.2f})" for n in verdict.near_misses) + "."
     located = [e.path for e in verdict.evidence] or [n.path for n in verdict.near_misses]
-    if verdict.status == "partial" and located:
+    if verdict.status == Status.PARTIAL and located:
         locations = [_location(publication.repo_prefix + located[0])]
         related = [
             dict(_location(publication.repo_prefix + path), id=number)
@@ -130,7 +130,7 @@ def _result(framework: FrameworkResult, verdict: Verdict, rule_index: int, publi
         "ruleId": _rule_id(framework.id, verdict.id),
         "ruleIndex": rule_index,
         "kind": "fail",
-        "level": "error" if verdict.status == "missing" else ("note" if publication.partial_ok else "warning"),
+        "level": "error" if verdict.status == Status.MISSING else ("note" if publication.partial_ok else "warning"),
         "message": {"text": _text(message)},
         "locations": locations,
         "partialFingerprints": {

@@ -17,6 +17,7 @@ from gapscan.mappings import Catalog
 from gapscan.reports.assess import AssessmentInputs, assess
 from gapscan.scanner.config import Config
 from gapscan.scanner.common.documents import Extract
+from gapscan.scanner.common.status import Status
 from gapscan.scanner.pipeline import Progress, Scanner
 
 
@@ -100,11 +101,11 @@ def gap_detection(corpus: Corpus, evaluation: Evaluation) -> list[GapCheck]:
                     members[label].add(item.path)
             for label, paths in sorted(members.items()):
                 ours = [r for r, status in before.items() if label_class(catalog.id, r) == label]
-                if not any(before[r] == "covered" for r in ours):
+                if not any(before[r] == Status.COVERED for r in ours):
                     continue  # nothing to detect: it was not covered even with its documents
                 remaining = [e for e in everything if e.path not in paths]
                 after = assess(catalog, level, remaining, inputs).verdicts
-                still = [v for v in after if label_class(catalog.id, v.id) == label and v.status == "covered"]
+                still = [v for v in after if label_class(catalog.id, v.id) == label and v.status == Status.COVERED]
                 kept = sorted({e.path for v in still for e in v.evidence})
                 checks.append(GapCheck(source, catalog.id, label, len(paths), not still, tuple(kept)))
     return checks
