@@ -262,7 +262,8 @@ def git_tracked(root: Path) -> list[str] | None:
     inside = run_git(root, "rev-parse", "--is-inside-work-tree")
     if inside is None or inside.strip() != b"true":
         return None
-    listing = run_git(root, "-c", "core.quotepath=off", "ls-files", "-z", "--cached", "--recurse-submodules", "--", ".")
+    listing = run_git(root, "-c", "core.quotepath=off", "ls-files", "-z", "--cached", "--recurse-submodules",
+                      "--", ".")
     if listing is None:
         return None
     return [p for p in listing.decode("utf-8", "surrogateescape").split("\0") if p]
@@ -279,7 +280,8 @@ def _from_git(root: Path, tracked: list[str], skip: set[Path]) -> list[str]:
 
 def _commit_dates(root: Path) -> dict[str, str]:
     """Date of the last commit touching each file, from one pass over the log."""
-    log = run_git(root, "-c", "core.quotepath=off", "log", "--format=%x01%cI", "--name-only", "--relative", "-z", "--", ".")
+    log = run_git(root, "-c", "core.quotepath=off", "log", "--format=%x01%cI", "--name-only", "--relative", "-z",
+                  "--", ".")
     if log is None:
         return {}
     dates: dict[str, str] = {}
