@@ -13,6 +13,7 @@ from pathlib import Path
 import jsonschema
 
 from gapscan.mappings.languages import reads
+from gapscan.scanner.errors import GapscanError
 from gapscan.scanner.reading import InputError, read_toml
 
 _PACKAGE = resources.files("gapscan.mappings")
@@ -38,7 +39,7 @@ def requirement_order(requirement_id: str) -> tuple[tuple[int, int, str], ...]:
                  for part in _ID_PART.findall(requirement_id))
 
 
-class CatalogError(ValueError):
+class CatalogError(ValueError, GapscanError):
     """A catalog or crosswalk that cannot be used; the message names file, requirement and field."""
 
 

@@ -33,6 +33,7 @@ from datetime import date
 from pathlib import Path
 
 from gapscan.reports.model import GAP_STATUSES, GapReport, Verdict
+from gapscan.scanner.errors import GapscanError
 from gapscan.scanner.reading import BASELINE_LIMIT, InputError, read_json, read_toml
 
 BASELINE_SCHEMAS = ("gapscan.report/1", "gapscan.report/2")  # what they share is all a baseline needs
@@ -41,11 +42,11 @@ FAIL_ON = ("new-gaps", "any-gap", "none")
 _RANK = {"missing": 0, "partial": 1, "covered": 2, "not_applicable": 3}
 
 
-class BaselineError(ValueError):
+class BaselineError(ValueError, GapscanError):
     """A baseline file that cannot be used (exit code 2)."""
 
 
-class WaiverError(ValueError):
+class WaiverError(ValueError, GapscanError):
     """A waivers file that cannot be used (exit code 2)."""
 
 

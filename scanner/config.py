@@ -10,12 +10,13 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from gapscan.scanner.errors import GapscanError
 from gapscan.scanner.extract import Limits
 from gapscan.scanner.extract.guards import LIMIT_RANGES
 from gapscan.scanner.reading import InputError, read_toml
 
 
-class ConfigError(ValueError):
+class ConfigError(ValueError, GapscanError):
     """A configuration file or value that cannot be used (exit code 2)."""
 
 

@@ -24,6 +24,7 @@ from gapscan.reports.model import GapReport
 from gapscan.reports.sarif import render_sarif
 from gapscan.reports.xlsx import render_xlsx
 from gapscan.scanner.discover import VCS_FOLDERS
+from gapscan.scanner.errors import GapscanError
 from gapscan.scanner.names import name_bytes
 
 FORMATS = ("html", "json", "md", "junit", "xlsx", "csv", "sarif")
@@ -31,7 +32,7 @@ DEFAULT_FORMATS = ("html", "json")
 PROBE_PREFIX = ".gapscan-probe."
 
 
-class OutputError(RuntimeError):
+class OutputError(RuntimeError, GapscanError):
     """The reports cannot be written where asked (exit code 2)."""
 
 
