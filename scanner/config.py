@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from gapscan.scanner.choices import FAIL_ON
 from gapscan.scanner.errors import GapscanError
 from gapscan.scanner.extract import Limits
 from gapscan.scanner.extract.guards import LIMIT_RANGES
@@ -47,7 +48,6 @@ _KNOWN_KEYS = {
     "include", "exclude", "frameworks", "cmmi", "not_applicable", "max_age",
     "catalogs", "labels", "fail_under", "all_files", "limits", "fail_on", "waivers", "follow_symlinks_outside",
 }
-FAIL_ON = ("new-gaps", "any-gap", "none")
 _LIMIT_KEYS = {f.name for f in fields(Limits)}
 _AGE = re.compile(r"^\s*(\d+)\s*(d|day|days|w|week|weeks|m|month|months|y|year|years)?\s*$")
 _AGE_DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}
