@@ -40,9 +40,13 @@ class _Gapscan(click.Group):
         try:
             return super().invoke(ctx)
         except GapscanError as exc:
-            problem = click.ClickException(str(exc))
-            problem.exit_code = exc.exit_code
-            raise problem from exc
+            raise _exit_with(exc.exit_code)(str(exc)) from exc
+
+
+def _exit_with(code: int) -> type[click.ClickException]:
+    """The click exception that prints ``Error: <message>`` and exits with ``code``."""
+    known = {UsageProblem.exit_code: UsageProblem, ServiceFailed.exit_code: ServiceFailed}
+    return known.get(code) or type(f"Exit{code}", (click.ClickException,), {"exit_code": code})
 
 
 @click.group(cls=_Gapscan, context_settings={"help_option_names": ["-h", "--help"]})
