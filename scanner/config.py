@@ -12,8 +12,7 @@ from typing import Any
 
 from gapscan.scanner.choices import FAIL_ON
 from gapscan.scanner.errors import GapscanError
-from gapscan.scanner.extract import Limits
-from gapscan.scanner.extract.guards import LIMIT_RANGES
+from gapscan.scanner.limits import LIMIT_RANGES, Limits
 from gapscan.scanner.reading import InputError, read_toml
 
 
