@@ -13,13 +13,14 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from gapscan.scanner.common.errors import GapscanError
 from gapscan.scanner.common.reading import InputError, read_text
 
 # Which labels column holds which framework's ids.
 COLUMNS = {"iso9001-2015": "iso9001", "cmmi-v2-dev": "cmmi"}
 
 
-class LabelsError(ValueError):
+class LabelsError(ValueError, GapscanError):
     pass
 
 

@@ -21,11 +21,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 
 from gapscan.classifiers.analysis import analyzer
+from gapscan.scanner.common.errors import GapscanError
 
 FORMAT = "gapscan.model/1"
 
 
-class ModelError(ValueError):
+class ModelError(ValueError, GapscanError):
     """A model file that cannot be used: unreadable, another format, or inconsistent arrays."""
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import jsonschema
 
+from gapscan.scanner.common.errors import GapscanError
 from gapscan.scanner.common.languages import reads
 from gapscan.scanner.common.reading import InputError, read_toml
 
@@ -28,7 +29,7 @@ EVIDENCE_KINDS = {
              "see that it is done"),
 }
 
-class CatalogError(ValueError):
+class CatalogError(ValueError, GapscanError):
     """A catalog or crosswalk that cannot be used; the message names file, requirement and field."""
 
 

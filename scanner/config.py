@@ -10,13 +10,13 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from gapscan.scanner.extract import Limits
-from gapscan.scanner.extract.guards import LIMIT_RANGES
+from gapscan.scanner.common.errors import GapscanError
+from gapscan.scanner.common.limits import LIMIT_RANGES, Limits
 from gapscan.scanner.common.reading import InputError, read_toml
 from gapscan.scanner.common.status import FAIL_ON
 
 
-class ConfigError(ValueError):
+class ConfigError(ValueError, GapscanError):
     """A configuration file or value that cannot be used (exit code 2)."""
 
 

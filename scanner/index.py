@@ -24,6 +24,7 @@ from pathlib import Path
 import platformdirs
 
 from gapscan.scanner.common.documents import Document, Extract, Metadata, Section, Unreadable
+from gapscan.scanner.common.errors import GapscanError
 
 SCHEMA_VERSION = 1
 HISTORY_KEPT = 10_000  # scans in the history; the report shows the latest 50
@@ -59,7 +60,7 @@ CREATE TABLE IF NOT EXISTS scans (
 """
 
 
-class IndexUnusable(RuntimeError):
+class IndexUnusable(RuntimeError, GapscanError):
     """The index file cannot be used (corrupt, from a newer gapscan, or not writable)."""
 
 

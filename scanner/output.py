@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Callable
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from gapscan.reports.gate import Publication
 from gapscan.reports.csv_report import render_csv
@@ -23,15 +23,15 @@ from gapscan.reports.markdown import render_markdown
 from gapscan.reports.model import GapReport
 from gapscan.reports.sarif import render_sarif
 from gapscan.reports.xlsx import render_xlsx
+from gapscan.scanner.common.choices import DEFAULT_FORMATS, FORMATS, link_base, with_json  # noqa: F401 - re-exported
 from gapscan.scanner.discover import VCS_FOLDERS
+from gapscan.scanner.common.errors import GapscanError
 from gapscan.scanner.common.names import name_bytes
 
-FORMATS = ("html", "json", "md", "junit", "xlsx", "csv", "sarif")
-DEFAULT_FORMATS = ("html", "json")
 PROBE_PREFIX = ".gapscan-probe."
 
 
-class OutputError(RuntimeError):
+class OutputError(RuntimeError, GapscanError):
     """The reports cannot be written where asked (exit code 2)."""
 
 
@@ -67,30 +67,6 @@ FILE_NAMES = {
     "csv": "report.csv",
     "sarif": "report.sarif",
 }
-
-
-def with_json(formats: tuple[str, ...]) -> tuple[str, ...]:
-    """The formats to write: the chosen ones and ``json`` (the baseline of the next run)."""
-    return formats if "json" in formats else (*formats, "json")
-
-
-_SCHEMES = ("http", "https", "file")
-
-
-def link_base(url: str) -> str:
-    """A ``--link-base``: an http(s) or file URL (or a path relative to the report), ending in "/".
-    Characters a URL cannot hold are percent-encoded; other schemes (``javascript:``) are refused."""
-    url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme and parts.scheme.lower() not in _SCHEMES:
-        raise ValueError(f"{url!r}: give an http, https or file URL, or a relative path")
-    if parts.scheme.lower() in ("http", "https") and not parts.netloc:
-        raise ValueError(f"{url!r}: the URL names no host")
-    if parts.query or parts.fragment:
-        raise ValueError(f"{url!r}: a link base cannot have a query or a fragment")
-    # Brackets encoded: Markdown would end the link there. Bytes that are not UTF-8 stay those bytes.
-    url = quote(url.encode("utf-8", "surrogateescape"), safe=":/%@!$&'*+,;=~")
-    return url if url.endswith("/") else url + "/"
 
 
 def relative_link_base(root: str, out_dir: Path) -> str:

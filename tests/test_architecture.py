@@ -54,9 +54,6 @@ STAGES = {
     **{f"gapscan.scanner.{name}": "shell" for name in SHELL},
     "gapscan.scanner.cli.": "shell",
     "gapscan.scanner.watch.": "shell",
-    # Standard-library-only modules the command line's split puts beside the shell (errors and exit
-    # codes, extraction limits, option choices): every stage may use them, as it uses common.
-    **{f"gapscan.scanner.{name}": "common" for name in ("errors", "limits", "choices")},
 }
 STAGES["gapscan.scanner.common"] = "common"
 

@@ -1,22 +1,59 @@
-"""``gapscan`` as a user runs it: a real process on the generated demo quality system."""
+"""``gapscan`` as a user runs it, on the generated demo quality system: in this process through
+click's test runner (same command group, same exit codes, stdout and stderr apart), and as a real
+process where that is what is tested (the first scan, ``--help``, an exit code, a terminal)."""
 
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from fixtures import demo_qms
+from gapscan.scanner.cli import main
+
+TIMEOUT_SECONDS = 300  # a hang (a FIFO opened, say) fails the test instead of stopping the suite
 
 
-def gapscan(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+@dataclass(frozen=True)
+class Done:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _timed_out(_signum, _frame):
+    raise TimeoutError(f"gapscan did not finish within {TIMEOUT_SECONDS} s")
+
+
+def gapscan(*args: str, cwd: Path) -> Done:
+    """Run the command in this process, in ``cwd``. An exception that is not an exit is raised here:
+    in a real process it would be a traceback."""
+    previous_dir, previous_alarm = Path.cwd(), signal.signal(signal.SIGALRM, _timed_out)
+    os.chdir(cwd)
+    signal.alarm(TIMEOUT_SECONDS)
+    try:
+        result = CliRunner().invoke(main, list(args), prog_name="gapscan")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous_alarm)
+        os.chdir(previous_dir)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return Done(result.exit_code, result.stdout, result.stderr)
+
+
+def gapscan_process(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """Run ``python -m gapscan.scanner`` as a separate process."""
     return subprocess.run([sys.executable, "-m", "gapscan.scanner", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=TIMEOUT_SECONDS)
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +65,7 @@ def demo(tmp_path_factory):
 def scanned(demo, tmp_path_factory):
     work = tmp_path_factory.mktemp("work")
     before = sorted(str(p.relative_to(demo)) for p in demo.rglob("*"))
-    done = gapscan("scan", str(demo), "--out", "out", "--index", "index.sqlite", "--jobs", "2", cwd=work)
+    done = gapscan_process("scan", str(demo), "--out", "out", "--index", "index.sqlite", "--jobs", "2", cwd=work)
     after = sorted(str(p.relative_to(demo)) for p in demo.rglob("*"))
     assert before == after, "the scan wrote inside the scanned tree"
     return done, json.loads((work / "out" / "report.json").read_text(encoding="utf-8")), work
@@ -208,8 +245,23 @@ def test_usage_errors_exit_2(tmp_path, args, message):
 def test_bad_config_exits_2_and_names_the_key(tmp_path):
     (tmp_path / "qms").mkdir()
     (tmp_path / "qms" / "gapscan.toml").write_text("[cmmi]\nlevel = 5\n", encoding="utf-8")
-    done = gapscan("scan", "qms", "--index", "i.sqlite", cwd=tmp_path)
-    assert done.returncode == 2 and "cmmi.level must be 2 or 3" in done.stderr
+    done = gapscan_process("scan", "qms", "--index", "i.sqlite", cwd=tmp_path)  # a real process's exit code
+    assert "cmmi.level must be 2 or 3" in one_error_line(done)
+
+
+def test_help_lists_every_command_without_loading_the_pipeline(tmp_path):
+    done = gapscan_process("--help", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    commands = done.stdout.partition("\nCommands:\n")[2]
+    assert re.findall(r"^  (\w+) ", commands, re.MULTILINE) == ["eval", "explain", "frameworks", "scan", "train", "watch"]
+    # Building the command line imports no scikit-learn, numpy, renderer or pipeline stage.
+    probe = ("import sys; import gapscan.scanner.cli; "
+             "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
+             "('sklearn', 'numpy', 'scipy', 'jinja2', 'openpyxl', 'jsonschema', 'pebble', 'watchdog') "
+             "or m.startswith(('gapscan.scanner.pipeline', 'gapscan.scanner.watch', 'gapscan.reports', "
+             "'gapscan.classifiers', 'gapscan.mappings')))))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert loaded.stdout.split() == []
 
 
 def explained_tags(stdout: str) -> set[tuple[str, str, str]]:
@@ -291,7 +343,7 @@ def test_explain_gives_the_tags_and_scores_the_scan_reported(scanned, demo, path
 # --- every usage, configuration, input-file and output problem: one line, exit 2 ----------------
 
 
-def one_error_line(done: subprocess.CompletedProcess) -> str:
+def one_error_line(done: Done | subprocess.CompletedProcess) -> str:
     assert done.returncode == 2, (done.returncode, done.stdout, done.stderr)
     assert "Traceback" not in done.stderr
     lines = done.stderr.strip().splitlines()
@@ -308,7 +360,7 @@ def small(tmp_path) -> Path:
     return root
 
 
-def run_scan(small: Path, *args: str) -> subprocess.CompletedProcess:
+def run_scan(small: Path, *args: str) -> Done:
     return gapscan("scan", str(small), "--index", "i.sqlite", "--quiet", *args, cwd=small.parent)
 
 

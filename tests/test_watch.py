@@ -19,7 +19,6 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from types import SimpleNamespace
 
 import click
 import pytest
@@ -29,7 +28,7 @@ from gapscan.scanner.config import Config
 from gapscan.scanner.extract import Limits
 from gapscan.scanner.output import OutputError, write_reports
 from gapscan.scanner.pipeline import scan
-from gapscan.scanner.watch import ChangeQueue, WatchService, look_at, split_stable
+from gapscan.scanner.watch import ChangeQueue, RootMonitor, WatchService, look_at, split_stable
 
 ISO = Config(frameworks=("iso9001-2015",))
 MODES = [pytest.param(None, id="inotify"), pytest.param(0.2, id="poll")]
@@ -132,6 +131,16 @@ def assert_nothing_left(baseline: set[threading.Thread]) -> None:
              what="the service's threads to end")
     assert not multiprocessing.active_children()
     wait_for(lambda: not child_pids(), timeout=10, what="the extraction workers to end")
+
+
+@pytest.fixture(autouse=True)
+def no_threads_left():
+    """Every test here leaves no thread behind: a watch service joins its worker, observer and
+    server threads when it stops (whether it started, failed to start or was never started)."""
+    before = set(threading.enumerate())
+    yield
+    wait_for(lambda: not (set(threading.enumerate()) - before), timeout=10, what="the test's threads to end")
+    assert set(threading.enumerate()) <= before
 
 
 @pytest.fixture
@@ -347,31 +356,49 @@ def test_an_output_folder_inside_the_root_is_refused(tree, tmp_path, inside):
 
 
 def test_an_unmounted_share_counts_as_gone(tmp_path):
-    # A real mount needs privileges; the share's identity is set by hand instead.
+    # A real mount needs privileges; the share's identity as last seen is set by hand instead.
     root = tmp_path / "mnt" / "qms"
     root.mkdir(parents=True)
-    service = WatchService(root, ISO, tmp_path / "out", index_path=tmp_path / "index.sqlite")
-    service._scanner = SimpleNamespace(results={"policy.md": None})
+    monitor = RootMonitor(root)
     info = os.stat(root)
-    service._identity, service._mounted = (info.st_dev + 1, info.st_ino), False
-    problem, _ = service._check_root()  # empty, on another device than the share was: the bare mount point
+    monitor.identity, monitor.mounted = (info.st_dev + 1, info.st_ino), False
+    problem, _ = monitor.check(has_documents=True)  # empty, on another device than the share was: the bare mount point
     assert problem and "unmounted" in problem
+    assert monitor.check(has_documents=False) == (None, True)  # an empty folder that never held documents
     write(root, "policy.md", POLICY)  # mounted again (another device than before): watch it afresh
-    assert service._check_root() == (None, True)
-    service._identity, service._mounted = (info.st_dev, info.st_ino), True
-    problem, _ = service._check_root()  # it was a mount point and is not one any more
+    assert monitor.check(has_documents=True) == (None, True)
+    monitor.identity, monitor.mounted = (info.st_dev, info.st_ino), True
+    problem, _ = monitor.check(has_documents=True)  # it was a mount point and is not one any more
     assert problem == "is no longer mounted"
 
 
-def test_out_of_inotify_watches_falls_back_to_polling(tree, services, tmp_path, monkeypatch):
-    from gapscan.scanner import watch
+def test_the_root_monitor_notices_a_root_deleted_replaced_or_turned_into_a_file(tmp_path):
+    root = tmp_path / "qms"
+    root.mkdir()
+    monitor = RootMonitor(root)
+    assert monitor.check(has_documents=False) == (None, True)  # nothing remembered yet: take it afresh
+    monitor.remember()
+    assert monitor.check(has_documents=True) == (None, False)
+    root.rename(tmp_path / "renamed")  # kept: the new folder below cannot reuse its inode
+    problem, _ = monitor.check(has_documents=True)
+    assert problem and problem.startswith("cannot be reached")
+    root.write_text("not a folder")
+    assert monitor.check(has_documents=True) == ("is no longer a folder", False)
+    root.unlink()
+    root.mkdir()  # the same name, another folder: watched again
+    write(root, "policy.md", POLICY)
+    assert monitor.check(has_documents=True) == (None, True)
 
-    class Exhausted(watch.Observer):
+
+def test_out_of_inotify_watches_falls_back_to_polling(tree, services, tmp_path, monkeypatch):
+    from gapscan.scanner.watch import observer
+
+    class Exhausted(observer.Observer):
         def start(self):
             raise OSError(errno.ENOSPC, "inotify watch limit reached")
 
-    monkeypatch.setattr(watch, "Observer", Exhausted)
-    monkeypatch.setattr(watch, "DEFAULT_POLL_SECONDS", 0.2)
+    monkeypatch.setattr(observer, "Observer", Exhausted)
+    monkeypatch.setattr(observer, "DEFAULT_POLL_SECONDS", 0.2)
     out = tmp_path / "out"
     service = services(tree)
     wait_for(lambda: load(out), what="the first report")

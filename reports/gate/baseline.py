@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gapscan.reports.model import GapReport
+from gapscan.scanner.common.errors import GapscanError
 from gapscan.scanner.common.reading import BASELINE_LIMIT, InputError, read_json
 from gapscan.scanner.common.status import GAP_STATUSES, Status
 
@@ -32,7 +33,7 @@ BASELINE_SCHEMAS = ("gapscan.report/1", "gapscan.report/2")  # what they share i
 _RANK: dict[str, int] = {Status.MISSING: 0, Status.PARTIAL: 1, Status.COVERED: 2, Status.NOT_APPLICABLE: 3}
 
 
-class BaselineError(ValueError):
+class BaselineError(ValueError, GapscanError):
     """A baseline file that cannot be used (exit code 2)."""
 
 

@@ -17,11 +17,12 @@ from datetime import date
 from pathlib import Path
 
 from gapscan.reports.model import GapReport, Verdict
+from gapscan.scanner.common.errors import GapscanError
 from gapscan.scanner.common.reading import InputError, read_toml
 from gapscan.scanner.common.status import GAP_STATUSES
 
 
-class WaiverError(ValueError):
+class WaiverError(ValueError, GapscanError):
     """A waivers file that cannot be used (exit code 2)."""
 
 

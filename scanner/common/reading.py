@@ -20,6 +20,7 @@ import stat
 import tomllib
 from pathlib import Path
 
+from gapscan.scanner.common.errors import GapscanError
 from gapscan.scanner.common.names import display_path
 
 MiB = 1024 * 1024
@@ -50,7 +51,7 @@ class TooLarge(ReadRefused):
         self.size = size
 
 
-class InputError(ValueError):
+class InputError(ValueError, GapscanError):
     """A file named by the user or a configuration that cannot be used (one line, exit code 2)."""
 
 
