@@ -93,6 +93,7 @@ def test_recipes_and_hook_are_valid_yaml_with_what_they_promise():
     assert not files.search("logo.png")
 
 
+@pytest.mark.slow
 def test_github_actions_recipe_gates_a_pull_request_on_new_gaps(workspace):
     repo, env, base = workspace
     workflow = yaml.safe_load((ROOT / "docs/ci/github-actions.yml").read_text(encoding="utf-8"))
@@ -130,6 +131,7 @@ def test_github_actions_recipe_gates_a_pull_request_on_new_gaps(workspace):
     assert "Gate `--fail-on new-gaps` failed" in summary and "`quality-policy.md`" in summary
 
 
+@pytest.mark.slow
 def test_gitlab_recipe_publishes_junit_and_fails_a_merge_request_on_new_gaps(workspace):
     repo, env, base = workspace
     if not (base / "main-report.json").exists():

@@ -18,10 +18,8 @@ from gapscan.scanner.config import Config
 from gapscan.scanner.pipeline import scan
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
-pytestmark = pytest.mark.skipif(
-    not (CORPUS / "labels.tsv").is_file(),
-    reason=f"shared corpus not found at {CORPUS} (it is kept outside the repository)",
-)
+# Skipped when ../shared/corpus is absent (tests/conftest.py); slow: the module's first test scans the whole corpus.
+pytestmark = [pytest.mark.corpus, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

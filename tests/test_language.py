@@ -132,6 +132,7 @@ def test_every_output_warns_at_the_top_and_beside_each_framework(mixed_tree, tmp
     assert facts["Warning"] == report.language_warning
 
 
+@pytest.mark.slow
 def test_console_warns_before_the_coverage_lines(mixed_tree, tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "gapscan.scanner", "scan", str(mixed_tree), "--out", str(tmp_path / "out"),

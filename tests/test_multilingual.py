@@ -368,6 +368,7 @@ def _classes_of_documents(report, language: str) -> dict[str, set[tuple[str, str
     return classes
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("language", ["de", "fr", "es", "pt"])
 def test_each_twin_gets_the_verdicts_of_the_english_one(twin_reports, language):
     english, twin = twin_reports["en"], twin_reports[language]
@@ -382,6 +383,7 @@ def test_each_twin_gets_the_verdicts_of_the_english_one(twin_reports, language):
     assert all(d.language in (language, "und") and d.assessed for d in twin.documents)
 
 
+@pytest.mark.slow
 def test_the_twins_tell_the_story_their_module_promises(twin_reports):
     for report in twin_reports.values():
         verdicts = _verdicts(report)
@@ -393,6 +395,7 @@ def test_the_twins_tell_the_story_their_module_promises(twin_reports):
         assert verdicts[("iso9001-2015", "7.1.5")] == "missing"
 
 
+@pytest.mark.slow
 def test_reports_stay_in_english(twin_reports):
     german = twin_reports["de"]
     (iso,) = [f for f in german.frameworks if f.id == "iso9001-2015"]
@@ -401,6 +404,7 @@ def test_reports_stay_in_english(twin_reports):
     assert not german.language_warning
 
 
+@pytest.mark.slow
 def test_report_json_names_each_documents_language(tmp_path):
     root = demo_twins.build(tmp_path / "qms", "fr")
     done = subprocess.run(

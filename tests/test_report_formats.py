@@ -176,6 +176,7 @@ def test_markdown_helpers_escape_what_matters():
     assert md_code("`x`") == "`` `x` ``"
 
 
+@pytest.mark.slow
 def test_markdown_stays_under_the_limit_on_any_corpus():
     text = render_markdown(big_report())
     assert len(text) < MAX_CHARS

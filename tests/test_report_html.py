@@ -5,9 +5,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from html.parser import HTMLParser
-
+import lxml.html
 import pytest
+from lxml import etree
+from lxml.html import HtmlElement
 
 from gapscan.reports.html import document_href, format_percent, format_size, render_html
 from gapscan.reports.model import (
@@ -27,78 +28,20 @@ HOSTILE_REASON = "</td></tr><script>alert('reason')</script>"
 URL_IN_TEXT = "https://intranet.example.com/qms"
 
 
-# -- a small DOM so tests can ask about elements, attributes and visible text ------------------
-
-VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
-        "track", "wbr"}
+# -- the page as lxml builds it: CSS selectors (cssselect), text_content(), attrib -----------------
 
 
-class Node:
-    def __init__(self, tag: str, attrs: list[tuple[str, str | None]], parent: Node | None):
-        self.tag = tag
-        self.attrs = dict(attrs)
-        self.attr_list = attrs
-        self.parent = parent
-        self.children: list[Node | str] = []
-
-    def iter(self):
-        yield self
-        for child in self.children:
-            if isinstance(child, Node):
-                yield from child.iter()
-
-    def text(self) -> str:
-        parts = []
-        for child in self.children:
-            parts.append(child.text() if isinstance(child, Node) else child)
-        return "".join(parts)
-
-    def classes(self) -> set[str]:
-        return set((self.attrs.get("class") or "").split())
-
-    def find_all(self, tag: str | None = None, cls: str | None = None) -> list[Node]:
-        return [n for n in self.iter()
-                if (tag is None or n.tag == tag) and (cls is None or cls in n.classes())]
-
-    def by_id(self, ident: str) -> Node | None:
-        return next((n for n in self.iter() if n.attrs.get("id") == ident), None)
+def parse(html: str) -> HtmlElement:
+    return lxml.html.document_fromstring(html)
 
 
-class DomBuilder(HTMLParser):
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.root = Node("#document", [], None)
-        self.current = self.root
-        self.all_attrs: list[tuple[str, str, str | None]] = []
-
-    def handle_starttag(self, tag, attrs):
-        node = Node(tag, attrs, self.current)
-        self.current.children.append(node)
-        self.all_attrs.extend((tag, name, value) for name, value in attrs)
-        if tag not in VOID:
-            self.current = node
-
-    def handle_startendtag(self, tag, attrs):
-        node = Node(tag, attrs, self.current)
-        self.current.children.append(node)
-        self.all_attrs.extend((tag, name, value) for name, value in attrs)
-
-    def handle_endtag(self, tag):
-        node = self.current
-        while node is not None and node.tag != tag:
-            node = node.parent
-        if node is not None and node.parent is not None:
-            self.current = node.parent
-
-    def handle_data(self, data):
-        self.current.children.append(data)
+def by_id(dom: HtmlElement, ident: str) -> HtmlElement | None:
+    return dom.get_element_by_id(ident, None)
 
 
-def parse(html: str) -> DomBuilder:
-    builder = DomBuilder()
-    builder.feed(html)
-    builder.close()
-    return builder
+def attributes(dom: HtmlElement) -> list[tuple[str, str, str]]:
+    """Every attribute of every element, as (tag, name, value)."""
+    return [(element.tag, name, value) for element in dom.iter(etree.Element) for name, value in element.attrib.items()]
 
 
 def squash(text: str) -> str:
@@ -240,64 +183,64 @@ def html() -> str:
 
 
 @pytest.fixture(scope="module")
-def dom(html) -> DomBuilder:
+def dom(html) -> HtmlElement:
     return parse(html)
 
 
-def row(dom: DomBuilder, framework: str, requirement: str) -> Node:
-    node = dom.root.by_id(f"req-{framework}-{requirement.replace(' ', '-')}")
+def row(dom: HtmlElement, framework: str, requirement: str) -> HtmlElement:
+    node = by_id(dom, f"req-{framework}-{requirement.replace(' ', '-')}")
     assert node is not None, f"no row for {framework} {requirement}"
     return node
 
 
-def block(dom: DomBuilder, framework: str, requirement: str) -> Node:
+def block(dom: HtmlElement, framework: str, requirement: str) -> HtmlElement:
     """The requirement's row together with its detail row."""
-    return row(dom, framework, requirement).parent
+    return row(dom, framework, requirement).getparent()
 
 
 # -- what a reader sees ---------------------------------------------------------------------------
 
 
 def test_header_names_root_date_version_and_document_counts(dom):
-    header = dom.root.find_all("header", "masthead")[0]
-    text = squash(header.text())
+    header = dom.cssselect("header.masthead")[0]
+    text = squash(header.text_content())
     assert "/srv/share/QMS" in text
     assert "2024-11-05 14:03 UTC" in text
     assert "gapscan 0.1.0" in text
     assert "5 found · 2 read · 3 not read" in text
-    title = squash(dom.root.find_all("title")[0].text())
+    title = squash(dom.cssselect("title")[0].text_content())
     assert "/srv/share/QMS" in title
 
 
 def test_scan_warnings_are_shown(dom):
-    assert "2 files were larger than the size limit." in squash(dom.root.text())
+    assert "2 files were larger than the size limit." in squash(dom.text_content())
 
 
 def test_each_framework_shows_coverage_figure_and_counts(dom):
-    iso = dom.root.by_id("fw-iso9001-2015")
-    cmmi = dom.root.by_id("fw-cmmi-v2-dev")
+    iso = by_id(dom, "fw-iso9001-2015")
+    cmmi = by_id(dom, "fw-cmmi-v2-dev")
     # ISO: 1 covered + half of 1 partial over 3 applicable; CMMI: 2 of 3
-    assert "50% coverage" in squash(iso.text())
-    assert "66.7% coverage" in squash(cmmi.text())
-    assert squash(cmmi.find_all("h2")[0].text()) == "CMMI V2.0 Development at target maturity level 3"
-    assert squash(iso.find_all("h2")[0].text()) == "ISO 9001:2015"
+    assert "50% coverage" in squash(iso.text_content())
+    assert "66.7% coverage" in squash(cmmi.text_content())
+    assert squash(cmmi.cssselect("h2")[0].text_content()) == "CMMI V2.0 Development at target maturity level 3"
+    assert squash(iso.cssselect("h2")[0].text_content()) == "ISO 9001:2015"
     # the donut is inline SVG with a text alternative
-    svg = iso.find_all("svg")[0]
-    assert svg.attrs.get("role") == "img"
-    assert "50% coverage" in svg.attrs["aria-label"]
+    svg = iso.cssselect("svg")[0]
+    assert svg.attrib.get("role") == "img"
+    assert "50% coverage" in svg.attrib["aria-label"]
     counts = {}
-    for item in iso.find_all("ul", "counts")[0].find_all("li"):
-        label = item.find_all("span", "badge")[0]
-        symbol = label.find_all("span", "sym")[0]
-        assert symbol.attrs.get("aria-hidden") == "true"
-        counts[squash(label.text()).replace(squash(symbol.text()), "").strip()] = squash(
-            item.find_all("strong")[0].text()
+    for item in iso.cssselect("ul.counts")[0].cssselect("li"):
+        label = item.cssselect("span.badge")[0]
+        symbol = label.cssselect("span.sym")[0]
+        assert symbol.attrib.get("aria-hidden") == "true"
+        counts[squash(label.text_content()).replace(squash(symbol.text_content()), "").strip()] = squash(
+            item.cssselect("strong")[0].text_content()
         )
     assert counts == {"Covered": "1", "Partial": "1", "Missing": "1", "Not applicable": "1"}
 
 
 def test_overview_cards_summarise_each_framework(dom):
-    overview = squash(dom.root.find_all("section", "overview")[0].text())
+    overview = squash(dom.cssselect("section.overview")[0].text_content())
     assert "50% coverage" in overview
     assert "66.7% coverage" in overview
     assert "2 of 5 read" in overview
@@ -318,17 +261,17 @@ def test_overview_cards_summarise_each_framework(dom):
 )
 def test_each_requirement_row_shows_its_status_as_text(dom, framework, requirement, status, label):
     tr = row(dom, framework, requirement)
-    assert tr.attrs["data-status"] == status
-    badge = tr.find_all("span", "badge")[0]
-    assert f"badge-{status}" in badge.classes()
-    assert label in squash(badge.text())  # never colour alone
-    cells = tr.find_all("td")
-    assert squash(cells[0].text()) == requirement
+    assert tr.attrib["data-status"] == status
+    badge = tr.cssselect("span.badge")[0]
+    assert f"badge-{status}" in badge.classes
+    assert label in squash(badge.text_content())  # never colour alone
+    cells = tr.cssselect("td")
+    assert squash(cells[0].text_content()) == requirement
 
 
 def test_rows_are_grouped_by_section_in_numeric_order(dom):
-    iso = dom.root.by_id("fw-iso9001-2015")
-    heads = [squash(t.text()) for t in iso.find_all("tbody", "group-head")]
+    iso = by_id(dom, "fw-iso9001-2015")
+    heads = [squash(t.text_content()) for t in iso.cssselect("tbody.group-head")]
     assert [h.split(" ")[0] for h in heads] == ["8", "9", "10"]
     assert heads[1].startswith("9 Performance evaluation")
     assert "1 covered · 1 partial" in heads[1]
@@ -345,31 +288,32 @@ def test_clause_order_is_numeric_and_subclauses_stay_in_their_section():
         verdict("8.2.1", "8.2", "Requirements for products and services"), verdict("8.6", "8", "Operation"),
     ))
     page = parse(render_html(GapReport("0.1.0", "2024-01-01", "/r", (fw,), ())))
-    section = page.root.by_id("fw-iso9001-2015")
-    ids = [squash(r.find_all("td")[0].text()) for r in section.find_all("tr", "req")]
+    section = by_id(page, "fw-iso9001-2015")
+    ids = [squash(r.cssselect("td")[0].text_content()) for r in section.cssselect("tr.req")]
     assert ids == ["8.1", "8.2.1", "8.6", "8.7", "8.10"]
-    assert [squash(h.text()).split(" ")[:2] for h in section.find_all("tbody", "group-head")] == [["8", "Operation"]]
-    context = row(page, "iso9001-2015", "8.2.1").find_all("span", "ctx")
-    assert squash(context[0].text()) == "8.2 Requirements for products and services"
-    tiles = [squash(a.text()) for a in page.root.by_id("map-iso9001-2015").find_all("a", "tile")]
+    heads = [squash(h.text_content()).split(" ")[:2] for h in section.cssselect("tbody.group-head")]
+    assert heads == [["8", "Operation"]]
+    context = row(page, "iso9001-2015", "8.2.1").cssselect("span.ctx")
+    assert squash(context[0].text_content()) == "8.2 Requirements for products and services"
+    tiles = [squash(a.text_content()) for a in by_id(page, "map-iso9001-2015").cssselect("a.tile")]
     assert [t.lstrip("✕ ") for t in tiles] == ["8.1", "8.2.1", "8.6", "8.7", "8.10"]
 
 
 def test_evidence_shows_link_score_locator_and_date(dom):
     tr = row(dom, "iso9001-2015", "9.2")
-    evidence = tr.find_all("td", "evidence")[0]
-    links = evidence.find_all("a")
-    assert [squash(a.text()) for a in links] == ["audits/Audit programme 2024#1.xlsx",
+    evidence = tr.cssselect("td.evidence")[0]
+    links = evidence.cssselect("a")
+    assert [squash(a.text_content()) for a in links] == ["audits/Audit programme 2024#1.xlsx",
                                                   "audits/report-03.pdf"]
-    assert links[0].attrs["href"] == "audits/Audit%20programme%202024%231.xlsx"
-    text = squash(evidence.text())
+    assert links[0].attrib["href"] == "audits/Audit%20programme%202024%231.xlsx"
+    text = squash(evidence.text_content())
     assert "0.82" in text and "sheet Programme" in text and "2024-03-14" in text
     assert "p. 3" in text and "2024-05-02" in text
 
 
 def test_link_base_is_prepended_and_segments_are_encoded():
     page = parse(render_html(make_report(), link_base="../QMS/"))
-    hrefs = {a.attrs["href"] for a in page.root.find_all("a", "path")}
+    hrefs = {a.attrib["href"] for a in page.cssselect("a.path")}
     assert "../QMS/audits/Audit%20programme%202024%231.xlsx" in hrefs
     assert "../QMS/archive/old%20procedure.doc" in hrefs
     assert all(h.startswith("../QMS/") for h in hrefs)
@@ -383,37 +327,37 @@ def test_document_href_cannot_become_a_scheme_or_host():
 
 def test_gap_details_list_near_misses_typical_evidence_and_terms(dom):
     gap = block(dom, "iso9001-2015", "10.2")
-    assert "No evidence found" in squash(row(dom, "iso9001-2015", "10.2").text())
-    details = gap.find_all("details", "more")[0]
-    text = squash(details.text())
-    assert "2 near misses" in squash(details.find_all("summary")[0].text())
+    assert "No evidence found" in squash(row(dom, "iso9001-2015", "10.2").text_content())
+    details = gap.cssselect("details.more")[0]
+    text = squash(details.text_content())
+    assert "2 near misses" in squash(details.cssselect("summary")[0].text_content())
     assert "capa/old log.xlsx" in text and "0.27" in text
     assert HOSTILE_PATH in text and "0.19" in text
     assert "CAPA log" in text and "Root-cause analyses" in text
-    near_links = {a.attrs["href"] for a in details.find_all("a", "path")}
+    near_links = {a.attrib["href"] for a in details.cssselect("a.path")}
     assert "capa/old%20log.xlsx" in near_links
 
-    covered = block(dom, "iso9001-2015", "9.2").find_all("details", "more")[0]
-    terms = [squash(t.text()) for t in covered.find_all("span", "term")]
+    covered = block(dom, "iso9001-2015", "9.2").cssselect("details.more")[0]
+    terms = [squash(t.text_content()) for t in covered.cssselect("span.term")]
     assert terms == ["audit programme", "auditor", HOSTILE_TERM]
-    assert "Plan and run internal audits" in squash(covered.text())
+    assert "Plan and run internal audits" in squash(covered.text_content())
 
 
 def test_related_requirements_link_across_frameworks(dom):
-    details = block(dom, "iso9001-2015", "9.2").find_all("details", "more")[0]
-    links = [a for a in details.find_all("a") if a.attrs["href"].startswith("#")]
-    assert [a.attrs["href"] for a in links] == ["#req-cmmi-v2-dev-PQA-2.2"]
-    assert squash(links[0].text()) == "CMMI PQA 2.2"
-    assert dom.root.by_id("req-cmmi-v2-dev-PQA-2.2") is not None
-    assert "(intersect)" in squash(details.text())
-    back = block(dom, "cmmi-v2-dev", "PQA 2.2").find_all("details", "more")[0]
-    assert "#req-iso9001-2015-9.2" in {a.attrs["href"] for a in back.find_all("a")}
+    details = block(dom, "iso9001-2015", "9.2").cssselect("details.more")[0]
+    links = [a for a in details.cssselect("a") if a.attrib["href"].startswith("#")]
+    assert [a.attrib["href"] for a in links] == ["#req-cmmi-v2-dev-PQA-2.2"]
+    assert squash(links[0].text_content()) == "CMMI PQA 2.2"
+    assert by_id(dom, "req-cmmi-v2-dev-PQA-2.2") is not None
+    assert "(intersect)" in squash(details.text_content())
+    back = block(dom, "cmmi-v2-dev", "PQA 2.2").cssselect("details.more")[0]
+    assert "#req-iso9001-2015-9.2" in {a.attrib["href"] for a in back.cssselect("a")}
 
 
 def test_unreadable_and_skipped_documents_are_listed_with_reasons(dom):
-    box = dom.root.by_id("unreadable")
+    box = by_id(dom, "unreadable")
     assert box is not None
-    text = squash(box.text())
+    text = squash(box.text_content())
     assert "3 documents were not read" in text
     for path, reason in [
         ("quality/manual.pdf", "Encrypted PDF: a password is needed to open it."),
@@ -426,64 +370,65 @@ def test_unreadable_and_skipped_documents_are_listed_with_reasons(dom):
 
 
 def test_full_document_list_is_collapsed_and_complete(dom):
-    doclist = dom.root.find_all("details", "doclist")[0]
-    assert "open" not in doclist.attrs
-    rows = doclist.find_all("tbody")[0].find_all("tr")
+    doclist = dom.cssselect("details.doclist")[0]
+    assert "open" not in doclist.attrib
+    rows = doclist.cssselect("tbody")[0].cssselect("tr")
     assert len(rows) == 5
-    programme = next(r for r in rows if "Audit programme" in r.text())
-    text = squash(programme.text())
+    programme = next(r for r in rows if "Audit programme" in r.text_content())
+    text = squash(programme.text_content())
     assert "xlsx" in text and "2.0 KB" in text and "Read" in text
     assert "Internal audit programme" in text
-    tag = programme.find_all("a", "tag")[0]
-    assert squash(tag.text()) == "ISO 9.2" and tag.attrs["href"] == "#req-iso9001-2015-9.2"
+    tag = programme.cssselect("a.tag")[0]
+    assert squash(tag.text_content()) == "ISO 9.2" and tag.attrib["href"] == "#req-iso9001-2015-9.2"
 
 
 def test_contents_link_to_every_part_of_the_page(dom):
-    toc = dom.root.by_id("contents")
-    targets = [a.attrs["href"] for a in toc.find_all("a")]
+    toc = by_id(dom, "contents")
+    targets = [a.attrib["href"] for a in toc.cssselect("a")]
     assert targets == ["#summary", "#map-iso9001-2015", "#map-cmmi-v2-dev", "#actions", "#fw-iso9001-2015",
                        "#fw-cmmi-v2-dev", "#documents", "#legend"]
-    assert all(dom.root.by_id(t[1:]) is not None for t in targets)
-    labels = [squash(a.text()) for a in toc.find_all("a")]
+    assert all(by_id(dom, t[1:]) is not None for t in targets)
+    labels = [squash(a.text_content()) for a in toc.cssselect("a")]
     assert labels[:4] == ["Summary", "ISO clause map", "CMMI practice areas by level", "Action plan 3"]
 
 
 def test_summary_cards_count_every_status(dom):
-    cards = {c.attrs["data-framework"]: c for c in dom.root.by_id("summary").find_all("div", "fw-card")}
-    counts = {squash(li.text()) for li in cards["iso9001-2015"].find_all("li")}
+    cards = {c.attrib["data-framework"]: c for c in by_id(dom, "summary").cssselect("div.fw-card")}
+    counts = {squash(li.text_content()) for li in cards["iso9001-2015"].cssselect("li")}
     assert counts == {"1 covered", "1 partial", "1 missing", "1 not applicable"}
-    assert "since the baseline" not in squash(cards["iso9001-2015"].text())  # no baseline given
+    assert "since the baseline" not in squash(cards["iso9001-2015"].text_content())  # no baseline given
 
 
 def test_clause_map_and_practice_area_matrix_link_every_tile_to_its_row(dom):
-    iso = dom.root.by_id("map-iso9001-2015")
-    lines = [squash(r.find_all("th")[0].text()) for r in iso.find_all("tbody")[0].find_all("tr")]
+    iso = by_id(dom, "map-iso9001-2015")
+    lines = [squash(r.cssselect("th")[0].text_content()) for r in iso.cssselect("tbody")[0].cssselect("tr")]
     assert lines == ["8 Operation", "9 Performance evaluation", "10 Improvement"]
-    tiles = iso.find_all("a", "tile")
-    assert [t.attrs["href"] for t in tiles] == ["#req-iso9001-2015-8.3.1", "#req-iso9001-2015-9.2",
+    tiles = iso.cssselect("a.tile")
+    assert [t.attrib["href"] for t in tiles] == ["#req-iso9001-2015-8.3.1", "#req-iso9001-2015-9.2",
                                                 "#req-iso9001-2015-9.3.3", "#req-iso9001-2015-10.2"]
-    assert [sorted(t.classes()) for t in tiles][1] == ["t-covered", "tile"]
-    assert tiles[3].attrs["aria-label"] == "10.2 Nonconformity and corrective action: Missing"  # not colour alone
-    assert all(dom.root.by_id(t.attrs["href"][1:]) is not None for t in tiles)
+    assert [sorted(t.classes) for t in tiles][1] == ["t-covered", "tile"]
+    assert tiles[3].attrib["aria-label"] == "10.2 Nonconformity and corrective action: Missing"  # not colour alone
+    assert all(by_id(dom, t.attrib["href"][1:]) is not None for t in tiles)
 
-    cmmi = dom.root.by_id("map-cmmi-v2-dev")
-    assert [squash(th.text()) for th in cmmi.find_all("thead")[0].find_all("th")] == ["Practice area", "Level 1",
-                                                                                      "Level 2", "Level 3"]
-    rows = {squash(r.find_all("th")[0].text()).split(" ")[0]: [squash(td.text()) for td in r.find_all("td")]
-            for r in cmmi.find_all("tbody")[0].find_all("tr")}
+    cmmi = by_id(dom, "map-cmmi-v2-dev")
+    assert [squash(th.text_content()) for th in cmmi.cssselect("thead")[0].cssselect("th")] == [
+        "Practice area", "Level 1", "Level 2", "Level 3"]
+    rows = {squash(r.cssselect("th")[0].text_content()).split(" ")[0]:
+            [squash(td.text_content()) for td in r.cssselect("td")]
+            for r in cmmi.cssselect("tbody")[0].cssselect("tr")}
     assert rows == {"CAR": ["", "", "✕3.1"], "CM": ["✓1.1", "", ""], "PQA": ["", "✓2.2", ""]}
 
 
 def test_action_plan_ranks_shared_evidence_first_and_links_rows(dom):
-    plan = dom.root.by_id("actions")
-    items = plan.find_all("li", "action")
-    heads = [squash(i.find_all("div", "a-head")[0].text()) for i in items]
+    plan = by_id(dom, "actions")
+    items = plan.cssselect("li.action")
+    heads = [squash(i.cssselect("div.a-head")[0].text_content()) for i in items]
     assert heads[0].startswith("1 ISO 9.3.3 Management review outputs")
     assert heads[1].startswith("2 ISO 10.2 Nonconformity and corrective action")
-    first = squash(items[0].text())
+    first = squash(items[0].text_content())
     assert "An auditor expects Records must show that the activity is actually done." in first
     assert "Start from mgmt/MR minutes 2022.docx (closest match, score 0.44)" in first
-    links = [a.attrs["href"] for a in items[1].find_all("a")]
+    links = [a.attrib["href"] for a in items[1].cssselect("a")]
     assert links[0] == "#req-iso9001-2015-10.2"
     assert "capa/old%20log.xlsx" in links  # the nearest document, to start from
 
@@ -505,24 +450,26 @@ def test_gate_panel_shows_verdict_changes_and_waivers():
                               Waiver("iso9001-2015", "7.1.5", "Old", date(2020, 1, 1))), report, date(2024, 11, 5))
     publication = Publication(diff=compare(parse_baseline(before), report), waivers=waivers, fail_on="new-gaps")
     page = parse(render_html(report, publication=publication))
-    gate = page.root.by_id("gate")
-    text = squash(gate.text())
+    gate = by_id(page, "gate")
+    text = squash(gate.text_content())
     assert text.startswith("CI gate: failed")
     assert "Gates: --fail-on new-gaps." in text
     assert "1 new gap(s) since the baseline (--fail-on new-gaps): iso9001-2015 10.2 (covered → missing)" in text
     assert "2 new gaps, 0 resolved" in text
-    new_gaps = gate.find_all("table", "changes")[0]
-    rows = [squash(r.text()) for r in new_gaps.find_all("tbody")[0].find_all("tr")]
-    assert rows == ["ISO 10.2 Nonconformity and corrective action ✓ Covered ✕ Missing",
-                    "CMMI CAR 3.1 Root-cause analysis by the defined method ✓ Covered ✕ Missing waived until 2030-01-01"]
-    waiver_text = squash(gate.find_all("ul", "waivers")[0].text())
+    new_gaps = gate.cssselect("table.changes")[0]
+    rows = [squash(r.text_content()) for r in new_gaps.cssselect("tbody")[0].cssselect("tr")]
+    assert rows == [
+        "ISO 10.2 Nonconformity and corrective action ✓ Covered ✕ Missing",
+        "CMMI CAR 3.1 Root-cause analysis by the defined method ✓ Covered ✕ Missing waived until 2030-01-01",
+    ]
+    waiver_text = squash(gate.cssselect("ul.waivers")[0].text_content())
     assert "Active CMMI CAR, until 2030-01-01: RCA method due in Q3 (waives CAR 3.1)" in waiver_text
     assert "Expired ISO 7.1.5, on 2020-01-01; it no longer applies: Old" in waiver_text
-    card = squash(page.root.find_all("div", "gate-card")[0].text())
+    card = squash(page.cssselect("div.gate-card")[0].text_content())
     assert card.startswith("CI gate ✕ Failed")
-    iso_card = next(c for c in page.root.find_all("div", "fw-card") if c.attrs["data-framework"] == "iso9001-2015")
-    assert "+10 pts" in squash(iso_card.text()) and "1 new gap, 0 resolved" in squash(iso_card.text())
-    assert page.root.by_id("contents").find_all("a")[1].attrs["href"] == "#gate"
+    iso_card = next(c for c in page.cssselect("div.fw-card") if c.attrib["data-framework"] == "iso9001-2015")
+    assert "+10 pts" in squash(iso_card.text_content()) and "1 new gap, 0 resolved" in squash(iso_card.text_content())
+    assert by_id(page, "contents").cssselect("a")[1].attrib["href"] == "#gate"
 
 
 def test_evidence_column_agrees_with_the_verdict():
@@ -535,45 +482,45 @@ def test_evidence_column_agrees_with_the_verdict():
                    evidence=tuple(EvidenceRef(f"doc-{n}.md", 0.9 - n / 10) for n in range(5)))
     fw = FrameworkResult("iso9001-2015", "ISO 9001:2015", "2015", (weak, missing, many))
     page = parse(render_html(GapReport("0.1.0", "2024-01-01", "/r", (fw,), ())))
-    weak_cell = squash(row(page, "iso9001-2015", "9.1.3").find_all("td", "evidence")[0].text())
+    weak_cell = squash(row(page, "iso9001-2015", "9.1.3").cssselect("td.evidence")[0].text_content())
     assert weak_cell == "Weak evidence only 01-policy/quality-manual.docx score 0.50"
     assert "No evidence found" not in weak_cell
-    assert squash(row(page, "iso9001-2015", "7.1.5").find_all("td", "evidence")[0].text()) == \
+    assert squash(row(page, "iso9001-2015", "7.1.5").cssselect("td.evidence")[0].text_content()) == \
         "No evidence found Closest: tools.xlsx (0.21)"
-    listed = row(page, "iso9001-2015", "7.5.3").find_all("td", "evidence")[0]
-    assert [squash(a.text()) for a in listed.find_all("a")] == ["doc-0.md", "doc-1.md", "doc-2.md"]
-    assert "and 2 more in the details" in squash(listed.text())
-    details = block(page, "iso9001-2015", "7.5.3").find_all("details", "more")[0]
-    assert [squash(a.text()) for a in details.find_all("a", "path")] == ["doc-3.md", "doc-4.md"]
+    listed = row(page, "iso9001-2015", "7.5.3").cssselect("td.evidence")[0]
+    assert [squash(a.text_content()) for a in listed.cssselect("a")] == ["doc-0.md", "doc-1.md", "doc-2.md"]
+    assert "and 2 more in the details" in squash(listed.text_content())
+    details = block(page, "iso9001-2015", "7.5.3").cssselect("details.more")[0]
+    assert [squash(a.text_content()) for a in details.cssselect("a.path")] == ["doc-3.md", "doc-4.md"]
 
 
 def test_legend_explains_statuses_and_requirement_kinds(dom):
-    legend = dom.root.by_id("legend")
-    kinds = legend.find_all("dl", "kinds")[1]
-    terms = [squash(dt.text()) for dt in kinds.find_all("dt")]
+    legend = by_id(dom, "legend")
+    kinds = legend.cssselect("dl.kinds")[1]
+    terms = [squash(dt.text_content()) for dt in kinds.cssselect("dt")]
     assert terms == ["maintain Document required", "retain Records required", "both Document and records required",
                      "none No document or record required"]
-    meanings = [squash(dd.text()) for dd in kinds.find_all("dd")]
+    meanings = [squash(dd.text_content()) for dd in kinds.cssselect("dd")]
     assert meanings[1] == "Records must show that the activity is actually done."
-    assert "Counts half" in squash(legend.text())
+    assert "Counts half" in squash(legend.text_content())
 
 
 def test_framework_filter_buttons_name_each_framework(dom):
-    buttons = [(b.attrs["data-framework-filter"], squash(b.text()))
-               for b in dom.root.by_id("toolbar").find_all("button") if "data-framework-filter" in b.attrs]
+    buttons = [(b.attrib["data-framework-filter"], squash(b.text_content()))
+               for b in by_id(dom, "toolbar").cssselect("button") if "data-framework-filter" in b.attrib]
     assert buttons == [("all", "All frameworks"), ("iso9001-2015", "ISO"), ("cmmi-v2-dev", "CMMI")]
-    assert {s.attrs.get("data-framework") for s in dom.root.find_all("section", "framework")} == {
+    assert {s.attrib.get("data-framework") for s in dom.cssselect("section.framework")} == {
         "iso9001-2015", "cmmi-v2-dev"}
 
 
 def test_page_is_readable_without_javascript(dom):
     # controls only appear when the script runs; content sits in native <details>
-    toolbar = dom.root.by_id("toolbar")
-    assert "hidden" in toolbar.attrs
-    blocks = dom.root.find_all("tbody", "req-block")
+    toolbar = by_id(dom, "toolbar")
+    assert "hidden" in toolbar.attrib
+    blocks = dom.cssselect("tbody.req-block")
     assert len(blocks) == 7
-    assert len(dom.root.find_all("details", "more")) >= 4
-    assert all(d.find_all("summary") for d in dom.root.find_all("details"))
+    assert len(dom.cssselect("details.more")) >= 4
+    assert all(d.cssselect("summary") for d in dom.cssselect("details"))
 
 
 def test_print_stylesheet_expands_details_and_hides_controls(html):
@@ -587,43 +534,43 @@ def test_print_stylesheet_expands_details_and_hides_controls(html):
 
 
 def test_document_data_cannot_inject_markup(html, dom):
-    scripts = dom.root.find_all("script")
-    assert len(scripts) == 1 and "src" not in scripts[0].attrs
-    assert "use strict" in scripts[0].text()
-    assert not dom.root.find_all("img")
+    scripts = dom.cssselect("script")
+    assert len(scripts) == 1 and "src" not in scripts[0].attrib
+    assert "use strict" in scripts[0].text_content()
+    assert not dom.cssselect("img")
     assert "<img" not in html
     assert "<script>alert" not in html
-    for tag, name, _ in dom.all_attrs:
+    for tag, name, _ in attributes(dom):
         assert not name.lower().startswith("on"), (tag, name)
     # ...and the hostile strings are still there for the reader, as text
-    text = dom.root.text()
+    text = dom.text_content()
     assert HOSTILE_PATH in text
     assert HOSTILE_TERM in text
     assert HOSTILE_REASON in text
 
 
 def test_page_loads_nothing_from_the_network(html, dom):
-    for tag, name, value in dom.all_attrs:
-        value = (value or "").strip().lower()
+    for tag, name, raw in attributes(dom):
+        value = (raw or "").strip().lower()
         assert "http://" not in value and "https://" not in value, (tag, name, value)
         if name in ("href", "src", "action", "srcset", "poster", "xlink:href"):
             assert not value.startswith("//"), (tag, name, value)
         assert name != "src", tag
-    assert not [n for n in dom.root.iter() if n.tag in ("link", "iframe", "object", "embed",
+    assert not [n for n in dom.iter() if n.tag in ("link", "iframe", "object", "embed",
                                                          "img", "audio", "video", "form")]
-    style = "".join(n.text() for n in dom.root.find_all("style"))
+    style = "".join(n.text_content() for n in dom.cssselect("style"))
     assert "url(" not in style and "@import" not in style
     # a URL written in a document only shows up as text
-    assert URL_IN_TEXT in dom.root.text()
+    assert URL_IN_TEXT in dom.text_content()
     assert html.count("https://") == 1 and "http://" not in html
 
 
 def test_content_security_policy_allows_only_the_page_script(dom):
-    meta = next(m for m in dom.root.find_all("meta")
-                if (m.attrs.get("http-equiv") or "").lower() == "content-security-policy")
-    policy = meta.attrs["content"]
+    meta = next(m for m in dom.cssselect("meta")
+                if (m.attrib.get("http-equiv") or "").lower() == "content-security-policy")
+    policy = meta.attrib["content"]
     assert "default-src 'none'" in policy
-    script = dom.root.find_all("script")[0].text()
+    script = dom.cssselect("script")[0].text_content()
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
     assert f"script-src 'sha256-{digest}'" in policy
 
@@ -650,8 +597,8 @@ def test_override_can_extend_the_bundled_template(tmp_path):
         encoding="utf-8",
     )
     page = parse(render_html(make_report(), template_dir=tmp_path))
-    assert "Acme Quality Office" in page.root.text()
-    assert page.root.by_id("req-iso9001-2015-9.2") is not None
+    assert "Acme Quality Office" in page.text_content()
+    assert by_id(page, "req-iso9001-2015-9.2") is not None
 
 
 def test_a_directory_without_the_template_falls_back_to_the_bundled_one(tmp_path):
@@ -660,15 +607,15 @@ def test_a_directory_without_the_template_falls_back_to_the_bundled_one(tmp_path
 
 def test_empty_report_renders():
     page = parse(render_html(GapReport("0.1.0", "2024-01-01T00:00:00Z", "/empty", (), ())))
-    text = squash(page.root.text())
+    text = squash(page.text_content())
     assert "No documents were found under the scanned root." in text
-    assert page.root.by_id("toolbar") is None
+    assert by_id(page, "toolbar") is None
 
 
 def test_framework_with_everything_not_applicable():
     fw = FrameworkResult("x", "X", "1", (Verdict("1", "One", "1", "not_applicable", "N/A."),))
     page = parse(render_html(GapReport("0.1.0", "2024-01-01", "/r", (fw,), ())))
-    assert "100%" in squash(page.root.by_id("fw-x").text())
+    assert "100%" in squash(by_id(page, "fw-x").text_content())
 
 
 def test_formatters():

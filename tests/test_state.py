@@ -110,6 +110,7 @@ def kill_when(process: Scan, ready, deadline: float = 120) -> bool:
         process.wait(30)
 
 
+@pytest.mark.slow
 def test_sigkill_at_any_point_leaves_an_index_the_next_scan_completes(tmp_path):
     tree = build_tree(tmp_path / "tree")
     work = tmp_path / "work"
