@@ -234,7 +234,8 @@ class Tagger:
             vector, language = read.vectors[(row, position)]
             explanation = (f"{activity} record",) if recorded[index] else ()
             explanation += supervised_terms.get(self.columns[index], ())[:3]
-            top = self._profile(position, language).top_terms(vector, index - self.spans[position][0], settings.top_terms)
+            profile = self._profile(position, language)
+            top = profile.top_terms(vector, index - self.spans[position][0], settings.top_terms)
             explanation += tuple(t for t in map(written_in(language), top) if t not in explanation)
             candidates.append(
                 Evidence(
@@ -273,7 +274,8 @@ class Tagger:
         for position, (first, end) in enumerate(self.spans):
             rows_in: dict[str, list[int]] = {}
             for row, (_, written_in) in enumerate(units):
-                language = self.reading_language(position, written_in) or self.reading_language(position, extract.language)
+                language = (self.reading_language(position, written_in)
+                            or self.reading_language(position, extract.language))
                 if language is not None:
                     rows_in.setdefault(language, []).append(row)
             for language, rows in rows_in.items():
@@ -301,7 +303,7 @@ class Tagger:
         its best score at least twice that of any other class."""
         for framework in self.frameworks:
             best: dict[str, float] = {}
-            for (fw, requirement), value in zip(self.keys, scores):
+            for (fw, requirement), value in zip(self.keys, scores, strict=True):
                 if fw == framework:
                     label = label_class(fw, requirement)
                     best[label] = max(best.get(label, 0.0), float(value))
@@ -344,7 +346,8 @@ class Tagger:
     def _decide_one(self, document: DocumentScores, lifted: np.ndarray, column: dict) -> Classified:
         settings = self.settings
         recorded = {(item.framework, item.requirement) for item in document.candidates
-                    if document.activity and document.activity in self.records_of[column[(item.framework, item.requirement)]]}
+                    if document.activity
+                    and document.activity in self.records_of[column[(item.framework, item.requirement)]]}
         in_scope = {f for f in self.frameworks if document.scope.margin(f) >= settings.scope_margin}
         kind = document.kind
         if recorded:
@@ -400,8 +403,8 @@ class Tagger:
                   f"more about {(document.scope.regime or 'another regime').lower()} than about any requirement "
                   "of this framework"),
             Check("baseline", value >= floor,
-                  f"{value:+.2f} against this folder's baseline for it" + (f" (at least {floor:.2f} needed)"
-                                                                           if value >= floor else f", below {floor:.2f}")),
+                  f"{value:+.2f} against this folder's baseline for it"
+                  + (f" (at least {floor:.2f} needed)" if value >= floor else f", below {floor:.2f}")),
             Check("main subject", value >= cutoff,
                   f"{value:+.2f} against this folder's baseline; what the document is mainly about" if value >= cutoff
                   else f"not what the document is mainly about {mainly}"),

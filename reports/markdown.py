@@ -258,27 +258,30 @@ def _changes(page: _Page, publication: Publication) -> None:
     for heading, changes in sections:
         if not changes:
             continue
-        if not page.add(f"**{heading}**", "", "| Framework | Requirement | Title | Was | Now |", "|---|---|---|---|---|"):
+        if not page.add(f"**{heading}**", "", "| Framework | Requirement | Title | Was | Now |",
+                        "|---|---|---|---|---|"):
             return
         for change in changes[:_CHANGE_ROWS]:
             waiver = publication.waiver_for(change.framework, change.requirement) if heading == "New gaps" else None
             now = _status(change.after) + (f" (waived until {waiver.expires.isoformat()})" if waiver else "")
             if not page.add(
-                f"| {md_code(change.framework, 40)} | {md_code(change.requirement, 40)} | {md_text(change.title, 120)} | "
+                f"| {md_code(change.framework, 40)} | {md_code(change.requirement, 40)} | "
+                f"{md_text(change.title, 120)} | "
                 f"{_status(change.before) if change.before else 'not assessed'} | {now} |"
             ):
                 return
         _more(page, len(changes))
     if diff.shrunk:
-        if not page.add("**Less evidence**", "", "| Framework | Requirement | Now | Documents no longer evidence | Still evidence |",
+        if not page.add("**Less evidence**", "",
+                        "| Framework | Requirement | Now | Documents no longer evidence | Still evidence |",
                         "|---|---|---|---|---:|"):
             return
         for loss in diff.shrunk[:_CHANGE_ROWS]:
             lost = ", ".join(md_code(p, 120) for p in loss.lost[:5])
             if len(loss.lost) > 5:
                 lost += f" and {len(loss.lost) - 5} more"
-            if not page.add(f"| {md_code(loss.framework, 40)} | {md_code(loss.requirement, 40)} | {_status(loss.status)} | "
-                            f"{lost} | {loss.remaining} |"):
+            if not page.add(f"| {md_code(loss.framework, 40)} | {md_code(loss.requirement, 40)} | "
+                            f"{_status(loss.status)} | {lost} | {loss.remaining} |"):
                 return
         _more(page, len(diff.shrunk))
     if diff.disappeared:
@@ -304,11 +307,13 @@ def _waivers(page: _Page, publication: Publication) -> None:
         return
     page.add("### Waivers", "")
     if review.applied:
-        page.add(f"- {len(review.applied)} {'gap is' if len(review.applied) == 1 else 'gaps are'} waived (accepted until the waiver expires).")
+        gaps = "gap is" if len(review.applied) == 1 else "gaps are"
+        page.add(f"- {len(review.applied)} {gaps} waived (accepted until the waiver expires).")
     for waiver in review.expired:
         if not page.add(
-            f"- **Expired** on {waiver.expires.isoformat()}, no longer applied: {md_code(waiver.framework, 40, in_table=False)} "
-            f"{md_code(waiver.requirement, 40, in_table=False)} \u2014 {md_text(waiver.reason, 200)}"
+            f"- **Expired** on {waiver.expires.isoformat()}, no longer applied: "
+            f"{md_code(waiver.framework, 40, in_table=False)} {md_code(waiver.requirement, 40, in_table=False)} "
+            f"\u2014 {md_text(waiver.reason, 200)}"
         ):
             return
     for waiver in review.unused:

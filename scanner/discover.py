@@ -231,7 +231,8 @@ def walk_files(
                 found.append(relative)
             elif entry.name in VCS_FOLDERS:
                 continue
-            elif inside is not None and entry.is_symlink() and not is_inside(real := os.path.realpath(entry.path), str(inside)):
+            elif (inside is not None and entry.is_symlink()
+                  and not is_inside(real := os.path.realpath(entry.path), str(inside))):
                 warnings.append(f"{_short(relative)}: {outside(display_path(real), 'followed')}")
             else:
                 subfolders.append((entry.path, relative))
@@ -294,7 +295,8 @@ def _from_git(root: Path, tracked: list[str], skip: set[Path]) -> list[str]:
 
 def _commit_dates(root: Path) -> dict[str, str]:
     """Date of the last commit touching each file, from one pass over the log."""
-    log = _git(root, "-c", "core.quotepath=off", "log", "--format=%x01%cI", "--name-only", "--relative", "-z", "--", ".")
+    log = _git(root, "-c", "core.quotepath=off", "log", "--format=%x01%cI", "--name-only", "--relative", "-z",
+               "--", ".")
     if log is None:
         return {}
     dates: dict[str, str] = {}

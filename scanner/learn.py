@@ -135,7 +135,8 @@ def format_evaluation(evaluation: Evaluation, sources: dict[str, list[FrameworkS
         ]
         for c in framework.classes:
             lines.append(
-                f"  {c.label:8} {c.support:7d} {c.tp:4d} {c.fp:4d} {c.fn:4d} {c.precision:9.2f} {c.recall:6.2f} {c.f1:6.2f}"
+                f"  {c.label:8} {c.support:7d} {c.tp:4d} {c.fp:4d} {c.fn:4d} "
+                f"{c.precision:9.2f} {c.recall:6.2f} {c.f1:6.2f}"
             )
     if sources:
         lines.append("by source (micro precision / recall / F1; false tags per unlabelled document):")

@@ -11,7 +11,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import quote, urlsplit
 
 from gapscan.reports.baseline import Publication

@@ -13,10 +13,10 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timezone
+from datetime import date, datetime, UTC
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from gapscan.classifiers.evidence import Evidence
 from gapscan.classifiers.labels import LabelsError, load_labels
@@ -353,7 +353,7 @@ class Scanner:
         )
         return GapReport(
             tool_version=tool_version(),
-            generated_at=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+            generated_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
             root=display_path(str(self.root)),
             frameworks=frameworks,
             documents=_document_entries(results, evidence, dates, kinds, [catalog for catalog, _ in self.catalogs]),
@@ -438,7 +438,7 @@ def _content_date(result: ExtractResult, commit_dates: dict[str, str], today: da
     path = result.document.path
     if path in commit_dates:
         return commit_dates[path]
-    return datetime.fromtimestamp(result.document.mtime, timezone.utc).date().isoformat()
+    return datetime.fromtimestamp(result.document.mtime, UTC).date().isoformat()
 
 
 def _with_languages(framework: FrameworkResult, catalog: Catalog, results: list[ExtractResult]) -> FrameworkResult:
@@ -459,7 +459,8 @@ def _not_read(passed_over: dict[str, Counter[str]], results: list[ExtractResult]
     )
 
 
-def _document_entries(results, evidence: list[Evidence], dates, kinds, catalogs: list[Catalog]) -> tuple[DocumentEntry, ...]:
+def _document_entries(results, evidence: list[Evidence], dates, kinds,
+                      catalogs: list[Catalog]) -> tuple[DocumentEntry, ...]:
     tags: dict[str, list[Tag]] = {}
     for item in evidence:
         if item.tag:

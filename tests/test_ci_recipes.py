@@ -71,7 +71,8 @@ def test_recipes_and_hook_are_valid_yaml_with_what_they_promise():
     assert uses[0].startswith("actions/checkout@") and steps[0]["with"]["fetch-depth"] == 0
     restore = next(s for s in steps if s.get("uses", "").startswith("actions/cache/restore@"))
     save = next(s for s in steps if s.get("uses", "").startswith("actions/cache/save@"))
-    assert restore["with"]["restore-keys"] == "gapscan-baseline-" and save["with"]["key"].startswith("gapscan-baseline-")
+    assert restore["with"]["restore-keys"] == "gapscan-baseline-"
+    assert save["with"]["key"].startswith("gapscan-baseline-")
     assert restore["with"]["path"] == save["with"]["path"] == github["env"]["BASELINE_DIR"]
     upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact@"))
     assert upload["if"] == "always()" and upload["with"]["path"].rstrip("/") == github["env"]["REPORT_DIR"]
@@ -143,7 +144,8 @@ def test_gitlab_recipe_publishes_junit_and_fails_a_merge_request_on_new_gaps(wor
     assert result.returncode == 1, result.stdout + result.stderr
     assert "new gap(s) since the baseline" in result.stderr
     calls = (base / "curl.log").read_text(encoding="utf-8")
-    assert "https://gitlab.invalid/api/v4/projects/42/jobs/artifacts/main/raw/gapscan-report/report.json?job=gapscan" in calls
+    artifact = "https://gitlab.invalid/api/v4/projects/42/jobs/artifacts/main/raw/gapscan-report/report.json"
+    assert f"{artifact}?job=gapscan" in calls
     assert "JOB-TOKEN: token" in calls
     junit = repo / job["artifacts"]["reports"]["junit"]
     xmlschema.XMLSchema(str(JUNIT_XSD)).validate(str(junit))

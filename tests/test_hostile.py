@@ -25,7 +25,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote, unquote_to_bytes, urljoin, urlsplit
 
-import gapscan.scanner.pipeline as pipeline
+from gapscan.scanner import pipeline
 import pytest
 from gapscan.classifiers.labels import label_class
 from gapscan.reports.baseline import Publication

@@ -36,7 +36,8 @@ def build_tree(root: Path, copies: int = 3) -> Path:
 
 def documents_of(report: dict) -> list[tuple]:
     return [
-        (d["path"], d["status"], d["reason"], d["sha256"], sorted((t["framework"], t["requirement"]) for t in d["tags"]))
+        (d["path"], d["status"], d["reason"], d["sha256"],
+         sorted((t["framework"], t["requirement"]) for t in d["tags"]))
         for d in report["documents"]
     ]
 

@@ -13,7 +13,7 @@ import os
 import re
 import zipfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from xml.etree.ElementTree import ParseError
 
 from defusedxml import DefusedXmlException
@@ -104,7 +104,7 @@ def iso_datetime(value: datetime | None) -> str:
     if not isinstance(value, datetime):
         return ""
     if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(UTC).replace(tzinfo=None)
     return value.replace(microsecond=0).isoformat()
 
 

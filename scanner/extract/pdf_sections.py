@@ -36,7 +36,9 @@ _MAX_HEADING_LINES = 3
 _TITLE_CHARS = 100
 # "Chapter 3" above "Internal audit": a label line that belongs to the heading below it.
 _LABEL_LINE = re.compile(r"^(chapter|part|appendix|annex|section|kapitel|cap[ií]tulo|chapitre)\s+[\w.]+$", re.I)
-_NUMBERING = re.compile(r"^(?:(?:chapter|part|section|appendix|annex)\s+)?(?:[0-9]+(?:\.[0-9]+)*|[ivxlc]+|[a-z])[.):]?\s+")
+_NUMBERING = re.compile(
+    r"^(?:(?:chapter|part|section|appendix|annex)\s+)?(?:[0-9]+(?:\.[0-9]+)*|[ivxlc]+|[a-z])[.):]?\s+"
+)
 _NOT_WORD = re.compile(r"\W+")
 _LETTER = re.compile(r"[^\W\d_]")
 
