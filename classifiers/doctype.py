@@ -227,7 +227,8 @@ _REFERENCE_IDS = 15
 _REFERENCE_WORDS_PER_ID = 30
 
 
-def document_kind(path: str, title: str = "", texts: Iterable[str] = (), language: str = "en",
+def document_kind(  # noqa: PLR0911  one return per kind, the first evidence that decides wins
+        path: str, title: str = "", texts: Iterable[str] = (), language: str = "en",
                   focused: bool = False) -> Kind:
     """Judged from the file name, its folder, the title and, where given, the text, with the words
     of English and of the document's ``language``. ``focused``: the classifier finds the document
@@ -395,8 +396,7 @@ def _plain(text: str, digits: bool = True) -> str:
 
 def _words(text: str) -> list[str]:
     words = []
-    for word in _plain(text, digits=False).split():
-        word = fold_accents(word)
+    for word in map(fold_accents, _plain(text, digits=False).split()):
         if word in _NOT_A_HEAD:
             continue
         training = next((t for t in _TRAINING if word.startswith(t) and len(word) > len(t) + 2), None)

@@ -159,10 +159,11 @@ def _natural(label: str) -> tuple:
     return tuple(int(p) if p.isdigit() else p for p in label.replace(" ", ".").split("."))
 
 
-def cross_validate(
+def cross_validate(  # noqa: PLR0913  the options are keyword-only
     catalogs: list[tuple[Catalog, int | None]],
     labelled: list[Labelled],
     extracts: dict[str, Extract],
+    *,
     cv: str = "source",
     tagger_settings: TaggerSettings | None = None,
     training: TrainingSettings | None = None,

@@ -370,15 +370,16 @@ class Tagger:
                 checks: tuple[Check, ...] = (Check("record rule", True, f"a record of {document.activity}"),)
             else:
                 sibling = label_class(item.framework, item.requirement) == main_class[item.framework]
-                checks = self._checks(document, kind, value, best[item.framework], sibling,
-                                      item.framework in record_frameworks, item.framework in in_scope)
+                checks = self._checks(document, kind, value, best[item.framework], sibling=sibling,
+                                      other_record=item.framework in record_frameworks,
+                                      in_scope=item.framework in in_scope)
             failed = next((check for check in checks if not check.passed), None)
             why = failed.detail if failed else checks[-1].detail
             decided.append(replace(item, tag=failed is None, decision=why, checks=checks))
         return Classified(document.path, kind, tuple(decided))
 
-    def _checks(self, document: DocumentScores, kind: Kind, value: float, framework_best: float, sibling: bool,
-                other_record: bool, in_scope: bool) -> tuple[Check, ...]:
+    def _checks(self, document: DocumentScores, kind: Kind, value: float, framework_best: float, *,  # noqa: PLR0913
+                sibling: bool, other_record: bool, in_scope: bool) -> tuple[Check, ...]:
         """Every step of the decision for a score that is not a record's own, in order: the first
         that fails says why it is not a tag; the last, when all pass, why it is one. ``sibling``:
         the requirement belongs to the clause or practice area of the document's best one."""

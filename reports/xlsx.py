@@ -91,12 +91,13 @@ def render_xlsx(report: GapReport, publication: Publication | None = None) -> by
             if row["framework"] != framework.id:
                 continue
             dates = [d for d in row["evidence_dates"] if d]
-            row = dict(
+            shown = dict(
                 row,
                 evidence_dates=[d or "undated" for d in row["evidence_dates"]],
                 latest=_as_date(max(dates)) if dates else None,
             )
-            body.append([_joined(row[key]) if isinstance(row[key], list) else row[key] for _, key in FRAMEWORK_COLUMNS])
+            body.append([_joined(shown[key]) if isinstance(shown[key], list) else shown[key]
+                         for _, key in FRAMEWORK_COLUMNS])
         _table(sheet, header, body, status_column="Status")
 
     documents = workbook.create_sheet(_sheet_name("Documents", names))

@@ -13,6 +13,7 @@ Every database error becomes :class:`IndexUnusable`, naming the file and ``--reb
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -193,10 +194,8 @@ class Index:
         return None
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(sqlite3.Error):
             self._db.close()
-        except sqlite3.Error:
-            pass
 
     def __enter__(self) -> Index:
         return self

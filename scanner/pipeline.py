@@ -117,7 +117,7 @@ def _check_requirement_settings(config: Config, catalogs: dict[str, Catalog]) ->
 class Scanner:
     """One scanned root with its index, and what is known about each of its documents."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  the options are keyword-only
         self,
         root: Path,
         config: Config,
@@ -170,8 +170,9 @@ class Scanner:
     def sync(self) -> ScanStats:
         """Bring every document up to date with the disk: only new and changed files are read."""
         started = time.monotonic()
-        found = discover(self.root, self.config.include, self.config.exclude, self.config.all_files, self.skip,
-                         self.confined, seen=lambda files: self.notify("discover", files, 0))
+        found = discover(self.root, include=self.config.include, exclude=self.config.exclude,
+                         all_files=self.config.all_files, skip=self.skip, confined=self.confined,
+                         seen=lambda files: self.notify("discover", files, 0))
         self.git = found.git
         self.commit_dates = found.commit_dates
         self.folder_warnings = found.warnings
@@ -232,7 +233,7 @@ class Scanner:
             return
         self.labels_hash = model.info["training_hash"]
         self.tagger = Tagger(self.catalogs, supervised=model)
-        for done, (path, extract) in enumerate(extracts.items(), 1):
+        for done, extract in enumerate(extracts.values(), 1):
             self._score(extract)
             self.notify("classify", done, len(extracts))
 
@@ -344,10 +345,10 @@ class Scanner:
                 level,
                 evidence,
                 inputs,
-                self.config.not_applicable.get(catalog.id),
-                self.config.max_age_days.get(catalog.id),
-                bundled_crosswalks(),
-                in_scope,
+                not_applicable=self.config.not_applicable.get(catalog.id),
+                max_age_days=self.config.max_age_days.get(catalog.id),
+                crosswalks=bundled_crosswalks(),
+                frameworks_in_scope=in_scope,
             ), catalog, results)
             for catalog, level in self.catalogs
         )
@@ -392,7 +393,7 @@ class Scanner:
         return tuple(e for document in self.classified() for e in document.evidence)
 
 
-def scan(
+def scan(  # noqa: PLR0913  the options are keyword-only
     root: Path,
     config: Config,
     *,

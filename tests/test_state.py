@@ -3,6 +3,7 @@ someone dropped into the scanned tree."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -80,10 +81,8 @@ class Scan:
         return self.returncode
 
     def kill(self) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
     def wait(self, timeout: float = 300) -> int:
         limit = time.monotonic() + timeout

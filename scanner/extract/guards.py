@@ -262,7 +262,7 @@ def clean_text(text: str) -> str:
     return _SURROGATES.sub("\ufffd", text)
 
 
-def describe_error(error: BaseException) -> str:
+def describe_error(error: BaseException) -> str:  # noqa: PLR0911  one reason per kind of error, most specific first
     """A one-line reason for an exception raised while reading a file."""
     if isinstance(error, Refused):
         return _one_line(error, 300)  # it may quote a member name, which may hold anything

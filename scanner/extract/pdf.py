@@ -39,7 +39,7 @@ def read(source: Source, fmt: str, limits: Limits) -> Draft:
             _decrypt(reader)
         pages = list(reader.pages)
     except PdfReadError as error:  # includes PdfStreamError, typical of a truncated file
-        raise Refused(f"corrupt: damaged PDF ({describe_error(error).removeprefix('corrupt: ')})")
+        raise Refused(f"corrupt: damaged PDF ({describe_error(error).removeprefix('corrupt: ')})") from error
     texts: list[list[Line]] = []
     warnings: list[str] = []
     chars = 0

@@ -123,7 +123,8 @@ def outline_headings(reader: PdfReader, pages: list[list[Line]]) -> list[Heading
     entries = [(depth, title, page) for depth, title, page in entries if 0 <= page < len(pages) and title]
     entries = _useful_levels(entries)
     headings: list[Heading] = []
-    for _, title, page in entries:
+    for _, title, entry_page in entries:
+        page = entry_page
         previous = headings[-1] if headings else None
         after = previous.line + previous.lines if previous is not None and previous.page == page else 0
         if previous is not None and page < previous.page:
