@@ -145,7 +145,7 @@ class SurfaceForms:
 
     def _read(self) -> list[tuple[str, int, int]]:
         self.text = self.analyzer.joined(self.text)
-        words = []
+        words: list[tuple[str, int, int]] = []
         for match in _WORD.finditer(self.text):
             word = match.group(0).casefold()
             if word not in self.analyzer.stop_words:

@@ -181,6 +181,7 @@ def cross_validate(  # noqa: PLR0913  the options are keyword-only
     rows = [item for item in labelled if not item.exclude and item.path in extracts]
     classified: list[Classified] = []
     for source in sorted({item.source for item in rows}):
+        model: SupervisedModel | None
         if cv == "source":
             model = fit([item for item in rows if item.source != source], extracts, {"fold": source}, training)
         else:

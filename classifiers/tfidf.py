@@ -185,7 +185,7 @@ class Tagger:
     def _supervised_reads(self, language: str) -> bool:
         """The supervised model reads documents written in its language (English: also those whose
         language could not be told)."""
-        return self.supervised.language == told(language, "en")
+        return self.supervised is not None and self.supervised.language == told(language, "en")
 
     def reading_language(self, position: int, language: str) -> str | None:
         """The language a framework reads a text in: the text's own where its catalog reads it, the
@@ -232,7 +232,7 @@ class Tagger:
             framework, requirement = self.keys[index]
             position = self.framework_of[index]
             vector, language = read.vectors[(row, position)]
-            explanation = (f"{activity} record",) if recorded[index] else ()
+            explanation: tuple[str, ...] = (f"{activity} record",) if recorded[index] else ()
             explanation += supervised_terms.get(self.columns[index], ())[:3]
             profile = self._profile(position, language)
             top = profile.top_terms(vector, index - self.spans[position][0], settings.top_terms)
@@ -483,7 +483,7 @@ def _chunk(parts: list[Section], max_chars: int) -> tuple[str, str, str]:
     written: dict[str, int] = {}
     for part in parts:
         written[part.language] = written.get(part.language, 0) + len(part.text)
-    return parts[0].locator, "\n".join(p.text for p in parts)[:max_chars], max(written, key=written.get)
+    return parts[0].locator, "\n".join(p.text for p in parts)[:max_chars], max(written, key=written.__getitem__)
 
 
 _NO_SCOPE = Scope("", 0.0, ())  # a language no regime is written in: every document is in scope

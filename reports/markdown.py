@@ -267,7 +267,7 @@ def _status_changes(page: _Page, publication: Publication,
             continue
         if not page.add(f"**{heading}**", "", "| Framework | Requirement | Title | Was | Now |",
                         "|---|---|---|---|---|"):
-            return
+            return False
         for change in changes[:_CHANGE_ROWS]:
             waiver = publication.waiver_for(change.framework, change.requirement) if heading == "New gaps" else None
             now = _status(change.after) + (f" (waived until {waiver.expires.isoformat()})" if waiver else "")

@@ -95,9 +95,9 @@ def gap_detection(corpus: Corpus, evaluation: Evaluation) -> list[GapCheck]:
         for catalog, level in corpus.catalogs:
             before = {v.id: v.status for v in assess(catalog, level, everything, inputs).verdicts}
             members: dict[str, set[str]] = defaultdict(set)
-            for item in rows:
-                for label in item.labels.get(catalog.id, ()):
-                    members[label].add(item.path)
+            for row in rows:
+                for label in row.labels.get(catalog.id, ()):
+                    members[label].add(row.path)
             for label, paths in sorted(members.items()):
                 ours = [r for r, status in before.items() if label_class(catalog.id, r) == label]
                 if not any(before[r] == "covered" for r in ours):

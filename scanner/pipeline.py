@@ -320,6 +320,7 @@ class Scanner:
         if not readers:
             self.scores.pop(path, None)
             return
+        assert isinstance(result, Extract)  # an unreadable document has no readers
         scores = self.tagger.score(result)
         self.scores[path] = replace(scores, candidates=tuple(e for e in scores.candidates if e.framework in readers))
 

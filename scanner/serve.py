@@ -145,8 +145,8 @@ class _Handler(BaseHTTPRequestHandler):
         return self.server_version
 
     def setup(self) -> None:
-        self.timeout = self.server.request_timeout
         super().setup()
+        self.connection.settimeout(self.server.request_timeout)  # the server's, which a test may shorten
 
     def parse_request(self) -> bool:
         if not super().parse_request():

@@ -152,7 +152,7 @@ def office_properties(source: Source) -> Metadata:
             except ValueError:
                 value = ""
         fields[name] = value
-    return Metadata(**fields)
+    return Metadata.of(fields)
 
 
 def check_size(size: int, limits: Limits) -> None:

@@ -95,7 +95,7 @@ def _metadata(reader: PdfReader) -> Metadata:
         except Exception:  # noqa: BLE001 - e.g. a date string pypdf cannot parse
             continue
         fields[name] = iso_datetime(value) if name in ("created", "modified") else _text(value)
-    return Metadata(**fields)
+    return Metadata.of(fields)
 
 
 def _text(value: object) -> str:

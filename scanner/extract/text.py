@@ -139,7 +139,7 @@ def _markdown(text: str, limits: Limits) -> Draft:
             draft.start(heading, heading)
         pending = "" if _TABLE_RULE.match(body) else body if in_fence else _clean(body)
     draft.add(pending)
-    draft.metadata = Metadata(title=title, **fields)
+    draft.metadata = Metadata.of({**fields, "title": title})
     return draft
 
 
