@@ -10,8 +10,8 @@ import glob
 import os
 import tempfile
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from gapscan.reports.baseline import Publication

@@ -31,10 +31,10 @@ import stat
 import sys
 import threading
 import time
+from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from collections.abc import Callable
 from urllib.parse import unquote, urlsplit
 
 log = logging.getLogger("gapscan.serve")
