@@ -257,7 +257,8 @@ def service_figures(work: Path, big_mb: int) -> None:
         answered, seconds = flood(address, 40, "/big.html")
         sampler.stop()
         print(f"  40 parallel GETs of a {big_mb} MB file: {answered} answered in {seconds:.1f} s; server process "
-              f"peak {sampler.peak_main / KiB:.0f} MiB (VmHWM), {sampler.peak_rss / KiB:.0f} MiB summed RSS of its tree")
+              f"peak {sampler.peak_main / KiB:.0f} MiB (VmHWM), "
+              f"{sampler.peak_rss / KiB:.0f} MiB summed RSS of its tree")
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(60)
@@ -272,7 +273,8 @@ def service_figures(work: Path, big_mb: int) -> None:
     (fake / "git").chmod(0o755)
     cases = {
         "while a slow file is read (limit 120 s)": (slow_tree, ("--config", str(work / "slow.toml")), None),
-        "while waiting on a helper that never answers": (tree, (), {**os.environ, "PATH": f"{fake}:{os.environ['PATH']}"}),
+        "while waiting on a helper that never answers":
+            (tree, (), {**os.environ, "PATH": f"{fake}:{os.environ['PATH']}"}),
     }
     for what, (root, args, env) in cases.items():
         process, _, lines = start_watch(root, work, f"stop-{len(what)}", *args, env=env)

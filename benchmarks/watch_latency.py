@@ -206,7 +206,7 @@ def document_text(rng: random.Random, topic: str, kind: str, number: int) -> tup
         lines.append(" ".join(body))
         if rng.random() < 0.25:
             lines += ["", "| Item | Owner | Due |", "|---|---|---|"]
-            for row in range(rng.randint(1, 4)):
+            for _ in range(rng.randint(1, 4)):
                 due = day + timedelta(days=rng.randint(7, 120))
                 lines.append(f"| {rng.choice(sentences)[:40]} | {rng.choice(PEOPLE)} | {due.isoformat()} |")
         lines.append("")
@@ -308,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     formats = ("html", "json")
     print(f"gapscan watch benchmark: Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
           f"{args.jobs} extraction workers, debounce {args.debounce:g} s, "
-          f"{'polling every %g s' % args.poll if args.poll else 'native events'}; in {work}")
+          f"{f'polling every {args.poll:g} s' if args.poll else 'native events'}; in {work}")
     print(f"load average before: {os.getloadavg()[0]:.2f} (wall times stretch when other programs share the CPUs)")
     try:
         root, out = work / "qms", work / "out"
@@ -340,7 +340,8 @@ def main(argv: list[str] | None = None) -> int:
                     handle.write(text)
                 stopped_changing = time.monotonic()  # the last write is closed
                 noticed, _ = watcher.wait(
-                    lambda r: any(d["path"] == relative and d["sha256"] == expected for d in r["documents"]))
+                    lambda r, relative=relative, expected=expected:
+                        any(d["path"] == relative and d["sha256"] == expected for d in r["documents"]))
                 latencies.append(noticed - stopped_changing)
                 idle(service)
                 processing.append(service.batches[-1].seconds)

@@ -11,6 +11,7 @@ import unicodedata
 from collections import Counter
 from functools import cache, lru_cache
 from importlib import resources
+from itertools import pairwise
 
 import snowballstemmer
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
@@ -71,7 +72,7 @@ class Analyzer:
     def terms(self, text: str) -> list[str]:
         """Stemmed unigrams and adjacent pairs (pairs skip across removed stop words)."""
         stems = [self.stem(w) for w in self.words(text)]
-        return stems + [f"{a} {b}" for a, b in zip(stems, stems[1:])]
+        return stems + [f"{a} {b}" for a, b in pairwise(stems)]
 
 
 @cache
@@ -144,7 +145,7 @@ class SurfaceForms:
 
     def _read(self) -> list[tuple[str, int, int]]:
         self.text = self.analyzer.joined(self.text)
-        words = []
+        words: list[tuple[str, int, int]] = []
         for match in _WORD.finditer(self.text):
             word = match.group(0).casefold()
             if word not in self.analyzer.stop_words:

@@ -59,8 +59,8 @@ class Kind:
 _WORDS: dict[str, dict[str, str]] = {
     "en": {
         "template": r"templates?|blank|forms?",
-        "record": r"records?|reports?|minutes|logs?|registers?|results?|checks|matrix|evidence|findings|survey|certificates?"
-                  r"|signed|completed|review\s+\d{4}",
+        "record": r"records?|reports?|minutes|logs?|registers?|results?|checks|matrix|evidence|findings|survey"
+                  r"|certificates?|signed|completed|review\s+\d{4}",
         "policy": r"polic(y|ies)|charter",
         "plan": r"plans?|schedules?|programmes?|roadmap",
         "procedure": r"procedures?|sops?|process(es)?|manual|instructions?|guidelines?|standards?|handbook"
@@ -124,7 +124,8 @@ _WORDS: dict[str, dict[str, str]] = {
                   r"|compl[eé]t[eé]e?s?",
         "policy": r"politiques?|chartes?",
         "plan": r"plans?|planning|programmes?|calendriers?",
-        "procedure": r"proc[eé]dures?|processus|manuels?|instructions?|guides?|normes?|standards?|modes?\s+op[eé]ratoires?",
+        "procedure": r"proc[eé]dures?|processus|manuels?|instructions?|guides?|normes?|standards?"
+                     r"|modes?\s+op[eé]ratoires?",
         "placeholder": r"Nom|Date|Signature|Soci[eé]t[eé]|Entreprise|Organisation|Responsable|Fonction|Description"
                        r"|Ins[eé]rer|Saisir|D[eé]crire|Indiquer|Projet|Produit|Version",
         "blank": r"[AÀ] COMPL[EÉ]TER|[AÀ] D[EÉ]FINIR",
@@ -235,7 +236,8 @@ _REFERENCE_IDS = 15
 _REFERENCE_WORDS_PER_ID = 30
 
 
-def document_kind(path: str, title: str = "", texts: Iterable[str] = (), language: str = "en",
+def document_kind(  # noqa: PLR0911  one return per kind, the first evidence that decides wins
+        path: str, title: str = "", texts: Iterable[str] = (), language: str = "en",
                   focused: bool = False) -> Kind:
     """Judged from the file name, its folder, the title and, where given, the text, with the words
     of English and of the document's ``language``. ``focused``: the classifier finds the document
@@ -334,14 +336,14 @@ def _is_filled(cells: list[str], patterns: _Patterns) -> bool:
 # compared without their accents, in every language gapscan has words for.
 ACTIVITIES = ("training",)
 _TRAINING = frozenset(
-    "training trainings "  # en
+    "training trainings "  # en  # noqa: SIM905  words laid out by language
     "capacitacion capacitaciones formacion entrenamiento "  # es (formación also pt)
     "schulung schulungen unterweisung unterweisungen weiterbildung "  # de
     "formation formations "  # fr
     "treinamento treinamentos formacao capacitacao".split()  # pt
 )
 _RECORD_NOUNS = frozenset(
-    "record records log logs register questionnaire questionnaires quiz quizzes attendance sheet sheets "
+    "record records log logs register questionnaire questionnaires quiz quizzes attendance sheet sheets "  # noqa: SIM905  words laid out by language
     "certificate certificates checklist checklists "
     "registro registros bitacora asistencia cuestionario cuestionarios certificado certificados constancia "
     "hoja hojas lista listas "
@@ -355,7 +357,7 @@ _GERMAN_RECORD_HEADS = ("nachweis", "nachweise", "protokoll", "liste", "fragebog
 # "training records procedure", "training plan" and "training presentation" are not. Spanish,
 # French and Portuguese names begin with it: "Registro de capacitación", "Plan de formation".
 _OTHER_HEADS = frozenset(
-    "procedure procedures policy policies sop sops process processes manual instruction instructions "
+    "procedure procedures policy policies sop sops process processes manual instruction instructions "  # noqa: SIM905  words laid out by language
     "guideline guidelines standard standards handbook plan plans presentation slides course courses "
     "material materials matrix needs analysis "
     "procedimiento procedimientos politica proceso procesos instructivo programa planes presentacion curso cursos "
@@ -365,14 +367,14 @@ _OTHER_HEADS = frozenset(
     "procedimento procedimentos plano planos apresentacao".split()
 )
 _HEAD_FIRST = frozenset(
-    "registro registros bitacora asistencia cuestionario cuestionarios certificado certificados constancia hoja hojas "
+    "registro registros bitacora asistencia cuestionario cuestionarios certificado certificados constancia hoja hojas "  # noqa: SIM905  words laid out by language
     "lista listas enregistrement enregistrements registre feuille emargement attestation certificat registo registos "
     "ficha procedimiento procedimientos politica proceso procesos instructivo programa planes presentacion curso "
     "cursos matriz politique processus manuel programme cours matrice procedimento procedimentos plano planos "
     "apresentacao".split()
 )
 _NOT_A_HEAD = frozenset(
-    "template templates form forms example sample blank draft final copy signed completed "
+    "template templates form forms example sample blank draft final copy signed completed "  # noqa: SIM905  words laid out by language
     "plantilla formulario formato ejemplo borrador copia firmado completado "
     "vorlage formular beispiel muster entwurf "
     "modele formulaire exemple brouillon copie signe "
@@ -380,7 +382,7 @@ _NOT_A_HEAD = frozenset(
 )
 # "Training" in another sense: an auditor's checklist on training, a supplier's, a model's.
 _OTHER_TRAINING = frozenset(
-    "audit audits supplier suppliers vendor vendors model models ml dataset datasets data "
+    "audit audits supplier suppliers vendor vendors model models ml dataset datasets data "  # noqa: SIM905  words laid out by language
     "auditoria proveedor proveedores datos lieferant lieferanten modell daten fournisseur fournisseurs donnees "
     "fornecedor fornecedores dados".split()
 )
@@ -394,8 +396,7 @@ def _plain(text: str, digits: bool = True) -> str:
 
 def _words(text: str) -> list[str]:
     words = []
-    for word in _plain(text, digits=False).split():
-        word = fold_accents(word)
+    for word in map(fold_accents, _plain(text, digits=False).split()):
         if word in _NOT_A_HEAD:
             continue
         training = next((t for t in _TRAINING if word.startswith(t) and len(word) > len(t) + 2), None)

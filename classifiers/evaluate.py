@@ -73,8 +73,8 @@ class FrameworkScore:
         return {
             "framework": self.framework,
             "documents": self.documents,
-            "micro": dict(zip(("precision", "recall", "f1"), _rounded(self.micro))),
-            "macro": dict(zip(("precision", "recall", "f1"), _rounded(self.macro))),
+            "micro": dict(zip(("precision", "recall", "f1"), _rounded(self.micro), strict=True)),
+            "macro": dict(zip(("precision", "recall", "f1"), _rounded(self.macro), strict=True)),
             "negatives": self.negatives,
             "false_tags_per_negative": round(self.false_tags_per_negative, 3),
             "classes": [
@@ -159,10 +159,11 @@ def _natural(label: str) -> tuple:
     return tuple(int(p) if p.isdigit() else p for p in label.replace(" ", ".").split("."))
 
 
-def cross_validate(
+def cross_validate(  # noqa: PLR0913  the options are keyword-only
     catalogs: list[tuple[Catalog, int | None]],
     labelled: list[Labelled],
     extracts: dict[str, Extract],
+    *,
     cv: str = "source",
     tagger_settings: TaggerSettings | None = None,
     training: TrainingSettings | None = None,
@@ -173,13 +174,14 @@ def cross_validate(
     Each source family is classified as a scan of its own folder would classify it: the collection
     its scores are weighed against is every readable document of that source, labelled or not
     (``extracts`` are keyed by their path in the corpus; their documents may name them as the
-    source's own folder does). ``cv="source"``: each source is scored by a model trained on all the others; ``cv="none"``:
-    by ``default_model`` as it is (with None, the catalog profiles alone: the cold start)."""
+    source's own folder does). ``cv="source"``: each source is scored by a model trained on all the
+    others; ``cv="none"``: by ``default_model`` as it is (with None, the catalog profiles alone: the cold start)."""
     if cv not in ("source", "none"):
         raise ValueError(f"unknown cross-validation {cv!r}: use 'source' or 'none'")
     rows = [item for item in labelled if not item.exclude and item.path in extracts]
     classified: list[Classified] = []
     for source in sorted({item.source for item in rows}):
+        model: SupervisedModel | None
         if cv == "source":
             model = fit([item for item in rows if item.source != source], extracts, {"fold": source}, training)
         else:
@@ -187,7 +189,7 @@ def cross_validate(
         tagger = Tagger(catalogs, tagger_settings, model)
         ours = [path for path in extracts if path.split("/", 1)[0] == source]
         scored = [tagger.score(extracts[path]) for path in ours]
-        for path, result in zip(ours, tagger.decide(scored)):
+        for path, result in zip(ours, tagger.decide(scored), strict=True):
             classified.append(replace(result, path=path,
                                       evidence=tuple(replace(e, path=path) for e in result.evidence)))
     frameworks = [catalog.id for catalog, _ in catalogs]

@@ -43,7 +43,7 @@ def label_class(framework: str, requirement_id: str) -> str:
     if framework == "iso9001-2015":
         return ".".join(requirement_id.split(".")[:2])
     if framework == "cmmi-v2-dev":
-        return requirement_id.split(" ")[0]
+        return requirement_id.split(" ", maxsplit=1)[0]
     return requirement_id
 
 

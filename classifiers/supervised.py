@@ -46,6 +46,8 @@ class SupervisedModel:
     intercept: np.ndarray  # (classes,)
     info: dict = field(default_factory=dict)
     language: str = "en"  # the language of its terms: it reads documents written in it
+    _counter: CountVectorizer = field(init=False, repr=False)  # both made by __post_init__
+    _column: dict[tuple[str, str], int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         vocabulary = {t: i for i, t in enumerate(self.vocabulary)}

@@ -185,7 +185,7 @@ class Tagger:
     def _supervised_reads(self, language: str) -> bool:
         """The supervised model reads documents written in its language (English: also those whose
         language could not be told)."""
-        return self.supervised.language == told(language, "en")
+        return self.supervised is not None and self.supervised.language == told(language, "en")
 
     def reading_language(self, position: int, language: str) -> str | None:
         """The language a framework reads a text in: the text's own where its catalog reads it, the
@@ -232,9 +232,10 @@ class Tagger:
             framework, requirement = self.keys[index]
             position = self.framework_of[index]
             vector, language = read.vectors[(row, position)]
-            explanation = (f"{activity} record",) if recorded[index] else ()
+            explanation: tuple[str, ...] = (f"{activity} record",) if recorded[index] else ()
             explanation += supervised_terms.get(self.columns[index], ())[:3]
-            top = self._profile(position, language).top_terms(vector, index - self.spans[position][0], settings.top_terms)
+            profile = self._profile(position, language)
+            top = profile.top_terms(vector, index - self.spans[position][0], settings.top_terms)
             explanation += tuple(t for t in map(written_in(language), top) if t not in explanation)
             candidates.append(
                 Evidence(
@@ -273,7 +274,8 @@ class Tagger:
         for position, (first, end) in enumerate(self.spans):
             rows_in: dict[str, list[int]] = {}
             for row, (_, written_in) in enumerate(units):
-                language = self.reading_language(position, written_in) or self.reading_language(position, extract.language)
+                language = (self.reading_language(position, written_in)
+                            or self.reading_language(position, extract.language))
                 if language is not None:
                     rows_in.setdefault(language, []).append(row)
             for language, rows in rows_in.items():
@@ -301,7 +303,7 @@ class Tagger:
         its best score at least twice that of any other class."""
         for framework in self.frameworks:
             best: dict[str, float] = {}
-            for (fw, requirement), value in zip(self.keys, scores):
+            for (fw, requirement), value in zip(self.keys, scores, strict=True):
                 if fw == framework:
                     label = label_class(fw, requirement)
                     best[label] = max(best.get(label, 0.0), float(value))
@@ -344,7 +346,8 @@ class Tagger:
     def _decide_one(self, document: DocumentScores, lifted: np.ndarray, column: dict) -> Classified:
         settings = self.settings
         recorded = {(item.framework, item.requirement) for item in document.candidates
-                    if document.activity and document.activity in self.records_of[column[(item.framework, item.requirement)]]}
+                    if document.activity
+                    and document.activity in self.records_of[column[(item.framework, item.requirement)]]}
         in_scope = {f for f in self.frameworks if document.scope.margin(f) >= settings.scope_margin}
         kind = document.kind
         if recorded:
@@ -367,15 +370,16 @@ class Tagger:
                 checks: tuple[Check, ...] = (Check("record rule", True, f"a record of {document.activity}"),)
             else:
                 sibling = label_class(item.framework, item.requirement) == main_class[item.framework]
-                checks = self._checks(document, kind, value, best[item.framework], sibling,
-                                      item.framework in record_frameworks, item.framework in in_scope)
+                checks = self._checks(document, kind, value, best[item.framework], sibling=sibling,
+                                      other_record=item.framework in record_frameworks,
+                                      in_scope=item.framework in in_scope)
             failed = next((check for check in checks if not check.passed), None)
             why = failed.detail if failed else checks[-1].detail
             decided.append(replace(item, tag=failed is None, decision=why, checks=checks))
         return Classified(document.path, kind, tuple(decided))
 
-    def _checks(self, document: DocumentScores, kind: Kind, value: float, framework_best: float, sibling: bool,
-                other_record: bool, in_scope: bool) -> tuple[Check, ...]:
+    def _checks(self, document: DocumentScores, kind: Kind, value: float, framework_best: float, *,  # noqa: PLR0913
+                sibling: bool, other_record: bool, in_scope: bool) -> tuple[Check, ...]:
         """Every step of the decision for a score that is not a record's own, in order: the first
         that fails says why it is not a tag; the last, when all pass, why it is one. ``sibling``:
         the requirement belongs to the clause or practice area of the document's best one."""
@@ -400,8 +404,8 @@ class Tagger:
                   f"more about {(document.scope.regime or 'another regime').lower()} than about any requirement "
                   "of this framework"),
             Check("baseline", value >= floor,
-                  f"{value:+.2f} against this folder's baseline for it" + (f" (at least {floor:.2f} needed)"
-                                                                           if value >= floor else f", below {floor:.2f}")),
+                  f"{value:+.2f} against this folder's baseline for it"
+                  + (f" (at least {floor:.2f} needed)" if value >= floor else f", below {floor:.2f}")),
             Check("main subject", value >= cutoff,
                   f"{value:+.2f} against this folder's baseline; what the document is mainly about" if value >= cutoff
                   else f"not what the document is mainly about {mainly}"),
@@ -479,7 +483,7 @@ def _chunk(parts: list[Section], max_chars: int) -> tuple[str, str, str]:
     written: dict[str, int] = {}
     for part in parts:
         written[part.language] = written.get(part.language, 0) + len(part.text)
-    return parts[0].locator, "\n".join(p.text for p in parts)[:max_chars], max(written, key=written.get)
+    return parts[0].locator, "\n".join(p.text for p in parts)[:max_chars], max(written, key=written.__getitem__)
 
 
 _NO_SCOPE = Scope("", 0.0, ())  # a language no regime is written in: every document is in scope

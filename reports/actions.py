@@ -98,7 +98,7 @@ def action_plan(report: GapReport) -> tuple[Action, ...]:
         return (-len({framework for framework, _ in closes}), -len(closes), not _needs_records(verdict),
                 order[key[0]], verdict.status != Status.MISSING, position[key])
 
-    actions = []
+    actions: list[Action] = []
     while open_gaps:
         anchor = min(open_gaps, key=priority)
         closes = [anchor] + [k for k in shared[anchor] if k in open_gaps]

@@ -33,11 +33,12 @@ class AssessmentInputs:
     today: date
 
 
-def assess(
+def assess(  # noqa: PLR0913  the options are keyword-only
     catalog: Catalog,
     level: int | None,
     evidence: list[Evidence],
     inputs: AssessmentInputs,
+    *,
     not_applicable: dict[str, str] | None = None,
     max_age_days: dict[str, int] | None = None,
     crosswalks: tuple[Crosswalk, ...] = (),
@@ -101,7 +102,7 @@ def _section(catalog: Catalog, requirement: Requirement) -> Requirement | None:
     return top
 
 
-def _judge(requirement, found, inputs, justification, age_limit):
+def _judge(requirement, found, inputs, justification, age_limit):  # noqa: PLR0911  one return per verdict
     """Status, reason, the evidence offered, the near misses, and the shortfall (why a gap is one:
     nothing, stale, template, no_records, no_document; "" when it is not a gap)."""
     if justification:

@@ -33,7 +33,7 @@ COLUMNS = (
 def register_rows(report: GapReport, publication: Publication | None = None) -> list[dict[str, object]]:
     """The gap register as plain values (shared with the xlsx renderer): one dict per requirement."""
     publication = publication or Publication()
-    rows = []
+    rows: list[dict[str, object]] = []
     for framework in report.frameworks:
         for verdict in framework.verdicts:
             waiver = publication.waiver_for(framework.id, verdict.id)

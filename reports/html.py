@@ -259,7 +259,10 @@ def _trend(report: GapReport, labels: dict[str, str]) -> TrendView | None:
 
     series = []
     for index, framework in enumerate(report.frameworks):
-        segments, current, dots, values = [], [], [], []
+        segments: list[list[str]] = []
+        current: list[str] = []
+        dots: list[tuple[float, float, str]] = []
+        values: list[float] = []
         for position, point in enumerate(history):
             value = point.coverage_of(framework.id)
             if value is None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 
 from gapscan.reports.actions import Action, action_plan
-from gapscan.reports.gate import Publication, gate_failures
+from gapscan.reports.gate import BaselineDiff, Publication, StatusChange, gate_failures
 from gapscan.reports.inert import document_href, md_code, md_text
 from gapscan.reports.model import FrameworkResult, GapReport, Verdict
 from gapscan.scanner.common.clock import parse_timestamp, timestamp_text
@@ -250,41 +250,62 @@ def _changes(page: _Page, publication: Publication) -> None:
         ("Resolved", diff.resolved),
         ("Improved (missing \u2192 partial)", diff.improved),
     ]
+    if _status_changes(page, publication, sections) and _less_evidence(page, diff):
+        _gone(page, diff)
+
+
+def _status_changes(page: _Page, publication: Publication,
+                    sections: list[tuple[str, tuple[StatusChange, ...]]]) -> bool:
+    """One table per kind of status change; False once the page is full."""
     for heading, changes in sections:
         if not changes:
             continue
-        if not page.add(f"**{heading}**", "", "| Framework | Requirement | Title | Was | Now |", "|---|---|---|---|---|"):
-            return
+        if not page.add(f"**{heading}**", "", "| Framework | Requirement | Title | Was | Now |",
+                        "|---|---|---|---|---|"):
+            return False
         for change in changes[:_CHANGE_ROWS]:
             waiver = publication.waiver_for(change.framework, change.requirement) if heading == "New gaps" else None
             now = _status(change.after) + (f" (waived until {waiver.expires.isoformat()})" if waiver else "")
             if not page.add(
-                f"| {md_code(change.framework, 40)} | {md_code(change.requirement, 40)} | {md_text(change.title, 120)} | "
+                f"| {md_code(change.framework, 40)} | {md_code(change.requirement, 40)} | "
+                f"{md_text(change.title, 120)} | "
                 f"{_status(change.before) if change.before else 'not assessed'} | {now} |"
             ):
-                return
+                return False
         _more(page, len(changes))
-    if diff.shrunk:
-        if not page.add("**Less evidence**", "", "| Framework | Requirement | Now | Documents no longer evidence | Still evidence |",
-                        "|---|---|---|---|---:|"):
+    return True
+
+
+def _less_evidence(page: _Page, diff: BaselineDiff) -> bool:
+    """Requirements some of whose evidence is gone; False once the page is full."""
+    if not diff.shrunk:
+        return True
+    if not page.add("**Less evidence**", "",
+                    "| Framework | Requirement | Now | Documents no longer evidence | Still evidence |",
+                    "|---|---|---|---|---:|"):
+        return False
+    for loss in diff.shrunk[:_CHANGE_ROWS]:
+        lost = ", ".join(md_code(p, 120) for p in loss.lost[:5])
+        if len(loss.lost) > 5:
+            lost += f" and {len(loss.lost) - 5} more"
+        if not page.add(f"| {md_code(loss.framework, 40)} | {md_code(loss.requirement, 40)} | "
+                        f"{_status(loss.status)} | {lost} | {loss.remaining} |"):
+            return False
+    _more(page, len(diff.shrunk))
+    return True
+
+
+def _gone(page: _Page, diff: BaselineDiff) -> None:
+    if not diff.disappeared:
+        return
+    if not page.add("**Documents gone** (neither their content nor their path is left)", ""):
+        return
+    for path in diff.disappeared[:_CHANGE_ROWS]:
+        if not page.add(f"- {md_code(path, 200, in_table=False)}"):
             return
-        for loss in diff.shrunk[:_CHANGE_ROWS]:
-            lost = ", ".join(md_code(p, 120) for p in loss.lost[:5])
-            if len(loss.lost) > 5:
-                lost += f" and {len(loss.lost) - 5} more"
-            if not page.add(f"| {md_code(loss.framework, 40)} | {md_code(loss.requirement, 40)} | {_status(loss.status)} | "
-                            f"{lost} | {loss.remaining} |"):
-                return
-        _more(page, len(diff.shrunk))
-    if diff.disappeared:
-        if not page.add("**Documents gone** (neither their content nor their path is left)", ""):
-            return
-        for path in diff.disappeared[:_CHANGE_ROWS]:
-            if not page.add(f"- {md_code(path, 200, in_table=False)}"):
-                return
-        if len(diff.disappeared) > _CHANGE_ROWS:
-            page.add(f"- \u2026 and {len(diff.disappeared) - _CHANGE_ROWS} more")
-        page.add("")
+    if len(diff.disappeared) > _CHANGE_ROWS:
+        page.add(f"- \u2026 and {len(diff.disappeared) - _CHANGE_ROWS} more")
+    page.add("")
 
 
 def _more(page: _Page, count: int) -> None:
@@ -299,11 +320,13 @@ def _waivers(page: _Page, publication: Publication) -> None:
         return
     page.add("### Waivers", "")
     if review.applied:
-        page.add(f"- {len(review.applied)} {'gap is' if len(review.applied) == 1 else 'gaps are'} waived (accepted until the waiver expires).")
+        gaps = "gap is" if len(review.applied) == 1 else "gaps are"
+        page.add(f"- {len(review.applied)} {gaps} waived (accepted until the waiver expires).")
     for waiver in review.expired:
         if not page.add(
-            f"- **Expired** on {waiver.expires.isoformat()}, no longer applied: {md_code(waiver.framework, 40, in_table=False)} "
-            f"{md_code(waiver.requirement, 40, in_table=False)} \u2014 {md_text(waiver.reason, 200)}"
+            f"- **Expired** on {waiver.expires.isoformat()}, no longer applied: "
+            f"{md_code(waiver.framework, 40, in_table=False)} {md_code(waiver.requirement, 40, in_table=False)} "
+            f"\u2014 {md_text(waiver.reason, 200)}"
         ):
             return
     for waiver in review.unused:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import re
 from datetime import date, datetime
+from typing import cast
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -78,6 +79,7 @@ def render_xlsx(report: GapReport, publication: Publication | None = None) -> by
     publication = publication or Publication()
     workbook = Workbook()
     summary = workbook.active
+    assert isinstance(summary, Worksheet)  # a new workbook opens on its one worksheet
     summary.title = "Summary"
     names = {"summary", "history"}  # Excel reserves "History"
     _summary_sheet(summary, report, publication)
@@ -91,13 +93,15 @@ def render_xlsx(report: GapReport, publication: Publication | None = None) -> by
         for row in rows:
             if row["framework"] != framework.id:
                 continue
-            dates = [d for d in row["evidence_dates"] if d]
-            row = dict(
+            evidence_dates = cast("list[str]", row["evidence_dates"])  # one per evidence document, "" if undated
+            dates = [d for d in evidence_dates if d]
+            shown = dict(
                 row,
-                evidence_dates=[d or "undated" for d in row["evidence_dates"]],
+                evidence_dates=[d or "undated" for d in evidence_dates],
                 latest=_as_date(max(dates)) if dates else None,
             )
-            body.append([_joined(row[key]) if isinstance(row[key], list) else row[key] for _, key in FRAMEWORK_COLUMNS])
+            body.append([_joined(value) if isinstance(value := shown[key], list) else value
+                         for _, key in FRAMEWORK_COLUMNS])
         _table(sheet, header, body, status_column="Status")
 
     documents = workbook.create_sheet(_sheet_name("Documents", names))
@@ -173,9 +177,9 @@ def _table(sheet: Worksheet, header: list[str], body: list[list], status_column:
     bold = Font(bold=True, color="FFFFFF")
     fill = PatternFill("solid", fgColor=HEADER_FILL)
     for column, label in enumerate(header, 1):
-        cell = sheet.cell(row=1, column=column, value=label)
-        cell.font, cell.fill = bold, fill
-        cell.alignment = Alignment(vertical="center")
+        head = sheet.cell(row=1, column=column, value=label)
+        head.font, head.fill = bold, fill
+        head.alignment = Alignment(vertical="center")
     status_index = header.index(status_column) + 1 if status_column else None
     wrap = Alignment(wrap_text=True, vertical="top")
     top = Alignment(vertical="top")

@@ -74,9 +74,10 @@ def load_config(root: Path, explicit: Path | None = None) -> Config:
     data = _read(path)
     if path.name == "pyproject.toml":
         tool = data.get("tool", {})
-        data = tool.get("gapscan", {}) if isinstance(tool, dict) else None
-        if not isinstance(data, dict):
+        table = tool.get("gapscan", {}) if isinstance(tool, dict) else None
+        if not isinstance(table, dict):
             raise ConfigError(f"{path}: [tool.gapscan] must be a table")
+        data = table
     config = _parse(data, path)
     if explicit is None and path.parent.resolve() == root:
         _check_contained(config, path, root)

@@ -103,7 +103,8 @@ def file_type(relative: str) -> str:
     return name.lower() if dot == 0 else name[dot:].lower() if dot > 0 else ""
 
 
-def inspect(root: Path, relative: str, fmt: str, confined: bool = True) -> Candidate | Refusal | None:
+def inspect(  # noqa: PLR0911  one return per state the file can be found in
+        root: Path, relative: str, fmt: str, confined: bool = True) -> Candidate | Refusal | None:
     """The file at ``relative`` as it is now: a candidate, a refusal, or None when it is not there.
 
     ``root`` is the resolved root. Confined, a file whose real path (every symlink followed) lies
@@ -134,8 +135,9 @@ def inspect(root: Path, relative: str, fmt: str, confined: bool = True) -> Candi
     return Candidate(relative, absolute, fmt, info.st_size, info.st_mtime)
 
 
-def discover(
+def discover(  # noqa: PLR0913  the options are keyword-only
     root: Path,
+    *,
     include: tuple[str, ...] = (),
     exclude: tuple[str, ...] = (),
     all_files: bool = False,
@@ -231,7 +233,8 @@ def walk_files(
                 found.append(relative)
             elif entry.name in VCS_FOLDERS:
                 continue
-            elif inside is not None and entry.is_symlink() and not is_inside(real := os.path.realpath(entry.path), str(inside)):
+            elif (inside is not None and entry.is_symlink()
+                  and not is_inside(real := os.path.realpath(entry.path), str(inside))):
                 warnings.append(f"{_short(relative)}: {outside(display_path(real), 'followed')}")
             else:
                 subfolders.append((entry.path, relative))
@@ -287,14 +290,11 @@ def _commit_dates(root: Path) -> dict[str, str]:
     dates: dict[str, str] = {}
     current = ""
     for token in log.decode("utf-8", "surrogateescape").split("\0"):
-        token = token.strip("\n")
-        if not token:
-            continue
-        if token.startswith("\x01"):
-            header, _, first_path = token[1:].partition("\n")
+        path = token.strip("\n")
+        if path.startswith("\x01"):
+            header, _, first_path = path[1:].partition("\n")
             current = header[:10]
-            token = first_path.strip("\n")
-            if not token:
-                continue
-        dates.setdefault(token, current)
+            path = first_path.strip("\n")
+        if path:
+            dates.setdefault(path, current)
     return dates

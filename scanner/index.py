@@ -13,6 +13,7 @@ Every database error becomes :class:`IndexUnusable`, naming the file and ``--reb
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -162,9 +163,11 @@ class Index:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise IndexUnusable(f"{path}: cannot create the index folder: {exc.strerror or exc}") from exc
-        self._db = None
         try:
             self._db = sqlite3.connect(path, timeout=30)
+        except sqlite3.Error as exc:
+            raise _unusable(path, exc) from exc
+        try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
@@ -175,8 +178,7 @@ class Index:
             elif int(row[0]) > SCHEMA_VERSION:
                 raise IndexUnusable(f"{path}: made by a newer gapscan (schema {row[0]}); {REBUILD_HINT}")
         except (sqlite3.Error, ValueError) as exc:
-            if self._db is not None:
-                self._db.close()
+            self._db.close()
             raise _unusable(path, exc) from exc
         except IndexUnusable:
             self._db.close()
@@ -194,10 +196,8 @@ class Index:
         return None
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(sqlite3.Error):
             self._db.close()
-        except sqlite3.Error:
-            pass
 
     def __enter__(self) -> Index:
         return self
@@ -281,7 +281,7 @@ class Index:
 
     @_guarded
     def store(self, results: list[Extract | Unreadable], extractor: int) -> None:
-        rows = []
+        rows: list[tuple[str, int, str, str | None, str | None]] = []
         for result in results:
             if isinstance(result, Extract) and result.includes:
                 continue  # its text depends on other files too: read again each scan (LaTeX is quick)
@@ -312,7 +312,9 @@ class Index:
             "INSERT INTO scans (finished, documents, readable, coverage) VALUES (?, ?, ?, ?)",
             (finished, documents, readable, json.dumps(coverage, sort_keys=True)),
         )
-        self._db.execute("DELETE FROM scans WHERE id <= ?", (cursor.lastrowid - HISTORY_KEPT,))
+        newest = cursor.lastrowid
+        assert newest is not None  # an INSERT sets it
+        self._db.execute("DELETE FROM scans WHERE id <= ?", (newest - HISTORY_KEPT,))
         self._db.commit()
 
     @_guarded

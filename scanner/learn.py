@@ -96,9 +96,9 @@ def gap_detection(corpus: Corpus, evaluation: Evaluation) -> list[GapCheck]:
         for catalog, level in corpus.catalogs:
             before = {v.id: v.status for v in assess(catalog, level, everything, inputs).verdicts}
             members: dict[str, set[str]] = defaultdict(set)
-            for item in rows:
-                for label in item.labels.get(catalog.id, ()):
-                    members[label].add(item.path)
+            for row in rows:
+                for label in row.labels.get(catalog.id, ()):
+                    members[label].add(row.path)
             for label, paths in sorted(members.items()):
                 ours = [r for r, status in before.items() if label_class(catalog.id, r) == label]
                 if not any(before[r] == Status.COVERED for r in ours):
@@ -136,7 +136,8 @@ def format_evaluation(evaluation: Evaluation, sources: dict[str, list[FrameworkS
         ]
         for c in framework.classes:
             lines.append(
-                f"  {c.label:8} {c.support:7d} {c.tp:4d} {c.fp:4d} {c.fn:4d} {c.precision:9.2f} {c.recall:6.2f} {c.f1:6.2f}"
+                f"  {c.label:8} {c.support:7d} {c.tp:4d} {c.fp:4d} {c.fn:4d} "
+                f"{c.precision:9.2f} {c.recall:6.2f} {c.f1:6.2f}"
             )
     if sources:
         lines.append("by source (micro precision / recall / F1; false tags per unlabelled document):")

@@ -10,8 +10,8 @@ import glob
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 from urllib.parse import quote
 
 from gapscan.reports.gate import Publication

@@ -11,12 +11,11 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Callable
 
 from gapscan.scanner.common.evidence import Evidence
 from gapscan.classifiers.labels import LabelsError, load_labels
@@ -117,7 +116,7 @@ def _check_requirement_settings(config: Config, catalogs: dict[str, Catalog]) ->
 class Scanner:
     """One scanned root with its index, and what is known about each of its documents."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  the options are keyword-only
         self,
         root: Path,
         config: Config,
@@ -170,8 +169,9 @@ class Scanner:
     def sync(self) -> ScanStats:
         """Bring every document up to date with the disk: only new and changed files are read."""
         started = time.monotonic()
-        found = discover(self.root, self.config.include, self.config.exclude, self.config.all_files, self.skip,
-                         self.confined, seen=lambda files: self.notify("discover", files, 0))
+        found = discover(self.root, include=self.config.include, exclude=self.config.exclude,
+                         all_files=self.config.all_files, skip=self.skip, confined=self.confined,
+                         seen=lambda files: self.notify("discover", files, 0))
         self.git = found.git
         self.commit_dates = found.commit_dates
         self.folder_warnings = found.warnings
@@ -232,7 +232,7 @@ class Scanner:
             return
         self.labels_hash = model.info["training_hash"]
         self.tagger = Tagger(self.catalogs, supervised=model)
-        for done, (path, extract) in enumerate(extracts.items(), 1):
+        for done, extract in enumerate(extracts.values(), 1):
             self._score(extract)
             self.notify("classify", done, len(extracts))
 
@@ -319,6 +319,7 @@ class Scanner:
         if not readers:
             self.scores.pop(path, None)
             return
+        assert isinstance(result, Extract)  # an unreadable document has no readers
         scores = self.tagger.score(result)
         self.scores[path] = replace(scores, candidates=tuple(e for e in scores.candidates if e.framework in readers))
 
@@ -344,16 +345,16 @@ class Scanner:
                 level,
                 evidence,
                 inputs,
-                self.config.not_applicable.get(catalog.id),
-                self.config.max_age_days.get(catalog.id),
-                bundled_crosswalks(),
-                in_scope,
+                not_applicable=self.config.not_applicable.get(catalog.id),
+                max_age_days=self.config.max_age_days.get(catalog.id),
+                crosswalks=bundled_crosswalks(),
+                frameworks_in_scope=in_scope,
             ), catalog, results)
             for catalog, level in self.catalogs
         )
         return GapReport(
             tool_version=tool_version(),
-            generated_at=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+            generated_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
             root=display_path(str(self.root)),
             frameworks=frameworks,
             documents=_document_entries(results, evidence, dates, kinds, [catalog for catalog, _ in self.catalogs]),
@@ -392,7 +393,7 @@ class Scanner:
         return tuple(e for document in self.classified() for e in document.evidence)
 
 
-def scan(
+def scan(  # noqa: PLR0913  the options are keyword-only
     root: Path,
     config: Config,
     *,
@@ -438,7 +439,7 @@ def _content_date(result: ExtractResult, commit_dates: dict[str, str], today: da
     path = result.document.path
     if path in commit_dates:
         return commit_dates[path]
-    return datetime.fromtimestamp(result.document.mtime, timezone.utc).date().isoformat()
+    return datetime.fromtimestamp(result.document.mtime, UTC).date().isoformat()
 
 
 def _with_languages(framework: FrameworkResult, catalog: Catalog, results: list[ExtractResult]) -> FrameworkResult:
@@ -459,7 +460,8 @@ def _not_read(passed_over: dict[str, Counter[str]], results: list[ExtractResult]
     )
 
 
-def _document_entries(results, evidence: list[Evidence], dates, kinds, catalogs: list[Catalog]) -> tuple[DocumentEntry, ...]:
+def _document_entries(results, evidence: list[Evidence], dates, kinds,
+                      catalogs: list[Catalog]) -> tuple[DocumentEntry, ...]:
     tags: dict[str, list[Tag]] = {}
     for item in evidence:
         if item.tag:

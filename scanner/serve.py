@@ -31,10 +31,10 @@ import stat
 import sys
 import threading
 import time
+from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable
 from urllib.parse import unquote, urlsplit
 
 log = logging.getLogger("gapscan.serve")
@@ -145,8 +145,8 @@ class _Handler(BaseHTTPRequestHandler):
         return self.server_version
 
     def setup(self) -> None:
-        self.timeout = self.server.request_timeout
         super().setup()
+        self.connection.settimeout(self.server.request_timeout)  # the server's, which a test may shorten
 
     def parse_request(self) -> bool:
         if not super().parse_request():

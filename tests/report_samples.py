@@ -73,8 +73,8 @@ def sample_report(*, history: bool = True) -> GapReport:
         (
             Verdict("PQA 2.1", "Develop and follow a quality assurance approach", "PQA", "covered",
                     f"Evidenced by {MINUS} (score 0.50).",
-                    evidence=(EvidenceRef(MINUS, 0.5, "", "2026-01-10", ("assurance",)),), parent_title="Process Quality Assurance",
-                    level=2),
+                    evidence=(EvidenceRef(MINUS, 0.5, "", "2026-01-10", ("assurance",)),),
+                    parent_title="Process Quality Assurance", level=2),
             Verdict("SAM 2.1", "Supplier agreements", "SAM", "missing", "No document is evidence for this requirement.",
                     parent_title="Supplier Agreement Management", level=2, evidence_kind="retain"),
             Verdict("CAR 3.1", "Select outcomes for analysis", "CAR", "missing",

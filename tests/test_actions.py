@@ -80,7 +80,8 @@ def test_each_action_says_what_to_do_and_where_to_start():
     actions = {(a.framework, a.requirement): a for a in action_plan(_report())}
     template = actions[(ISO, "10.2")]
     assert template.headline == "Fill it in"
-    assert template.step == "Fill it in: only a blank template (forms/capa-form.docx) was found; keep the completed document."
+    assert template.step == ("Fill it in: only a blank template (forms/capa-form.docx) was found; "
+                             "keep the completed document.")
     assert template.start_from.path == "forms/capa-form.docx" and template.start_from.score == 0.45
     assert actions[(CMMI, "PQA 2.1")].step == ("Bring the evidence up to date: the newest is older than the age limit; "
                                                "review it, or produce a maintained document dated within the limit.")

@@ -42,7 +42,8 @@ def test_only_a_procedure_where_records_are_required_is_partial():
     found, _ = verdicts([ev("audit procedure.docx", "9.2", 0.5)],
                         dates={"audit procedure.docx": "2026-01-01"}, kinds={"audit procedure.docx": "procedure"})
     assert found["9.2"].status == "partial"
-    assert found["9.2"].reason == "Only procedures found (audit procedure.docx); records that show it is done are required."
+    assert found["9.2"].reason == ("Only procedures found (audit procedure.docx); "
+                                   "records that show it is done are required.")
 
 
 def test_a_procedure_is_enough_where_nothing_must_be_retained():

@@ -217,7 +217,8 @@ def test_cli_fails_on_new_gaps_against_a_baseline_and_waivers_accept_them(tree):
     (tree / "qms" / "quality-policy.md").unlink()
     lost = run(tree, "--format", "md,json", "--baseline", str(baseline), "--fail-on", "new-gaps")
     assert lost.exit_code == 1
-    assert "new gap(s) since the baseline" in lost.output and "iso9001-2015 5.2.1 (covered \u2192 missing)" in lost.output
+    assert "new gap(s) since the baseline" in lost.output
+    assert "iso9001-2015 5.2.1 (covered \u2192 missing)" in lost.output
     md = (tree / "out" / "report.md").read_text(encoding="utf-8")
     assert "Gate `--fail-on new-gaps` failed" in md and "`quality-policy.md`" in md
 
@@ -231,7 +232,8 @@ def test_cli_fails_on_new_gaps_against_a_baseline_and_waivers_accept_them(tree):
     waivers = tree / "waivers.toml"
     entries = [f'[[waiver]]\nframework = "{fw}"\nrequirement = "{rid}"\nreason = "Policy being rewritten"\n'
                f"expires = 2099-12-31\n" for fw, rid in new]
-    entries.append('[[waiver]]\nframework = "iso9001-2015"\nrequirement = "4.1"\nreason = "old"\nexpires = 2020-01-01\n')
+    entries.append('[[waiver]]\nframework = "iso9001-2015"\nrequirement = "4.1"\nreason = "old"\n'
+                   'expires = 2020-01-01\n')
     waivers.write_text("\n".join(entries), encoding="utf-8")
     accepted = CliRunner().invoke(
         main, ["scan", str(tree / "qms"), "--out", str(tree / "out"), "--index", str(tree / "index.sqlite"),

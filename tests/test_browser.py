@@ -79,8 +79,8 @@ def _publication(report) -> Publication:
     before["frameworks"][0]["coverage"] = 0.5  # ISO lost 10 points since
     waivers = (Waiver("cmmi-v2-dev", "SAM", "No suppliers until 2030", date(2030, 1, 31)),
                Waiver("iso9001-2015", "4.1", "An old one", date(2025, 1, 31)))
-    return Publication(diff=compare(parse_baseline(before), report), waivers=review_waivers(waivers, report, date(2026, 5, 2)),
-                       fail_on="new-gaps")
+    return Publication(diff=compare(parse_baseline(before), report),
+                       waivers=review_waivers(waivers, report, date(2026, 5, 2)), fail_on="new-gaps")
 
 
 @pytest.fixture(scope="module")
@@ -211,7 +211,8 @@ def test_maps_link_each_tile_to_its_row_even_when_filtered_out(browser_page):
 
 def test_action_plan_lists_every_gap_once_and_links_rows(browser_page):
     page, _, _ = browser_page
-    heads = page.eval_on_selector_all("#actions li.action .a-head", "hs => hs.map(h => h.innerText.replace(/\\s+/g, ' '))")
+    heads = page.eval_on_selector_all("#actions li.action .a-head",
+                                      "hs => hs.map(h => h.innerText.replace(/\\s+/g, ' '))")
     assert heads[0].startswith("1 ISO 10.2 Nonconformity and corrective action")
     assert "closes 2 gaps in ISO and CMMI" in heads[0]
     assert len(heads) == 5  # six gaps: CAR 3.1 rides along with ISO 10.2

@@ -26,7 +26,8 @@ def test_closest_gapscan_toml_above_the_root_wins(tmp_path):
 
 
 def test_pyproject_tool_table(tmp_path):
-    write(tmp_path / "pyproject.toml", '[project]\nname = "x"\n\n[tool.gapscan]\nexclude = ["drafts/"]\n[tool.gapscan.cmmi]\nlevel = 2\n')
+    write(tmp_path / "pyproject.toml",
+          '[project]\nname = "x"\n\n[tool.gapscan]\nexclude = ["drafts/"]\n[tool.gapscan.cmmi]\nlevel = 2\n')
     config = load_config(tmp_path)
     assert config.exclude == ("drafts/",) and config.cmmi_level == 2
 
@@ -73,7 +74,8 @@ timeout_seconds = 5
     [
         ("colour = 1\n", "unknown key(s): colour"),
         ("[cmmi]\nlevel = 4\n", "cmmi.level must be 2 or 3"),
-        ('[not_applicable.iso9001-2015]\n"8.3" = ""\n', "not_applicable.iso9001-2015.8.3: needs a written justification"),
+        ('[not_applicable.iso9001-2015]\n"8.3" = ""\n',
+         "not_applicable.iso9001-2015.8.3: needs a written justification"),
         ('[max_age.iso9001-2015]\n"9.2" = "soon"\n', "max_age.iso9001-2015.9.2"),
         ("[limits]\nmax_spoons = 3\n", "unknown limit(s): max_spoons"),
         ("include = [", "not valid TOML"),

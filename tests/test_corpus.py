@@ -118,7 +118,8 @@ def test_spot_checks_on_core_procedures(corpus_scan, path, clause):
     """The clause a quality manager would file the document under is its best ISO match."""
     iso = [e for e in corpus_scan.evidence if e.path == path and e.framework == "iso9001-2015"]
     top = max(iso, key=lambda e: e.score)
-    assert top.requirement == clause or top.requirement.startswith(clause + "."), [(e.requirement, e.score) for e in iso]
+    assert top.requirement == clause or top.requirement.startswith(clause + "."), [
+        (e.requirement, e.score) for e in iso]
     assert top.terms
 
 

@@ -25,7 +25,8 @@ def test_walks_folder_with_posix_relative_paths_and_known_formats(tmp_path):
     touch(tmp_path, "image.png")
     touch(tmp_path, "legacy.doc")
     found = discover(tmp_path)
-    assert paths(found) == ["legacy.doc", "notes.md", "procedures/Internal Audit.docx", "records/audits/2026/report.pdf"]
+    assert paths(found) == ["legacy.doc", "notes.md", "procedures/Internal Audit.docx",
+                            "records/audits/2026/report.pdf"]
     assert {c.format for c in found.candidates} == {"doc", "md", "docx", "pdf"}
     assert not found.git
 
@@ -91,7 +92,8 @@ def test_symlink_loops_are_cut(tmp_path):
 
 def git(root: Path, *args: str) -> None:
     subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True,
-                   env={**os.environ, "GIT_AUTHOR_DATE": "2025-06-01T12:00:00Z", "GIT_COMMITTER_DATE": "2025-06-01T12:00:00Z",
+                   env={**os.environ,
+                        "GIT_AUTHOR_DATE": "2025-06-01T12:00:00Z", "GIT_COMMITTER_DATE": "2025-06-01T12:00:00Z",
                         "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
                         "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"})
 

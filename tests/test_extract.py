@@ -66,7 +66,7 @@ FORMATS = {
     ".tex": (HEADINGS, True),
     ".xlsx": (SHEETS, True),
     ".ods": (SHEETS, True),
-    ".pdf": ([f"{heading} (p. {page})" for heading, page in zip(HEADINGS, (1, 1, 2, 3))], True),
+    ".pdf": ([f"{heading} (p. {page})" for heading, page in zip(HEADINGS, (1, 1, 2, 3), strict=True)], True),
     ".pptx": (SLIDES, True),
     ".odp": (SLIDES, True),
     ".txt": (["text"], False),
@@ -611,7 +611,8 @@ def test_latex_text_respects_the_character_budget(tmp_path: Path) -> None:
 
 def test_unbalanced_latex_still_gives_its_text(tmp_path: Path) -> None:
     path = tmp_path / "broken.tex"
-    path.write_text("\\section{Scope\nThe scope {covers $ everything \\textbf{we \\begin{itemize} do.", encoding="utf-8")
+    path.write_text("\\section{Scope\nThe scope {covers $ everything \\textbf{we \\begin{itemize} do.",
+                    encoding="utf-8")
     assert "The scope covers everything we do." in readable(path).text
 
 
@@ -641,9 +642,11 @@ def test_latex_input_obeys_the_size_limit_and_a_symlink_loop_is_not_followed(tmp
     (tmp_path / "big.tex").write_text("\\section{Annex}\n" + "Audit findings are recorded. " * 2000)
     (tmp_path / "loop.tex").symlink_to(tmp_path / "loop.tex")
     limits = Limits(max_file_bytes=10_000, timeout_seconds=10)
-    result = latex_in_a_worker(tmp_path, "\\section{Policy}\nOur quality policy.\n\\input{big}\n\\input{loop}\n", limits)
+    source = "\\section{Policy}\nOur quality policy.\n\\input{big}\n\\input{loop}\n"
+    result = latex_in_a_worker(tmp_path, source, limits)
     assert "Our quality policy." in result.text and "Annex" not in result.text
-    assert result.warnings == ("big.tex: not read (too large (58016 bytes > limit 10000 bytes))", "\\input{loop}: file not found")
+    assert result.warnings == ("big.tex: not read (too large (58016 bytes > limit 10000 bytes))",
+                               "\\input{loop}: file not found")
 
 
 def test_latex_with_thousands_of_unclosed_brackets_is_read_in_time(tmp_path: Path) -> None:

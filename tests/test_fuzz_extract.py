@@ -123,8 +123,9 @@ def member_damaged(draw, data: bytes) -> bytes:
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for number, (info, body) in enumerate(members):
             if number == index:
-                body = draw(damage(body)) if body else draw(st.binary(max_size=32))
-            archive.writestr(info.filename, body)
+                archive.writestr(info.filename, draw(damage(body)) if body else draw(st.binary(max_size=32)))
+            else:
+                archive.writestr(info.filename, body)
     return out.getvalue()
 
 

@@ -11,6 +11,7 @@ Unreadable files (permission denied) need a non-root reader: that test drops pri
 from __future__ import annotations
 
 import codecs
+import contextlib
 import json
 import os
 import re
@@ -25,7 +26,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote, unquote_to_bytes, urljoin, urlsplit
 
-import gapscan.scanner.pipeline as pipeline
+from gapscan.scanner import pipeline
 import pytest
 from gapscan.classifiers.labels import label_class
 from gapscan.reports.gate import Publication
@@ -227,10 +228,8 @@ def _run_permission_scan(work: Path) -> None:
             write_reports(result.report, state / "out", ("html", "json"))
             code = 0
         except BaseException as error:  # noqa: BLE001 - reported to the parent
-            try:
+            with contextlib.suppress(OSError):
                 (state / "error.txt").write_text(repr(error), encoding="utf-8")
-            except OSError:
-                pass
         finally:
             os._exit(code)
     _, status = os.waitpid(child, 0)
@@ -336,7 +335,7 @@ def test_no_external_entity_was_fetched_or_read(hostile):
 
 
 def test_every_report_format_is_written_and_decodes(hostile):
-    for fmt, name in (("json", "report.json"), ("html", "report.html"), ("md", "report.md"),
+    for _format, name in (("json", "report.json"), ("html", "report.html"), ("md", "report.md"),
                       ("csv", "report.csv"), ("sarif", "report.sarif"), ("junit", "report.junit.xml")):  # fmt: skip
         (hostile.out / name).read_bytes().decode("utf-8")  # strict: no lone surrogate got through
     assert (hostile.out / "report.xlsx").stat().st_size > 0

@@ -150,7 +150,8 @@ def test_console_warns_before_the_coverage_lines(mixed_tree, tmp_path):
     documents = {d["path"]: d for d in report["documents"]}
     assert documents["it/procedura-audit.docx"]["language"] == "it"
     assert documents["it/procedura-audit.docx"]["assessed"] is False
-    assert (documents["es/procedimiento-auditoria.md"]["language"], documents["es/procedimiento-auditoria.md"]["assessed"]) == ("es", True)
+    spanish = documents["es/procedimiento-auditoria.md"]
+    assert (spanish["language"], spanish["assessed"]) == ("es", True)
     assert documents["en/internal-audit-procedure.md"]["assessed"] is True
     assert {f["id"]: f["not_assessed"] for f in report["frameworks"]}["iso9001-2015"] == {"it": 2, "nl": 1}
 

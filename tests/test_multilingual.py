@@ -93,7 +93,7 @@ def test_every_requirement_has_a_profile_in_every_language(catalog_id):
     for language in LANGUAGES:
         translated = catalog.in_language(language)
         assert [r.id for r in translated.requirements] == [r.id for r in catalog.requirements]
-        for mine, english in zip(translated.requirements, catalog.requirements):
+        for mine, english in zip(translated.requirements, catalog.requirements, strict=True):
             assert (mine.kind, mine.level, mine.evidence, mine.records_of) == (
                 english.kind, english.level, english.evidence, english.records_of)
             if english.kind == "requirement":
@@ -109,7 +109,7 @@ SAME_TITLE = {("fr", "5"), ("fr", "7"), ("fr", "7.1.3"), ("fr", "7.4")}
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_titles_are_not_copied_from_english(language):
     for catalog in bundled_catalogs().values():
-        for mine, english in zip(catalog.in_language(language).requirements, catalog.requirements):
+        for mine, english in zip(catalog.in_language(language).requirements, catalog.requirements, strict=True):
             if catalog.id == "cmmi-v2-dev" and english.kind == "group":
                 assert mine.title == english.title  # the practice-area name
             elif (language, english.id) not in SAME_TITLE:

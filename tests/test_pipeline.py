@@ -161,7 +161,8 @@ def test_not_applicable_from_config(tree, tmp_path):
 @pytest.mark.parametrize(
     "config, message",
     [
-        (Config(not_applicable={"iso9001-2015": {"8.3.0": "typo"}}), "not_applicable.iso9001-2015: no such requirement: 8.3.0"),
+        (Config(not_applicable={"iso9001-2015": {"8.3.0": "typo"}}),
+         "not_applicable.iso9001-2015: no such requirement: 8.3.0"),
         (Config(max_age_days={"iso9001-2015": {"99": 10}}), "max_age.iso9001-2015: no such requirement: 99"),
         (Config(frameworks=("iso27001",)), "unknown framework(s): iso27001"),
     ],
@@ -243,7 +244,7 @@ def test_a_file_replaced_while_it_is_read_never_poisons_the_cache(tmp_path, monk
     """The defect: the parent hashed a file and the worker opened it again to parse it, so a file
     replaced in between was cached under the old content's hash, and from then on an unrelated file
     with the old content counted as audit evidence. The worker now hashes the bytes it parses."""
-    import gapscan.scanner.extract.guards as guards
+    from gapscan.scanner.extract import guards
 
     root = tmp_path / "qms"
     target = write(root, "notes/weekly.md", MENU)

@@ -247,7 +247,7 @@ def test_xlsx_is_a_gap_register(report, publication):
     assert header[:7] == ["Requirement", "Title", "Group", "Status", "Reason", "Evidence", "Evidence dated"]
     assert iso.freeze_panes == "A2"
     assert iso.auto_filter.ref == "A1:K7"
-    rows = {r[0]: dict(zip(header, r)) for r in _sheet_rows(iso)[1:]}
+    rows = {r[0]: dict(zip(header, r, strict=True)) for r in _sheet_rows(iso)[1:]}
     assert rows["9.2"]["Status"] == "partial"
     assert rows["9.2"]["Evidence dated"] == "2021-03-14\n2020-01-01"
     assert rows["9.2"]["Latest evidence"].date() == date(2021, 3, 14)
@@ -324,7 +324,8 @@ def test_sarif_validates_and_locates_results(report, publication, sarif_validato
         assert location["artifactLocation"]["uriBaseId"] == "%SRCROOT%" and location["region"]["startLine"] == 1
     stale = results["iso9001-2015/9.2"]
     assert stale["level"] == "warning"
-    assert stale["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "qms/records/cdata%5D%5D%3E%3Cx%3E%26amp%3B.md"
+    location = stale["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert location["uri"] == "qms/records/cdata%5D%5D%3E%3Cx%3E%26amp%3B.md"
     weak = results["iso9001-2015/9.3"]
     assert "!\\[img\\](http://evil.example/p.png)" in weak["message"]["text"]  # no embedded link forms
     assert "[" not in weak["message"]["text"].replace("\\[", "")

@@ -51,7 +51,8 @@ def server(out):
     assert set(threading.enumerate()) <= baseline
 
 
-def request(server: ReportServer, method: str, path: str, host_header: str | None = None) -> tuple[int, dict[str, str], bytes]:
+def request(server: ReportServer, method: str, path: str,
+            host_header: str | None = None) -> tuple[int, dict[str, str], bytes]:
     """Send ``path`` exactly as written (http.client does not normalise or re-encode it)."""
     host, port = server.server_address[:2]
     connection = http.client.HTTPConnection(host, port, timeout=5)
@@ -181,7 +182,8 @@ def test_answers_requests_addressed_to_loopback_names(server, host):
     assert status == 200 and b"gapscan.report/1" in body
 
 
-@pytest.mark.parametrize("host", ["attacker.example:{port}", "attacker.example", "192.168.1.5:{port}", "localhost.attacker.example"])
+@pytest.mark.parametrize("host", ["attacker.example:{port}", "attacker.example", "192.168.1.5:{port}",
+                                  "localhost.attacker.example"])
 def test_refuses_other_host_names_so_dns_rebinding_cannot_read_the_report(server, host):
     for path in ("/report.html", "/report.json", "/health"):
         status, _, body = request(server, "GET", path, host.format(port=server.server_address[1]))

@@ -3,6 +3,7 @@ someone dropped into the scanned tree."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -36,7 +37,8 @@ def build_tree(root: Path, copies: int = 3) -> Path:
 
 def documents_of(report: dict) -> list[tuple]:
     return [
-        (d["path"], d["status"], d["reason"], d["sha256"], sorted((t["framework"], t["requirement"]) for t in d["tags"]))
+        (d["path"], d["status"], d["reason"], d["sha256"],
+         sorted((t["framework"], t["requirement"]) for t in d["tags"]))
         for d in report["documents"]
     ]
 
@@ -79,10 +81,8 @@ class Scan:
         return self.returncode
 
     def kill(self) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
     def wait(self, timeout: float = 300) -> int:
         limit = time.monotonic() + timeout

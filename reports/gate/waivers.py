@@ -13,7 +13,7 @@ Waivers file (TOML)::
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from gapscan.reports.model import GapReport, Verdict
@@ -77,7 +77,7 @@ def parse_waivers(data: dict, source: str = "waivers") -> tuple[Waiver, ...]:
                 expires = date.fromisoformat(expires.strip())
             except ValueError:
                 raise WaiverError(f"{where}: expires must be a date such as 2027-01-31") from None
-        elif hasattr(expires, "date") and callable(expires.date):  # a TOML datetime
+        elif isinstance(expires, datetime):  # a TOML datetime
             expires = expires.date()
         if not isinstance(expires, date):
             raise WaiverError(f"{where}: expires is required (a date such as 2027-01-31)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 # Document formats gapscan reads, keyed by lower-case suffix.
@@ -70,6 +71,15 @@ class Metadata:
     created: str = ""
     modified: str = ""
     dates_in_text: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, fields: Mapping[str, str]) -> Metadata:
+        """The properties a document's format names: title, author, created and modified."""
+        unknown = set(fields) - {"title", "author", "created", "modified"}
+        if unknown:
+            raise TypeError(f"not a document property: {', '.join(sorted(unknown))}")
+        return cls(title=fields.get("title", ""), author=fields.get("author", ""),
+                   created=fields.get("created", ""), modified=fields.get("modified", ""))
 
 
 @dataclass(frozen=True)

@@ -119,7 +119,7 @@ def extract_file(
         return Unreadable(document, describe_error(error))
 
 
-def extract_all(
+def extract_all(  # noqa: PLR0913  the options are keyword-only
     jobs: Iterable[tuple[Path, Document]],
     limits: Limits,
     workers: int,
@@ -147,7 +147,7 @@ def extract_all(
         initializer=_prepare_worker,
         initargs=(limits.max_memory_bytes,),
     )
-    pending: dict[Future[ExtractResult], Document] = {}
+    pending: dict[Future[ExtractResult | Known], Document] = {}
     try:
         for path, document in itertools.chain([first], jobs):
             if len(pending) >= workers * _QUEUE_PER_WORKER:
@@ -226,6 +226,7 @@ def _collect(
         done, _ = wait(pending, timeout=_TICK_SECONDS if tick else None, return_when=FIRST_COMPLETED)
         if done:
             break
+        assert tick is not None  # without a tick, wait() returns only once a job is done
         tick()
     for future in done:
         yield _outcome(future, pending.pop(future), limits)

@@ -13,7 +13,7 @@ import os
 import re
 import zipfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from xml.etree.ElementTree import ParseError
 
 from defusedxml import DefusedXmlException
@@ -79,7 +79,7 @@ def iso_datetime(value: datetime | None) -> str:
     if not isinstance(value, datetime):
         return ""
     if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(UTC).replace(tzinfo=None)
     return value.replace(microsecond=0).isoformat()
 
 
@@ -127,7 +127,7 @@ def office_properties(source: Source) -> Metadata:
             except ValueError:
                 value = ""
         fields[name] = value
-    return Metadata(**fields)
+    return Metadata.of(fields)
 
 
 def check_size(size: int, limits: Limits) -> None:
@@ -232,7 +232,7 @@ def declares_dtd(head: bytes, complete: bool = True) -> bool:
             return not complete
 
 
-def describe_error(error: BaseException) -> str:
+def describe_error(error: BaseException) -> str:  # noqa: PLR0911  one reason per kind of error, most specific first
     """A one-line reason for an exception raised while reading a file."""
     if isinstance(error, Refused):
         return _one_line(error, 300)  # it may quote a member name, which may hold anything

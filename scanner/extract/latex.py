@@ -248,7 +248,7 @@ class _Converter:
         self._out.append({"&": " | ", "~": " "}.get(char, ""))  # braces group, and vanish
         return position + 1
 
-    def _command(self, source: str, position: int) -> int:
+    def _command(self, source: str, position: int) -> int:  # noqa: PLR0911, PLR0912  a dispatch on the command's name
         start = position + 1
         if start >= len(source):
             return start

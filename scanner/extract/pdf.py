@@ -39,7 +39,7 @@ def read(source: Source, fmt: str, limits: Limits) -> Draft:
             _decrypt(reader)
         pages = list(reader.pages)
     except PdfReadError as error:  # includes PdfStreamError, typical of a truncated file
-        raise Refused(f"corrupt: damaged PDF ({describe_error(error).removeprefix('corrupt: ')})")
+        raise Refused(f"corrupt: damaged PDF ({describe_error(error).removeprefix('corrupt: ')})") from error
     texts: list[list[Line]] = []
     warnings: list[str] = []
     chars = 0
@@ -95,7 +95,7 @@ def _metadata(reader: PdfReader) -> Metadata:
         except Exception:  # noqa: BLE001 - e.g. a date string pypdf cannot parse
             continue
         fields[name] = iso_datetime(value) if name in ("created", "modified") else _text(value)
-    return Metadata(**fields)
+    return Metadata.of(fields)
 
 
 def _text(value: object) -> str:

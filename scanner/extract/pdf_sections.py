@@ -36,7 +36,9 @@ _MAX_HEADING_LINES = 3
 _TITLE_CHARS = 100
 # "Chapter 3" above "Internal audit": a label line that belongs to the heading below it.
 _LABEL_LINE = re.compile(r"^(chapter|part|appendix|annex|section|kapitel|cap[ií]tulo|chapitre)\s+[\w.]+$", re.I)
-_NUMBERING = re.compile(r"^(?:(?:chapter|part|section|appendix|annex)\s+)?(?:[0-9]+(?:\.[0-9]+)*|[ivxlc]+|[a-z])[.):]?\s+")
+_NUMBERING = re.compile(
+    r"^(?:(?:chapter|part|section|appendix|annex)\s+)?(?:[0-9]+(?:\.[0-9]+)*|[ivxlc]+|[a-z])[.):]?\s+"
+)
 _NOT_WORD = re.compile(r"\W+")
 _LETTER = re.compile(r"[^\W\d_]")
 
@@ -121,7 +123,8 @@ def outline_headings(reader: PdfReader, pages: list[list[Line]]) -> list[Heading
     entries = [(depth, title, page) for depth, title, page in entries if 0 <= page < len(pages) and title]
     entries = _useful_levels(entries)
     headings: list[Heading] = []
-    for _, title, page in entries:
+    for _, title, entry_page in entries:
+        page = entry_page
         previous = headings[-1] if headings else None
         after = previous.line + previous.lines if previous is not None and previous.page == page else 0
         if previous is not None and page < previous.page:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
 from pptx import Presentation
+from pptx.shapes.autoshape import Shape
 from pptx.shapes.base import BaseShape
+from pptx.shapes.graphfrm import GraphicFrame
 from pptx.shapes.group import GroupShape
 
 from gapscan.scanner.extract.guards import Draft, Limits, Source, office_properties
@@ -31,9 +34,9 @@ def _add_shapes(draft: Draft, shapes: Iterable[BaseShape]) -> None:
     for shape in shapes:
         if isinstance(shape, GroupShape):
             _add_shapes(draft, shape.shapes)
-        elif shape.has_text_frame:
-            draft.add(shape.text_frame.text)
-        elif shape.has_table:
-            for row in shape.table.rows:
+        elif shape.has_text_frame:  # only a Shape has one
+            draft.add(cast(Shape, shape).text_frame.text)
+        elif shape.has_table:  # only a GraphicFrame has one
+            for row in cast(GraphicFrame, shape).table.rows:
                 cells = (" ".join(cell.text.split()) for cell in row.cells)
                 draft.add(" | ".join(text for text in cells if text))

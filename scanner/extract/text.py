@@ -121,24 +121,25 @@ def _markdown(text: str, limits: Limits) -> Draft:
         if draft.full:
             break
         heading = ""
+        body = line  # what the line adds to the text: nothing for a fence or a heading's markup
         if _FENCE.match(line):
             in_fence = not in_fence
-            line = ""
+            body = ""
         elif in_fence:
             pass
         elif atx := _ATX.match(line):
             heading = _clean(_without_closing_hashes(atx.group(2) or ""))
             if len(atx.group(1) or "") == 1:
                 title = title or heading
-            line = ""
+            body = ""
         elif pending and _SETEXT.match(line):
-            heading, pending, line = pending, "", ""
+            heading, pending, body = pending, "", ""
         draft.add(pending)
         if heading:
             draft.start(heading, heading)
-        pending = "" if _TABLE_RULE.match(line) else line if in_fence else _clean(line)
+        pending = "" if _TABLE_RULE.match(body) else body if in_fence else _clean(body)
     draft.add(pending)
-    draft.metadata = Metadata(title=title, **fields)
+    draft.metadata = Metadata.of({**fields, "title": title})
     return draft
 
 
@@ -146,10 +147,8 @@ def _front_matter(lines: list[str]) -> tuple[dict[str, str], list[str]]:
     """Simple ``key: value`` fields of a YAML front matter block, and the lines after it."""
     if not lines or lines[0].strip() != "---":
         return {}, lines
-    for end, line in enumerate(lines[1:], start=1):
-        if line.strip() in ("---", "..."):
-            break
-    else:
+    end = next((number for number, line in enumerate(lines[1:], start=1) if line.strip() in ("---", "...")), None)
+    if end is None:
         return {}, lines
     fields: dict[str, str] = {}
     for line in lines[1:end]:
