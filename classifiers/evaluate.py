@@ -159,7 +159,7 @@ def _natural(label: str) -> tuple:
     return tuple(int(p) if p.isdigit() else p for p in label.replace(" ", ".").split("."))
 
 
-def cross_validate(  # noqa: PLR0913  the options are keyword-only
+def cross_validate(
     catalogs: list[tuple[Catalog, int | None]],
     labelled: list[Labelled],
     extracts: dict[str, Extract],

@@ -378,7 +378,7 @@ class Tagger:
             decided.append(replace(item, tag=failed is None, decision=why, checks=checks))
         return Classified(document.path, kind, tuple(decided))
 
-    def _checks(self, document: DocumentScores, kind: Kind, value: float, framework_best: float, *,  # noqa: PLR0913
+    def _checks(self, document: DocumentScores, kind: Kind, value: float, framework_best: float, *,
                 sibling: bool, other_record: bool, in_scope: bool) -> tuple[Check, ...]:
         """Every step of the decision for a score that is not a record's own, in order: the first
         that fails says why it is not a tag; the last, when all pass, why it is one. ``sibling``:

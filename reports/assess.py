@@ -33,7 +33,7 @@ class AssessmentInputs:
     today: date
 
 
-def assess(  # noqa: PLR0913  the options are keyword-only
+def assess(
     catalog: Catalog,
     level: int | None,
     evidence: list[Evidence],

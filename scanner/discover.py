@@ -135,7 +135,7 @@ def inspect(  # noqa: PLR0911  one return per state the file can be found in
     return Candidate(relative, absolute, fmt, info.st_size, info.st_mtime)
 
 
-def discover(  # noqa: PLR0913  the options are keyword-only
+def discover(
     root: Path,
     *,
     include: tuple[str, ...] = (),

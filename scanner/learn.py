@@ -34,7 +34,7 @@ class Corpus:
         return [i.path for i in self.labelled if not i.exclude and i.path not in self.extracts]
 
 
-def read_corpus(root: Path, labels: Path, config: Config, index_path: Path | None, jobs: int | None,
+def read_corpus(root: Path, labels: Path, config: Config, *, index_path: Path | None, jobs: int | None,
                 progress: Progress | None = None, languages: tuple[str, ...] = ()) -> Corpus:
     """Every readable document under ``root``; each source family (first folder) is one
     organisation, and its documents are named as a scan of that organisation's own folder names

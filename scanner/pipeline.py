@@ -116,7 +116,7 @@ def _check_requirement_settings(config: Config, catalogs: dict[str, Catalog]) ->
 class Scanner:
     """One scanned root with its index, and what is known about each of its documents."""
 
-    def __init__(  # noqa: PLR0913  the options are keyword-only
+    def __init__(
         self,
         root: Path,
         config: Config,
@@ -393,7 +393,7 @@ class Scanner:
         return tuple(e for document in self.classified() for e in document.evidence)
 
 
-def scan(  # noqa: PLR0913  the options are keyword-only
+def scan(
     root: Path,
     config: Config,
     *,

@@ -134,6 +134,11 @@ class ReportServer(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         self.server_name, self.server_port = str(host), port
 
+    @property
+    def url(self) -> str:
+        """Where the server answers, an IPv6 address in brackets."""
+        return f"http://{f'[{self.server_name}]' if ':' in self.server_name else self.server_name}:{self.server_port}"
+
 
 class _Handler(BaseHTTPRequestHandler):
     server: ReportServer

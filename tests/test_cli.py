@@ -52,7 +52,7 @@ def gapscan(*args: str, cwd: Path) -> Done:
 
 def gapscan_process(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     """Run ``python -m gapscan.scanner`` as a separate process."""
-    return subprocess.run([sys.executable, "-m", "gapscan.scanner", *args], cwd=cwd, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "gapscan.scanner", *args], cwd=cwd, capture_output=True, check=False,
                           text=True, timeout=TIMEOUT_SECONDS)
 
 
@@ -111,7 +111,8 @@ def test_json_follows_the_contract(scanned):
                 assert list(evidence) == ["path", "score", "locator", "modified", "terms"]
                 assert 0.0 <= evidence["score"] <= 1.0
     for document in report["documents"]:
-        assert list(document) == ["path", "format", "bytes", "sha256", "modified", "status", "reason", "kind", "language",
+        assert list(document) == ["path", "format", "bytes", "sha256", "modified", "status", "reason", "kind",
+                              "language",
                                   "assessed", "tags"]
         assert document["language"] in (("en", "und") if document["status"] == "ok" else ("",))
         assert document["assessed"] is True
@@ -131,7 +132,8 @@ def test_every_demo_document_is_listed_and_broken_ones_are_warnings(scanned):
     (legacy,) = demo_qms.SKIPPED
     assert documents[legacy]["status"] == "skipped" and "legacy" in documents[legacy]["reason"]
     assert f"warning: {corrupt}" in done.stdout
-    assert {d["format"] for d in documents.values()} >= {"docx", "xlsx", "pdf", "pptx", "odt", "ods", "odp", "md", "txt", "csv", "html"}
+    assert {d["format"] for d in documents.values()} >= {
+        "docx", "xlsx", "pdf", "pptx", "odt", "ods", "odp", "md", "txt", "csv", "html"}
 
 
 def test_deliberate_gaps_are_reported(scanned):
@@ -204,10 +206,12 @@ def test_gaps_list_near_misses_and_evidence_explains_itself(scanned):
 def test_rescan_reads_nothing_and_fail_under_gates(scanned, demo):
     _, report, work = scanned
     worst = min(f["coverage"] for f in report["frameworks"]) * 100
-    passing = gapscan("scan", str(demo), "--out", "out2", "--index", "index.sqlite", "--fail-under", f"{worst - 1:.0f}", cwd=work)
+    passing = gapscan("scan", str(demo), "--out", "out2", "--index", "index.sqlite",
+                      "--fail-under", f"{worst - 1:.0f}", cwd=work)
     assert passing.returncode == 0, passing.stdout + passing.stderr
     assert "(0 read, 30 from the index)" in passing.stdout
-    failing = gapscan("scan", str(demo), "--out", "out2", "--index", "index.sqlite", "--fail-under", f"{worst + 1:.0f}", cwd=work)
+    failing = gapscan("scan", str(demo), "--out", "out2", "--index", "index.sqlite",
+                      "--fail-under", f"{worst + 1:.0f}", cwd=work)
     assert failing.returncode == 1 and "below --fail-under" in failing.stderr
 
 
@@ -253,7 +257,8 @@ def test_help_lists_every_command_without_loading_the_pipeline(tmp_path):
     done = gapscan_process("--help", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     commands = done.stdout.partition("\nCommands:\n")[2]
-    assert re.findall(r"^  (\w+) ", commands, re.MULTILINE) == ["eval", "explain", "frameworks", "scan", "train", "watch"]
+    assert re.findall(r"^  (\w+) ", commands, re.MULTILINE) == [
+        "eval", "explain", "frameworks", "scan", "train", "watch"]
     # Building the command line imports no scikit-learn, numpy, renderer or pipeline stage.
     probe = ("import sys; import gapscan.scanner.cli; "
              "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
@@ -279,7 +284,8 @@ def test_explain_with_root_matches_the_scan_for_top_level_and_linked_files(demo,
     # The link leads outside the scanned folder: followed only when asked to.
     done = gapscan("scan", "qms", "--out", "out", "--index", "i.sqlite", "--follow-symlinks-outside", cwd=tmp_path)
     assert done.returncode in (0, 1), done.stderr
-    documents = {d["path"]: d for d in json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))["documents"]}
+    report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
+    documents = {d["path"]: d for d in report["documents"]}
     for path in ("corrective-action.docx", "linked/training-record.docx"):
         reported = {(t["framework"], t["requirement"], f"{t['score']:.2f}") for t in documents[path]["tags"]}
         explained = gapscan("explain", str(qms / path), "--root", "qms", "--follow-symlinks-outside", cwd=tmp_path)
@@ -331,7 +337,8 @@ def test_explain_shows_the_kind_and_every_check_of_the_decision(demo, tmp_path):
     assert all("pass  baseline" in item for item in re.split(r"\n  (?=tag |    \S)", short.stdout)[1:])
 
 
-@pytest.mark.parametrize("path", ["02-procedures/PR-03-corrective-action.docx", "03-records/training/training-matrix.xlsx"])
+@pytest.mark.parametrize("path", [
+    "02-procedures/PR-03-corrective-action.docx", "03-records/training/training-matrix.xlsx"])
 def test_explain_gives_the_tags_and_scores_the_scan_reported(scanned, demo, path):
     _, report, work = scanned
     (document,) = [d for d in report["documents"] if d["path"] == path]
@@ -369,7 +376,8 @@ def run_scan(small: Path, *args: str) -> Done:
     ("gapscan.toml", b"x = " + b"[" * 50_000 + b"]" * 50_000 + b"\n", "nested too deeply"),
     ("gapscan.toml", b"[limits]\nmax_chars = 9223372036854775807\n", "limits.max_chars must be a whole number from 1"),
     ("gapscan.toml", b"[limits]\nmax_memory_bytes = 9223372036854775807\n", "limits.max_memory_bytes must be"),
-    ("gapscan.toml", b"follow_symlinks_outside = true\n", "follow_symlinks_outside = true in a configuration file inside"),
+    ("gapscan.toml", b"follow_symlinks_outside = true\n",
+     "follow_symlinks_outside = true in a configuration file inside"),
     ("labels.tsv", b"path\tiso9001\tcmmi\n\t9.2\n", "row 1 has no path"),
     ("labels.tsv", b"path\tiso9001\n" + b"x" * 200_000 + b"\t9.2\n", "not a valid labels table"),
     ("labels.tsv", b"path\tiso9001\n\xff\xfe\t9.2\n", "not UTF-8 text"),
@@ -438,7 +446,8 @@ def test_a_full_disk_writes_no_report_at_all_and_says_so_in_one_line(small, tmp_
     not even the JSON, which would, is left behind, and the previous reports stay as they were."""
     disk = tmp_path / "disk"
     disk.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96k", "tmpfs", str(disk)], capture_output=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96k", "tmpfs", str(disk)],
+                             capture_output=True, check=False)
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
     try:
@@ -515,6 +524,6 @@ def test_each_document_shows_its_kind_and_what_it_was_judged_by(demo, scanned):
     assert done.returncode == 0, done.stderr
     sheet = load_workbook(work / "xlsx" / "report.xlsx")["Documents"]
     header = [cell.value for cell in sheet[1]]
-    rows = {row[0]: dict(zip(header, row)) for row in sheet.iter_rows(min_row=2, values_only=True)}
+    rows = {row[0]: dict(zip(header, row, strict=True)) for row in sheet.iter_rows(min_row=2, values_only=True)}
     capa = rows["03-records/capa/capa-log.xlsx"]
     assert capa["Kind"] == "record" and "filled table rows" in capa["Kind judged by"]

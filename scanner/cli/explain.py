@@ -20,7 +20,7 @@ from gapscan.scanner.cli.options import UsageProblem, follow_symlinks_option, lo
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @follow_symlinks_option
 @click.option("--all", "show_all", is_flag=True, help="Also list the near misses, with why each is not a tag.")
-def explain_command(file: Path, root: Path | None, frameworks, cmmi_level, config_file: Path | None,
+def explain_command(file: Path, *, root: Path | None, frameworks, cmmi_level, config_file: Path | None,
                     follow_symlinks_outside: bool | None, show_all: bool) -> None:
     """Show which requirements FILE is evidence for, with scores, sections and terms, as a scan of
     its folder scores it."""
@@ -58,11 +58,11 @@ def explain_command(file: Path, root: Path | None, frameworks, cmmi_level, confi
     kind = classified.kind
     click.echo(f"{scanned_as} (in {root}): {len(result.sections)} section(s); "
                f"kind: {kind.kind.replace('_', ' ')}" + (f" ({'; '.join(kind.signals)})" if kind.signals else ""))
-    found = sorted(classified.evidence, key=lambda e: -e.score)
+    scored = sorted(classified.evidence, key=lambda e: -e.score)
     # Tags, and what stood above this folder's baseline like a tag but was not one (its checks say
     # why); --all: every near miss too.
-    shown = [e for e in found if show_all or e.tag or _above_baseline(e)]
-    if not any(e.tag for e in found):
+    shown = [e for e in scored if show_all or e.tag or _above_baseline(e)]
+    if not any(e.tag for e in scored):
         click.echo("  no tags: this document is not evidence for any requirement")
     for item in shown:
         mark = "tag " if item.tag else "    "

@@ -10,14 +10,14 @@ from gapscan.scanner.cli.options import UsageProblem, learning_options
 from gapscan.scanner.cli.progress import Progress
 
 
-def _corpus(labels: Path, corpus: Path, cmmi_level, index_file, jobs, languages=()):
+def _corpus(labels: Path, corpus: Path, *, cmmi_level, index_file, jobs, languages=()):
     from gapscan.scanner.config import Config
     from gapscan.scanner.learn import read_corpus
 
     progress = Progress(enabled=True)
     try:
-        return read_corpus(corpus, labels, Config(cmmi_level=cmmi_level, all_files=True), index_file, jobs, progress,
-                           tuple(languages))
+        return read_corpus(corpus, labels, Config(cmmi_level=cmmi_level, all_files=True), index_path=index_file,
+                           jobs=jobs, progress=progress, languages=tuple(languages))
     finally:
         progress.close()
 
@@ -26,11 +26,11 @@ def _corpus(labels: Path, corpus: Path, cmmi_level, index_file, jobs, languages=
 @learning_options
 @click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Model file to write (.npz).")
-def train_command(labels: Path, corpus: Path, cmmi_level, index_file, jobs, languages, out_file: Path) -> None:
+def train_command(*, labels: Path, corpus: Path, cmmi_level, index_file, jobs, languages, out_file: Path) -> None:
     """Fit the supervised model from labelled documents."""
     from gapscan.scanner.learn import train_model
 
-    documents = _corpus(labels, corpus, cmmi_level, index_file, jobs, languages)
+    documents = _corpus(labels, corpus, cmmi_level=cmmi_level, index_file=index_file, jobs=jobs, languages=languages)
     for path in documents.missing:
         click.echo(f"warning: labelled document not readable or not found: {path}", err=True)
     try:
@@ -53,14 +53,14 @@ def train_command(labels: Path, corpus: Path, cmmi_level, index_file, jobs, lang
               help="Also write the figures as JSON to this file.")
 @click.option("--gaps/--no-gaps", default=True, show_default=True,
               help="Also check that removing a requirement's documents turns it into a gap.")
-def eval_command(labels: Path, corpus: Path, cmmi_level, index_file, jobs, languages, cv: str,
+def eval_command(*, labels: Path, corpus: Path, cmmi_level, index_file, jobs, languages, cv: str,
                  json_file: Path | None, gaps: bool) -> None:
     """Precision, recall and F1 of the tags against labelled documents, overall and by source."""
     import json
 
     from gapscan.scanner.learn import evaluate, format_evaluation, format_gap_detection, gap_detection, per_source
 
-    documents = _corpus(labels, corpus, cmmi_level, index_file, jobs, languages)
+    documents = _corpus(labels, corpus, cmmi_level=cmmi_level, index_file=index_file, jobs=jobs, languages=languages)
     evaluation = evaluate(documents, cv)
     sources = per_source(documents, evaluation)
     click.echo(format_evaluation(evaluation, sources))

@@ -5,8 +5,12 @@ from __future__ import annotations
 import os
 import sys
 import time
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 
 class Progress:
@@ -20,7 +24,7 @@ class Progress:
     def __init__(self, enabled: bool):
         self.enabled = enabled
         self.width = terminal_width() if sys.stderr.isatty() else 0
-        self.bar = None
+        self.bar: tqdm | None = None
         self.stage = ""
         self.last_line = 0.0
         self.started = time.monotonic()
@@ -37,9 +41,11 @@ class Progress:
                 self.bar = tqdm(total=total or None, desc=stage, unit=unit, leave=False, file=sys.stderr,
                                 ncols=self.width)
                 self.stage = stage
-            if total and self.bar.total != total:  # discovery's end: the documents it found
-                self.bar.total = total
-            self.bar.update(done - self.bar.n)
+            bar = self.bar
+            assert bar is not None  # made for this stage just above
+            if total and bar.total != total:  # discovery's end: the documents it found
+                bar.total = total
+            bar.update(done - bar.n)
         elif stage != self.stage or done == total or time.monotonic() - self.last_line > self.LINE_EVERY:
             self.stage = stage
             self.last_line = time.monotonic()

@@ -46,7 +46,7 @@ def scan_command(path: Path, **options) -> None:
         result = scan(path, config, index_path=options["index_file"], jobs=options["jobs"], progress=progress)
     finally:
         progress.close()
-    publication = _publication(path, result, config, options, baseline, waivers)
+    publication = _publication(path, result, config, options, baseline=baseline, waivers=waivers)
     written = write_reports(result.report, out_dir, options["formats"], publication=publication)
     if not quiet:
         _summarise(result, written, options["verbose"])
@@ -70,7 +70,7 @@ def _baseline_and_waivers(config: Config, options: dict):
     return baseline, waivers
 
 
-def _publication(path: Path, result: ScanResult, config: Config, options: dict, baseline, waivers) -> Publication:
+def _publication(path: Path, result: ScanResult, config: Config, options: dict, *, baseline, waivers) -> Publication:
     """What md, junit, xlsx, csv and sarif show besides the report: the diff, waivers, gate options."""
     from datetime import date
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -104,10 +105,8 @@ def _end_now(grace: float, code: int) -> None:
     for child in multiprocessing.active_children():
         child.kill()
     for pid in _child_pids():  # a git or other helper the worker was waiting for
-        try:
+        with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
     for handler in logging.getLogger().handlers:
         handler.flush()
     sys.stderr.flush()
@@ -123,7 +122,8 @@ def _child_pids() -> list[int]:
         return []
     for entry in entries:
         try:
-            if entry.isdigit() and int(Path(f"/proc/{entry}/stat").read_bytes().rsplit(b")", 1)[1].split()[1]) == os.getpid():
+            # /proc/PID/stat: "pid (name) state ppid ..."; the name may hold ")" and spaces.
+            if entry.isdigit() and int(Path(f"/proc/{entry}/stat").read_bytes().rsplit(b")", 1)[1].split()[1]) == os.getpid():  # noqa: E501
                 children.append(int(entry))
         except (OSError, IndexError, ValueError):
             continue

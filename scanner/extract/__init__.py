@@ -119,7 +119,7 @@ def extract_file(
         return Unreadable(document, describe_error(error))
 
 
-def extract_all(  # noqa: PLR0913  the options are keyword-only
+def extract_all(
     jobs: Iterable[tuple[Path, Document]],
     limits: Limits,
     workers: int,

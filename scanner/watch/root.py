@@ -33,7 +33,7 @@ class RootMonitor:
             return None, False
         return (info.st_dev, info.st_ino), os.path.ismount(self.root)
 
-    def check(self, has_documents: bool) -> tuple[str | None, bool]:
+    def check(self, has_documents: bool) -> tuple[str | None, bool]:  # noqa: PLR0911  one answer per way a root is lost
         """(why the root is unavailable or None, whether it is another folder than before).
         ``has_documents``: the service knows documents under the root, so an empty root on another
         device is the bare mount point of an unmounted share, not an empty folder."""

@@ -39,6 +39,7 @@ import threading
 import time
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gapscan.reports.gate import Publication
 from gapscan.reports.model import GapReport
@@ -60,6 +61,9 @@ from gapscan.scanner.watch.queue import (
 )
 from gapscan.scanner.watch.root import DEFAULT_ROOT_CHECK_SECONDS, RootMonitor
 from gapscan.scanner.watch.status import BatchSummary, ServiceState
+
+if TYPE_CHECKING:
+    from gapscan.scanner.serve import ReportServer
 
 log = logging.getLogger("gapscan.watch")
 
@@ -122,7 +126,7 @@ class WatchService:
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
-        self._server = None
+        self._server: ReportServer | None = None
         self._server_thread: threading.Thread | None = None
 
     @property
@@ -160,17 +164,14 @@ class WatchService:
                 target=self._server.serve_forever, kwargs={"poll_interval": 0.25}, name="gapscan-serve"
             )
             self._server_thread.start()
-            host, port = self._server.server_address[:2]
-            shown = f"[{host}]" if ":" in host else host
-            log.info("serving %s at http://%s:%d/ (health: /health)", self.out_dir, shown, port)
+            log.info("serving %s at %s/ (health: /health)", self.out_dir, self._server.url)
 
     @property
     def url(self) -> str | None:
         """Where the reports are served, once started with ``serve``."""
         if self._server is None:
             return None
-        host, port = self._server.server_address[:2]
-        return f"http://{f'[{host}]' if ':' in host else host}:{port}"
+        return self._server.url
 
     def stop(self, timeout: float | None = 60.0) -> bool:
         """Stop: abandon the batch in flight at the next file, stop watching, close the index and
@@ -229,6 +230,13 @@ class WatchService:
         scanner = self._scanner
         return self.state.problems(scanner.index.lost if scanner is not None else None)
 
+    @property
+    def _open_scanner(self) -> Scanner:
+        """The worker's scanner, which exists from the worker's first step on."""
+        if self._scanner is None:
+            raise RuntimeError("the watch service's index is not open yet")
+        return self._scanner
+
     # -- the worker ------------------------------------------------------------------------------
 
     def _run(self) -> None:
@@ -277,7 +285,7 @@ class WatchService:
                         log.warning("the observer stopped: watching again and catching up")
                         self._pending_sync = self._pending_sync or "observer restarted"
                     self._start_observer()
-                restored = self._scanner.restore_index()
+                restored = self._open_scanner.restore_index()
                 if restored:
                     log.warning("%s: written anew from what the service knows", restored)
                 if self._pending_sync:
@@ -333,8 +341,7 @@ class WatchService:
         self.observer.stop()
         self.queue.clear()
         while not self._stop.wait(self.root_check):
-            problem, _ = self._check_root()
-            if problem is None:
+            if self._check_root()[0] is None:
                 break
         else:
             return
@@ -350,7 +357,7 @@ class WatchService:
         publish the reports."""
         started = time.monotonic()
         self.state.set(status="catching_up", heartbeat=time.monotonic())
-        scanner = self._scanner
+        scanner = self._open_scanner
         before, dates = dict(scanner.results), dict(scanner.commit_dates)
         stats = scanner.sync()
         self.last_sync = stats
@@ -360,12 +367,14 @@ class WatchService:
         changed = tuple(sorted(p for p, r in scanner.results.items() if before.get(p) is not r))
         removed = tuple(sorted(p for p in before if p not in scanner.results))
         if why != "start-up" and not (changed or removed or self._stale) and dates == scanner.commit_dates:
-            summary = self.state.remember(why, stats.discovered, (), (), 0, started, dict(self.state.coverage))
+            summary = self.state.remember(why, stats.discovered, changed=(), removed=(), unstable=0, started=started,
+                                          coverage=dict(self.state.coverage))
             log.info("%s: %s in %.2f s; nothing changed", why, _plural(stats.discovered, "document"),
                      summary.seconds)
             return
         coverage, previous = self._publish()
-        summary = self.state.remember(why, stats.discovered, changed, removed, 0, started, coverage)
+        summary = self.state.remember(why, stats.discovered, changed=changed, removed=removed, unstable=0,
+                                      started=started, coverage=coverage)
         log.info(
             "%s: %s (%d read, %d from the index, %d removed) in %.2f s; %s",
             why, _plural(stats.discovered, "document"), stats.extracted, stats.reused, len(removed), summary.seconds,
@@ -390,21 +399,23 @@ class WatchService:
             self._pending_sync = "catch-up"  # the next turn waits for the root if it is really gone
             return
         self.state.set(status="updating", in_flight=len(ready), heartbeat=time.monotonic())
-        scanner = self._scanner
+        scanner = self._open_scanner
         before = {p: scanner.results.get(p) for p in ready}
         stats = scanner.update(ready)
         log.debug("read %d and classified %d file(s) in %.2f s", stats.extracted, len(ready), stats.seconds)
         changed = tuple(sorted(p for p in ready if scanner.results.get(p, before[p]) is not before[p]))
         removed = tuple(sorted(p for p in ready if before[p] is not None and p not in scanner.results))
         if not (changed or removed or self._stale):
-            summary = self.state.remember("batch", len(ready), (), (), unstable, started, dict(self.state.coverage))
+            summary = self.state.remember("batch", len(ready), changed=(), removed=(), unstable=unstable,
+                                          started=started, coverage=dict(self.state.coverage))
             log.info("batch: %s in %.2f s; nothing changed", _files(len(ready), 0, 0, unstable), summary.seconds)
             return
         if self._check_root()[0]:
             self._pending_sync = "catch-up"  # files vanished with the root, not one by one: don't publish
             return
         coverage, previous = self._publish()
-        summary = self.state.remember("batch", len(ready), changed, removed, unstable, started, coverage)
+        summary = self.state.remember("batch", len(ready), changed=changed, removed=removed, unstable=unstable,
+                                      started=started, coverage=coverage)
         log.info("batch: %s in %.2f s; %s", _files(len(ready), len(changed), len(removed), unstable),
                  summary.seconds, _coverage_text(coverage, previous))
 
@@ -424,7 +435,7 @@ class WatchService:
         """A folder created, deleted or moved: every document known under it is looked at again;
         documents found on disk under it that no event told us about are queued."""
         prefix = folder + "/"
-        ready.update(p for p in self._scanner.results if p.startswith(prefix))
+        ready.update(p for p in self._open_scanner.results if p.startswith(prefix))
         absolute = self.root / folder
         if not absolute.is_dir():
             return
@@ -438,8 +449,8 @@ class WatchService:
     def _publish(self) -> tuple[dict[str, float], dict[str, float]]:
         """Assess, record and write every report; returns (coverage now, coverage before)."""
         started = time.monotonic()
-        report: GapReport = self._scanner.report()
-        report = self._scanner.record(report)  # with the scan history, for the HTML trend
+        report: GapReport = self._open_scanner.report()
+        report = self._open_scanner.record(report)  # with the scan history, for the HTML trend
         assessed = time.monotonic()
         self._stale = True
         write_reports(report, self.out_dir, self.formats, publication=self.publication)

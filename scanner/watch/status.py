@@ -66,7 +66,7 @@ class ServiceState:
             self.last_scan = generated_at
         return previous
 
-    def remember(self, kind, files, changed, removed, unstable, started, coverage) -> BatchSummary:
+    def remember(self, kind, files, *, changed, removed, unstable, started, coverage) -> BatchSummary:
         summary = BatchSummary(
             kind, files, tuple(changed), tuple(removed), unstable, time.monotonic() - started, coverage,
             datetime.now(UTC).replace(microsecond=0).isoformat(),
