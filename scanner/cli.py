@@ -30,6 +30,7 @@ from gapscan.reports.baseline import (
 )
 from gapscan.scanner.config import FAIL_ON, Config, ConfigError, load_config
 from gapscan.scanner.documents import Extract
+from gapscan.scanner.extract.cluster import ClusterError, cluster_address
 from gapscan.scanner.index import IndexUnusable, default_index_path, remove_index
 from gapscan.scanner.names import display_path
 from gapscan.scanner.output import (DEFAULT_FORMATS, FORMATS, OutputError, check_output, link_base, with_json,
@@ -140,9 +141,21 @@ def config_from_options(path: Path, options: dict) -> Config:
     )
 
 
+def _executor(_context, _parameter, value: str) -> str:
+    if value != "local":
+        try:
+            cluster_address(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from exc
+    return value
+
+
 @main.command("scan")
 @click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @scan_options
+@click.option("--executor", default="local", show_default=True, metavar="local|dask://HOST:PORT", callback=_executor,
+              help="Where files are read and classified: local worker processes, or the workers of a Dask "
+                   "cluster that see PATH at the same place (pip install 'gapscan[dask]').")
 def scan_command(path: Path, **options) -> None:
     """Scan PATH and write the gap report."""
     started = time.monotonic()
@@ -154,8 +167,9 @@ def scan_command(path: Path, **options) -> None:
     _rebuild_index(path, options)
     progress = _Progress(enabled=not quiet)
     try:
-        result = scan(path, config, index_path=options["index_file"], jobs=options["jobs"], progress=progress)
-    except (ConfigError, CatalogError, IndexUnusable) as exc:
+        result = scan(path, config, index_path=options["index_file"], jobs=options["jobs"], progress=progress,
+                      executor=options["executor"])
+    except (ConfigError, CatalogError, IndexUnusable, ClusterError) as exc:
         raise UsageProblem(str(exc)) from exc
     finally:
         progress.close()

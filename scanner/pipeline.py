@@ -41,6 +41,7 @@ from gapscan.scanner.discover import (
 )
 from gapscan.scanner.documents import Document, Extract, ExtractResult, Unreadable
 from gapscan.scanner.extract import EXTRACTOR_VERSION, Known, Scored, extract_all, timed_out
+from gapscan.scanner.extract.cluster import cluster_address, extract_on_cluster
 from gapscan.scanner.extract.guards import TOO_LARGE, too_large
 from gapscan.scanner.index import Index, KnownContent, StoredExtract, default_index_path
 from gapscan.scanner.scoring import Scorer, fingerprint, scores_from_json, scores_to_json
@@ -129,8 +130,12 @@ class Scanner:
         jobs: int | None = None,
         skip: tuple[Path, ...] = (),
         progress: Progress | None = None,
+        executor: str | None = None,
     ):
         self.root = root.resolve()
+        # Where files are read and scored: None for local worker processes, else a Dask scheduler's
+        # address (``--executor dask://HOST:PORT``, see scanner/extract/cluster.py).
+        self.cluster = cluster_address(executor) if executor and executor != "local" else None
         self.config = config
         self.catalogs = select_catalogs(config)
         self.tagger = Tagger(self.catalogs, supervised=default_model())
@@ -278,8 +283,11 @@ class Scanner:
         inside = str(self.root) if self.confined else None
         scorer = Scorer.of(self.tagger, self.fingerprint)
         tick = lambda: self.notify("extract", done, len(todo))  # noqa: E731
-        results = extract_all(todo, limits, self.jobs, inside=inside, tick=tick, scorer=scorer,
-                              known=KnownContent(self.index.path, EXTRACTOR_VERSION))
+        if self.cluster:
+            results = extract_on_cluster(todo, limits, self.cluster, inside=inside, scorer=scorer, tick=tick)
+        else:
+            results = extract_all(todo, limits, self.jobs, inside=inside, tick=tick, scorer=scorer,
+                                  known=KnownContent(self.index.path, EXTRACTOR_VERSION))
         for done, result in enumerate(results, 1):
             if isinstance(result, Known):  # renamed or copied: its content is in the index
                 hashed.append(result.document)
@@ -449,10 +457,12 @@ def scan(
     skip: tuple[Path, ...] = (),
     progress: Progress | None = None,
     today: date | None = None,
+    executor: str | None = None,
 ) -> ScanResult:
     """A one-off scan: sync with the disk, assess, and record the scan in the index's history."""
     started = time.monotonic()
-    with Scanner(root, config, index_path=index_path, jobs=jobs, skip=skip, progress=progress) as scanner:
+    with Scanner(root, config, index_path=index_path, jobs=jobs, skip=skip, progress=progress,
+                 executor=executor) as scanner:
         stats = scanner.sync()
         report = scanner.report(today)
         report = scanner.record(report)
