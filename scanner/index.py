@@ -18,6 +18,7 @@ Every database error becomes :class:`IndexUnusable`, naming the file and ``--reb
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -369,10 +370,15 @@ class Index:
 
     @_guarded
     def sections(self, sha256: str, extractor: int) -> tuple[Section, ...]:
-        """The sections of a stored extract (read and decompressed each time)."""
-        row = self._db.execute(
-            "SELECT sections FROM extracts WHERE sha256=? AND extractor=? AND status='ok'", (sha256, extractor)
-        ).fetchone()
+        """The sections of a stored extract (read and decompressed each time). Also once the index
+        is closed, or from another thread: an extract held after its scan still has its text."""
+        query = "SELECT sections FROM extracts WHERE sha256=? AND extractor=? AND status='ok'"
+        try:
+            row = self._db.execute(query, (sha256, extractor)).fetchone()
+        except sqlite3.ProgrammingError:  # closed, or made in another thread
+            with contextlib.closing(sqlite3.connect(f"{Path(self.path).absolute().as_uri()}?mode=ro", uri=True,
+                                                    timeout=30)) as db:
+                row = db.execute(query, (sha256, extractor)).fetchone()
         if row is None:
             raise IndexUnusable(f"{self.path}: the text of {sha256[:12]} is gone from the index; {REBUILD_HINT}")
         return tuple(Section(locator, text, language) for locator, text, language in unpack(row[0]))

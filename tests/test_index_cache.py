@@ -163,3 +163,11 @@ def test_an_index_of_the_first_schema_is_rebuilt_keeping_its_scan_history(tmp_pa
         assert db.execute("SELECT count(*) FROM extracts").fetchone() == (0,)
         assert "sections" in {row[1] for row in db.execute("PRAGMA table_info(extracts)")}
     db.close()
+
+
+def test_an_extract_held_after_its_scan_still_has_its_text(tree, tmp_path):
+    with Scanner(tree, Config(), index_path=tmp_path / "index.sqlite", jobs=1) as scanner:
+        scanner.sync()
+        held = scanner.results["procedures/document-control.md"]
+    assert isinstance(held, StoredExtract)
+    assert "obsolete documents are withdrawn" in held.text
