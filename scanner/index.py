@@ -28,6 +28,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -181,7 +182,7 @@ def pack(value: object) -> bytes:
     return zlib.compress(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), _COMPRESSION)
 
 
-def unpack(blob: bytes) -> object:
+def unpack(blob: bytes) -> Any:
     return json.loads(zlib.decompress(blob).decode("utf-8"))
 
 
@@ -280,10 +281,8 @@ class Index:
         return None
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(sqlite3.Error):
             self._db.close()
-        except sqlite3.Error:
-            pass
 
     def __enter__(self) -> Index:
         return self
@@ -387,18 +386,21 @@ class Index:
     def store(self, results: list[Extract | Unreadable], extractor: int) -> list[Extract | Unreadable]:
         """Store these results; returns them as they are now held (the extracts stored become
         :class:`StoredExtract`, their text no longer in memory)."""
-        rows, held = [], []
+        rows: list[tuple] = []
+        held: list[Extract | Unreadable] = []
         for result in results:
             if isinstance(result, Extract) and result.includes:
                 held.append(result)  # its text depends on other files too: read again each scan (LaTeX is quick)
                 continue
             if isinstance(result, Extract):
-                info = {"metadata": asdict(result.metadata), "warnings": list(result.warnings), "language": result.language}
+                info = {"metadata": asdict(result.metadata), "warnings": list(result.warnings),
+                        "language": result.language}
                 sha = result.document.sha256
                 rows.append((sha, extractor, "ok", None, json.dumps(info, ensure_ascii=False),
                              pack(_sections_json(result.sections))))
+                load = functools.partial(self.sections, sha, extractor)
                 held.append(StoredExtract(result.document, metadata=result.metadata, warnings=result.warnings,
-                                          language=result.language, load=functools.partial(self.sections, sha, extractor)))
+                                          language=result.language, load=load))
                 continue
             held.append(result)
             if result.document.sha256 and is_cacheable(result):
@@ -461,7 +463,8 @@ def stored_extracts(path: Path, sha256: str | None = None) -> list[str]:
     query = "SELECT coalesce(info, '') || coalesce(reason, ''), sections FROM extracts"
     with sqlite3.connect(path) as db:
         rows = db.execute(query + " WHERE sha256=?", (sha256,)) if sha256 else db.execute(query)
-        return [info + (json.dumps(unpack(sections), ensure_ascii=False) if sections else "") for info, sections in rows]
+        return [info + (json.dumps(unpack(sections), ensure_ascii=False) if sections else "")
+                for info, sections in rows]
 
 
 # Failures that say nothing about the content: transient (a busy machine, a file being replaced),

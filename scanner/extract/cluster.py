@@ -82,7 +82,8 @@ def _collect(pending: dict, client, wait, tick: Callable[[], None] | None) -> It
                 done, _ = wait(list(pending), timeout=_TICK_SECONDS if tick else None, return_when="FIRST_COMPLETED")
             break
         except TimeoutError:
-            tick()
+            if tick is not None:
+                tick()
     for future in done:
         document = pending.pop(future)
         try:
