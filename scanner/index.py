@@ -1,5 +1,10 @@
 """The SQLite index: files by path (size, mtime, content hash), extracted text cached by content
-hash and extractor version, and the history of scans.
+hash and extractor version, each document's classifier scores cached by path, content hash and the
+fingerprint of what else changes them (``scanner/scoring.py``), and the history of scans.
+
+Text is stored zlib-compressed, apart from the little a report needs of a document (metadata,
+warnings, language): an extract taken from the index is a :class:`StoredExtract`, whose sections
+are read from the index only when asked for, so a scan never holds every document's text at once.
 
 An unchanged file (same size and mtime) is neither hashed nor read again; a renamed or copied file
 with known content reuses the cached extract (:class:`KnownContent` answers the extraction
@@ -19,15 +24,20 @@ import hashlib
 import json
 import os
 import sqlite3
+import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import platformdirs
-
 from gapscan.scanner.common.documents import Document, Extract, Metadata, Section, Unreadable
 from gapscan.scanner.common.errors import GapscanError
 
-SCHEMA_VERSION = 1
+# 2: text compressed apart from the metadata, and the scores table. An index of an older schema
+# is emptied and built anew (its scan history is kept).
+SCHEMA_VERSION = 2
+_REBUILT_TABLES = ("files", "extracts", "failures", "scores")
 HISTORY_KEPT = 10_000  # scans in the history; the report shows the latest 50
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -42,8 +52,16 @@ CREATE TABLE IF NOT EXISTS extracts (
     extractor INTEGER NOT NULL,
     status TEXT NOT NULL,          -- ok / unreadable / skipped
     reason TEXT,
-    payload TEXT,                  -- JSON: sections, metadata, warnings
+    info TEXT,                     -- JSON: metadata, warnings, language
+    sections BLOB,                 -- zlib-compressed JSON: [[locator, text, language], ...]
     PRIMARY KEY (sha256, extractor)
+);
+CREATE TABLE IF NOT EXISTS scores (   -- classifier scores (Tagger.score), compressed JSON
+    path TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    PRIMARY KEY (path, sha256, fingerprint)
 );
 CREATE TABLE IF NOT EXISTS failures (  -- failures not cached by content: the file as it was
     path TEXT PRIMARY KEY,
@@ -88,13 +106,14 @@ def _unusable(path: Path, exc: BaseException) -> IndexUnusable:
 
 
 def _guarded(method):
-    """Turn any database failure inside ``method`` into :class:`IndexUnusable`."""
+    """Turn a database failure or stored data that no longer decodes inside ``method`` into
+    :class:`IndexUnusable`. Anything else (a bug of gapscan's own) is not corruption and propagates."""
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         try:
             return method(self, *args, **kwargs)
-        except (sqlite3.Error, ValueError, KeyError, TypeError) as exc:
+        except (sqlite3.Error, zlib.error, json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise _unusable(self.path, exc) from exc
 
     return wrapper
@@ -156,6 +175,67 @@ def _reader(path: Path) -> sqlite3.Connection:
     return _READERS[key]
 
 
+_COMPRESSION = 6  # zlib level: text shrinks about fourfold; higher levels gain little and cost time
+
+
+def pack(value: object) -> bytes:
+    """JSON, compressed: how text and scores are stored."""
+    return zlib.compress(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), _COMPRESSION)
+
+
+def unpack(blob: bytes) -> Any:
+    return json.loads(zlib.decompress(blob).decode("utf-8"))
+
+
+class StoredExtract(Extract):
+    """An extract held in the index: everything but its sections is in memory; the sections are
+    read (and decompressed) from the index each time they are asked for. Anything that builds a
+    new extract from it (``dataclasses.replace``) gets a plain :class:`Extract`."""
+
+    _load: Callable[[], tuple[Section, ...]]
+
+    def __new__(cls, *args, load: Callable[[], tuple[Section, ...]] | None = None, **kwargs):
+        if load is None:
+            return Extract(*args, **kwargs)
+        return super().__new__(cls)
+
+    def __init__(self, document: Document, *, metadata: Metadata, warnings: tuple[str, ...], language: str,
+                 load: Callable[[], tuple[Section, ...]]):
+        for name, value in (("document", document), ("metadata", metadata), ("warnings", warnings),
+                            ("language", language), ("includes", ()), ("_load", load)):
+            object.__setattr__(self, name, value)
+
+    @property
+    def sections(self) -> tuple[Section, ...]:
+        return self._load()
+
+    def loaded(self) -> Extract:
+        """This extract with its sections in memory."""
+        return Extract(self.document, self.sections, self.metadata, self.warnings, self.language, self.includes)
+
+    def __hash__(self) -> int:
+        return hash(self.loaded())
+
+    def __reduce__(self):
+        """Pickled or copied, it is a plain :class:`Extract` (the index does not travel with it)."""
+        loaded = self.loaded()
+        return (Extract, (loaded.document, loaded.sections, loaded.metadata, loaded.warnings, loaded.language,
+                          loaded.includes))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Extract):
+            return NotImplemented
+        mine = self.loaded()
+        return mine == (other.loaded() if isinstance(other, StoredExtract) else other)
+
+    def __repr__(self) -> str:
+        return f"StoredExtract(document={self.document!r}, language={self.language!r})"
+
+
+def _sections_json(sections: Iterable[Section]) -> list[list[str]]:
+    return [[s.locator, s.text, s.language] for s in sections]
+
+
 class Index:
     def __init__(self, path: Path):
         self.path = path
@@ -170,13 +250,15 @@ class Index:
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
+            self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             row = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-            if row is None:
-                self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-                self._db.commit()
-            elif int(row[0]) > SCHEMA_VERSION:
+            if row is not None and int(row[0]) > SCHEMA_VERSION:
                 raise IndexUnusable(f"{path}: made by a newer gapscan (schema {row[0]}); {REBUILD_HINT}")
+            if row is not None and int(row[0]) < SCHEMA_VERSION:
+                self._rebuild()
+            self._db.executescript(_SCHEMA)
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            self._db.commit()
         except (sqlite3.Error, ValueError) as exc:
             self._db.close()
             raise _unusable(path, exc) from exc
@@ -184,6 +266,13 @@ class Index:
             self._db.close()
             raise
         self._identity = _identity(path)
+
+    def _rebuild(self) -> None:
+        """Empty an index of an older schema: everything but the scan history is read anew."""
+        for table in _REBUILT_TABLES:
+            self._db.execute(f"DROP TABLE IF EXISTS {table}")
+        self._db.commit()
+        self._db.execute("VACUUM")  # give the old text's pages back to the file system
 
     def lost(self) -> str | None:
         """Why the open database is no longer the file at ``path`` (deleted, or replaced), if it is
@@ -254,6 +343,8 @@ class Index:
         self._db.executemany("DELETE FROM files WHERE path=?", [(p,) for p in gone])
         failed = [p for (p,) in self._db.execute("SELECT path FROM failures") if _path(p) not in present]
         self._db.executemany("DELETE FROM failures WHERE path=?", [(p,) for p in failed])
+        scored = {p for (p,) in self._db.execute("SELECT DISTINCT path FROM scores") if _path(p) not in present}
+        self._db.executemany("DELETE FROM scores WHERE path=?", [(p,) for p in scored])
         self._db.commit()
         return len(gone)
 
@@ -261,45 +352,89 @@ class Index:
 
     @_guarded
     def cached(self, document: Document, extractor: int) -> Extract | Unreadable | None:
+        """The extract of this document's content, its sections left in the index."""
         row = self._db.execute(
-            "SELECT status, reason, payload FROM extracts WHERE sha256=? AND extractor=?",
+            "SELECT status, reason, info FROM extracts WHERE sha256=? AND extractor=?",
             (document.sha256, extractor),
         ).fetchone()
         if row is None:
             return None
-        status, reason, payload = row
+        status, reason, info = row
         if status != "ok":
             return Unreadable(document, reason or "unreadable", skipped=status == "skipped")
-        data = json.loads(payload)
-        return Extract(
-            document=document,
-            sections=tuple(Section(**s) for s in data["sections"]),
+        data = json.loads(info)
+        return StoredExtract(
+            document,
             metadata=Metadata(**{**data["metadata"], "dates_in_text": tuple(data["metadata"]["dates_in_text"])}),
             warnings=tuple(data["warnings"]),
             language=data["language"],
+            load=functools.partial(self.sections, document.sha256, extractor),
         )
 
     @_guarded
-    def store(self, results: list[Extract | Unreadable], extractor: int) -> None:
-        rows: list[tuple[str, int, str, str | None, str | None]] = []
+    def sections(self, sha256: str, extractor: int) -> tuple[Section, ...]:
+        """The sections of a stored extract (read and decompressed each time). Also once the index
+        is closed, or from another thread: an extract held after its scan still has its text."""
+        query = "SELECT sections FROM extracts WHERE sha256=? AND extractor=? AND status='ok'"
+        try:
+            row = self._db.execute(query, (sha256, extractor)).fetchone()
+        except sqlite3.ProgrammingError:  # closed, or made in another thread
+            with contextlib.closing(sqlite3.connect(f"{Path(self.path).absolute().as_uri()}?mode=ro", uri=True,
+                                                    timeout=30)) as db:
+                row = db.execute(query, (sha256, extractor)).fetchone()
+        if row is None:
+            raise IndexUnusable(f"{self.path}: the text of {sha256[:12]} is gone from the index; {REBUILD_HINT}")
+        return tuple(Section(locator, text, language) for locator, text, language in unpack(row[0]))
+
+    @_guarded
+    def store(self, results: list[Extract | Unreadable], extractor: int) -> list[Extract | Unreadable]:
+        """Store these results; returns them as they are now held (the extracts stored become
+        :class:`StoredExtract`, their text no longer in memory)."""
+        rows: list[tuple] = []
+        held: list[Extract | Unreadable] = []
         for result in results:
             if isinstance(result, Extract) and result.includes:
-                continue  # its text depends on other files too: read again each scan (LaTeX is quick)
+                held.append(result)  # its text depends on other files too: read again each scan (LaTeX is quick)
+                continue
             if isinstance(result, Extract):
-                payload = json.dumps(
-                    {
-                        "sections": [asdict(s) for s in result.sections],
-                        "metadata": asdict(result.metadata),
-                        "warnings": list(result.warnings),
-                        "language": result.language,
-                    },
-                    ensure_ascii=False,
-                )
-                rows.append((result.document.sha256, extractor, "ok", None, payload))
-            elif result.document.sha256 and is_cacheable(result):
+                info = {"metadata": asdict(result.metadata), "warnings": list(result.warnings),
+                        "language": result.language}
+                sha = result.document.sha256
+                rows.append((sha, extractor, "ok", None, json.dumps(info, ensure_ascii=False),
+                             pack(_sections_json(result.sections))))
+                load = functools.partial(self.sections, sha, extractor)
+                held.append(StoredExtract(result.document, metadata=result.metadata, warnings=result.warnings,
+                                          language=result.language, load=load))
+                continue
+            held.append(result)
+            if result.document.sha256 and is_cacheable(result):
                 status = "skipped" if result.skipped else "unreadable"
-                rows.append((result.document.sha256, extractor, status, result.reason, None))
-        self._db.executemany("INSERT OR REPLACE INTO extracts VALUES (?, ?, ?, ?, ?)", rows)
+                rows.append((result.document.sha256, extractor, status, result.reason, None, None))
+        self._db.executemany("INSERT OR REPLACE INTO extracts VALUES (?, ?, ?, ?, ?, ?)", rows)
+        self._db.commit()
+        return held
+
+    # -- scores --------------------------------------------------------------------------------
+
+    @_guarded
+    def cached_scores(self, path: str, sha256: str, fingerprint: str) -> object | None:
+        """The scores stored for this document (path and content) under this fingerprint, as stored."""
+        row = self._db.execute(
+            "SELECT payload FROM scores WHERE path=? AND sha256=? AND fingerprint=?", (_key(path), sha256, fingerprint)
+        ).fetchone()
+        return None if row is None else unpack(row[0])
+
+    @_guarded
+    def store_scores(self, scores: list[tuple[str, str, list]], fingerprint: str) -> None:
+        """Store (path, content hash, scores as JSON values) under this fingerprint; the scores of
+        a path's earlier content go."""
+        self._db.executemany(
+            "DELETE FROM scores WHERE path=? AND sha256!=?", [(_key(path), sha256) for path, sha256, _ in scores]
+        )
+        self._db.executemany(
+            "INSERT OR REPLACE INTO scores VALUES (?, ?, ?, ?)",
+            [(_key(path), sha256, fingerprint, pack(value)) for path, sha256, value in scores],
+        )
         self._db.commit()
 
     # -- scan history --------------------------------------------------------------------------
@@ -326,6 +461,16 @@ class Index:
             {"finished": f, "documents": d, "readable": r, "coverage": json.loads(c)}
             for f, d, r, c in reversed(rows)
         ]
+
+
+def stored_extracts(path: Path, sha256: str | None = None) -> list[str]:
+    """Everything the index at ``path`` holds of each extract (of one content hash, if given), as
+    text: its metadata and sections. For checking what reached the index."""
+    query = "SELECT coalesce(info, '') || coalesce(reason, ''), sections FROM extracts"
+    with sqlite3.connect(path) as db:
+        rows = db.execute(query + " WHERE sha256=?", (sha256,)) if sha256 else db.execute(query)
+        return [info + (json.dumps(unpack(sections), ensure_ascii=False) if sections else "")
+                for info, sections in rows]
 
 
 # Failures that say nothing about the content: transient (a busy machine, a file being replaced),

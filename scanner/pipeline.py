@@ -11,21 +11,23 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from gapscan.scanner.common.evidence import Evidence
 from gapscan.classifiers.labels import LabelsError, load_labels
 from gapscan.classifiers.models import default_model, model_from_labels
 from gapscan.classifiers.supervised import ModelError
 from gapscan.classifiers.tfidf import Classified, DocumentScores, Tagger
 from gapscan.mappings import Catalog, bundled_crosswalks, load_catalogs
-from gapscan.scanner.common.languages import in_order, language_name, names
 from gapscan.reports.assess import AssessmentInputs, assess
 from gapscan.reports.model import DocumentEntry, FrameworkResult, GapReport, HistoryPoint, NotRead, Tag
+from gapscan.scanner.common.documents import Document, Extract, ExtractResult, Unreadable
+from gapscan.scanner.common.evidence import Evidence
+from gapscan.scanner.common.languages import in_order, language_name, names
+from gapscan.scanner.common.names import display_path
 from gapscan.scanner.config import Config, ConfigError
 from gapscan.scanner.discover import (
     EXCLUDED,
@@ -38,13 +40,15 @@ from gapscan.scanner.discover import (
     git_tracked,
     inspect,
 )
-from gapscan.scanner.common.documents import Document, Extract, ExtractResult, Unreadable
-from gapscan.scanner.extract import EXTRACTOR_VERSION, Known, extract_all, timed_out
+from gapscan.scanner.extract import EXTRACTOR_VERSION, Known, Scored, extract_all, timed_out
+from gapscan.scanner.extract.cluster import cluster_address, extract_on_cluster
 from gapscan.scanner.extract.guards import TOO_LARGE, too_large
-from gapscan.scanner.index import Index, KnownContent, default_index_path
-from gapscan.scanner.common.names import display_path
+from gapscan.scanner.index import Index, KnownContent, StoredExtract, default_index_path
+from gapscan.scanner.scoring import Scorer, fingerprint, scores_from_json, scores_to_json
 
 Progress = Callable[[str, int, int], None]  # stage, done, total (0 while unknown: files discovered so far)
+# Results written to the index together (and then held without their text).
+_STORE_BATCH = 200
 
 
 def tool_version() -> str:
@@ -125,11 +129,16 @@ class Scanner:
         jobs: int | None = None,
         skip: tuple[Path, ...] = (),
         progress: Progress | None = None,
+        executor: str | None = None,
     ):
         self.root = root.resolve()
+        # Where files are read and scored: None for local worker processes, else a Dask scheduler's
+        # address (``--executor dask://HOST:PORT``, see scanner/extract/cluster.py).
+        self.cluster = cluster_address(executor) if executor and executor != "local" else None
         self.config = config
         self.catalogs = select_catalogs(config)
         self.tagger = Tagger(self.catalogs, supervised=default_model())
+        self.fingerprint = fingerprint(self.tagger)  # of what the scores cached in the index depend on
         self.labels_hash = ""  # training hash of the model trained from the configured labels
         self.jobs = jobs or min(os.cpu_count() or 1, 8)
         if config.labels is not None:  # a labels file that cannot be used stops the run before it starts
@@ -232,9 +241,8 @@ class Scanner:
             return
         self.labels_hash = model.info["training_hash"]
         self.tagger = Tagger(self.catalogs, supervised=model)
-        for done, extract in enumerate(extracts.values(), 1):
-            self._score(extract)
-            self.notify("classify", done, len(extracts))
+        self.fingerprint = fingerprint(self.tagger)
+        self._score_all(list(extracts.values()))
 
     def _unchanged(self, candidate: Candidate) -> bool:
         known = self.results.get(candidate.path)
@@ -270,32 +278,80 @@ class Scanner:
 
         fresh: list[ExtractResult] = []
         hashed: list[Document] = []
+        scored: list[tuple[str, str, list]] = []
         done = 0
-        results = extract_all(
-            todo, limits, self.jobs,
-            inside=str(self.root) if self.confined else None,
-            known=KnownContent(self.index.path, EXTRACTOR_VERSION),
-            tick=lambda: self.notify("extract", done, len(todo)),
-        )
+        inside = str(self.root) if self.confined else None
+        scorer = Scorer.of(self.tagger, self.fingerprint)
+        tick = lambda: self.notify("extract", done, len(todo))  # noqa: E731
+        results: Iterator[ExtractResult | Known | Scored]
+        if self.cluster:
+            results = extract_on_cluster(todo, limits, self.cluster, inside=inside, scorer=scorer, tick=tick)
+        else:
+            results = extract_all(todo, limits, self.jobs, inside=inside, tick=tick, scorer=scorer,
+                                  known=KnownContent(self.index.path, EXTRACTOR_VERSION))
         for done, result in enumerate(results, 1):
             if isinstance(result, Known):  # renamed or copied: its content is in the index
                 hashed.append(result.document)
                 cached = self.index.cached(result.document, EXTRACTOR_VERSION)
                 ready.append(cached or Unreadable(result.document, "cannot read: the index changed during the scan"))
+            elif isinstance(result, Scored):
+                fresh.append(result.extract)
+                scored.append((result.extract.document.path, result.extract.document.sha256, result.scores))
             else:
                 fresh.append(result)
+            if len(fresh) >= _STORE_BATCH:
+                self._keep(fresh, scored)
+                fresh, scored = [], []
             self.notify("extract", done, len(todo))
-        self.index.store(fresh, EXTRACTOR_VERSION)
-        self.index.record_files(hashed + [r.document for r in fresh if r.document.sha256])
-        self.index.record_failures([r for r in fresh if isinstance(r, Unreadable) and r.reason == timeout])
+        self._keep(fresh, scored)
+        self.index.record_files(hashed)
 
-        everything = ready + fresh
-        for done, result in enumerate(everything, 1):
+        self._score_all(ready)
+        return len(todo) - len(hashed)
+
+    def _keep(self, fresh: list[ExtractResult], scored: list[tuple[str, str, list]]) -> None:
+        """Store freshly read documents and their scores in the index, and hold them without their
+        text; a document its worker did not score is scored here."""
+        held = self.index.store(fresh, EXTRACTOR_VERSION)
+        self.index.record_files([r.document for r in fresh if r.document.sha256])
+        timeout = timed_out(self.config.limits)
+        self.index.record_failures([r for r in fresh if isinstance(r, Unreadable) and r.reason == timeout])
+        # An extract that includes other files is read again each scan, and so scored again.
+        includes = {r.document.path for r in fresh if isinstance(r, Extract) and r.includes}
+        self.index.store_scores([row for row in scored if row[0] not in includes], self.fingerprint)
+        from_workers = {path: value for path, _, value in scored}
+        unscored = []
+        for result in held:
+            self.results[result.document.path] = result
+            if result.document.path in from_workers:
+                self._keep_scores(result, scores_from_json(result.document.path, from_workers[result.document.path]))
+            else:
+                unscored.append(result)
+        self._score_all(unscored)
+
+    def _score_all(self, results: list[ExtractResult]) -> None:
+        """Hold these results and their scores: taken from the index where it has them under the
+        current fingerprint, else computed here (from the text in the index) and stored."""
+        computed: list[tuple[str, str, list]] = []
+        for done, result in enumerate(results, 1):
             path = result.document.path
             self.results[path] = result
-            self._score(result)
-            self.notify("classify", done, len(everything))
-        return len(fresh)
+            if not self._readers(result):
+                self.scores.pop(path, None)
+            else:
+                cacheable = isinstance(result, StoredExtract)
+                stored = self.index.cached_scores(path, result.document.sha256, self.fingerprint) if cacheable else None
+                if stored is None:
+                    assert isinstance(result, Extract)  # an unreadable document has no readers
+                    stored = scores_to_json(self.tagger.score(result))
+                    if cacheable:
+                        computed.append((path, result.document.sha256, stored))
+                self._keep_scores(result, scores_from_json(path, stored))
+            if len(computed) >= _STORE_BATCH:
+                self.index.store_scores(computed, self.fingerprint)
+                computed = []
+            self.notify("classify", done, len(results))
+        self.index.store_scores(computed, self.fingerprint)
 
     def restore_index(self) -> str | None:
         """When the index file was deleted or replaced while open, open the file at its path anew
@@ -304,23 +360,24 @@ class Scanner:
         lost = self.index.lost()
         if lost is None:
             return None
-        self.index.close()
-        self.index = Index(self.index.path)
+        lost_index, self.index = self.index, Index(self.index.path)
         results = list(self.results.values())
-        self.index.store(results, EXTRACTOR_VERSION)
-        self.index.record_files([r.document for r in results if r.document.sha256])
+        for first in range(0, len(results), _STORE_BATCH):  # the text moves over from the lost file a batch at a time
+            batch = [r.loaded() if isinstance(r, StoredExtract) else r for r in results[first:first + _STORE_BATCH]]
+            for result in self.index.store(batch, EXTRACTOR_VERSION):
+                self.results[result.document.path] = result
+            self.index.record_files([r.document for r in batch if r.document.sha256])
+        lost_index.close()
         return lost
 
-    def _score(self, result: ExtractResult) -> None:
-        """Score a document for the frameworks whose catalogs read its language; one that no catalog
-        reads (or that could not be read) is not part of the assessed collection."""
+    def _keep_scores(self, result: ExtractResult, scores: DocumentScores) -> None:
+        """A document's scores for the frameworks whose catalogs read its language; one that no
+        catalog reads (or that could not be read) is not part of the assessed collection."""
         readers = {catalog.id for catalog in self._readers(result)}
         path = result.document.path
         if not readers:
             self.scores.pop(path, None)
             return
-        assert isinstance(result, Extract)  # an unreadable document has no readers
-        scores = self.tagger.score(result)
         self.scores[path] = replace(scores, candidates=tuple(e for e in scores.candidates if e.framework in readers))
 
     def _readers(self, result: ExtractResult) -> list[Catalog]:
@@ -402,10 +459,12 @@ def scan(
     skip: tuple[Path, ...] = (),
     progress: Progress | None = None,
     today: date | None = None,
+    executor: str | None = None,
 ) -> ScanResult:
     """A one-off scan: sync with the disk, assess, and record the scan in the index's history."""
     started = time.monotonic()
-    with Scanner(root, config, index_path=index_path, jobs=jobs, skip=skip, progress=progress) as scanner:
+    with Scanner(root, config, index_path=index_path, jobs=jobs, skip=skip, progress=progress,
+                 executor=executor) as scanner:
         stats = scanner.sync()
         report = scanner.report(today)
         report = scanner.record(report)

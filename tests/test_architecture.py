@@ -29,7 +29,7 @@ LEAF_TYPES = {
     "gapscan.scanner.common.status",
 }
 RENDERERS = ("csv_report", "html", "json_report", "junit", "markdown", "sarif", "xlsx")
-SHELL = ("__init__", "__main__", "cli", "config", "learn", "output", "pipeline", "serve", "watch")
+SHELL = ("__init__", "__main__", "cli", "config", "learn", "output", "pipeline", "scoring", "serve", "watch")
 
 # Module name (or package prefix ending in ".") -> stage. The longest match wins.
 STAGES = {

@@ -20,22 +20,24 @@ import sqlite3
 import tempfile
 import threading
 import time
+import zlib
 from dataclasses import dataclass
 from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote, unquote_to_bytes, urljoin, urlsplit
 
-from gapscan.scanner import pipeline
 import pytest
 from gapscan.classifiers.labels import label_class
 from gapscan.reports.gate import Publication
 from gapscan.reports.model import GapReport
+from gapscan.scanner import pipeline
+from gapscan.scanner.common.documents import Document, format_of
+from gapscan.scanner.common.names import name_bytes
 from gapscan.scanner.config import Config
 from gapscan.scanner.discover import display_path
-from gapscan.scanner.common.documents import Document, format_of
 from gapscan.scanner.extract import Limits, extract_file
-from gapscan.scanner.common.names import name_bytes
+from gapscan.scanner.index import stored_extracts
 from gapscan.scanner.output import FORMATS, write_reports
 from gapscan.scanner.pipeline import ScanResult, scan
 
@@ -298,8 +300,7 @@ def test_only_regular_files_inside_the_tree_are_read_and_each_refusal_is_listed(
     html = (hostile.out / "report.html").read_text(encoding="utf-8")
     assert "fs/pipe.txt: a FIFO (named pipe), not a regular file: never opened" in html
     # Nothing from outside reached the index or any report, the secret least of all.
-    with sqlite3.connect(hostile.index) as db:
-        payloads = "".join(row[0] or "" for row in db.execute("SELECT payload FROM extracts"))
+    payloads = "".join(stored_extracts(hostile.index))
     assert SECRET not in payloads and "root:x:0:0" not in payloads
 
 
@@ -329,8 +330,7 @@ def test_no_external_entity_was_fetched_or_read(hostile):
     assert hostile.connections == []
     for path in hostile.out.iterdir():
         assert SECRET.encode() not in path.read_bytes(), path.name
-    with sqlite3.connect(hostile.index) as db:
-        payloads = [row[0] or "" for row in db.execute("SELECT payload FROM extracts")]
+    payloads = stored_extracts(hostile.index)
     assert payloads and not any(SECRET in payload for payload in payloads)
 
 
@@ -521,6 +521,5 @@ def test_html_report_is_inert(hostile):
 def test_text_that_no_encoder_accepts_is_cleaned_at_the_extractor(hostile):
     """pypdf returns lone surrogates for this PDF's text; they reach neither index nor report."""
     with sqlite3.connect(hostile.index) as db:
-        db.text_factory = bytes
-        payloads = [row[0] for row in db.execute("SELECT payload FROM extracts WHERE status='ok'")]
+        payloads = [zlib.decompress(row[0]) for row in db.execute("SELECT sections FROM extracts WHERE status='ok'")]
     assert any("\ufffdA\ufffdA".encode() in payload for payload in payloads)

@@ -13,7 +13,7 @@ from gapscan.reports.model import NotRead
 from gapscan.scanner import index as index_module
 from gapscan.scanner.config import Config
 from gapscan.scanner.extract import Limits
-from gapscan.scanner.index import Index
+from gapscan.scanner.index import Index, stored_extracts
 from gapscan.scanner.output import write_atomic
 from gapscan.scanner.pipeline import Scanner, scan
 from fixtures.latex import write_latex_manual
@@ -262,9 +262,7 @@ def test_a_file_replaced_while_it_is_read_never_poisons_the_cache(tmp_path, monk
     first = run(root, tmp_path)
     monkeypatch.undo()
     assert "9.2" not in iso_tags(first, "notes/weekly.md")  # it reports what it read: the menu
-    with sqlite3.connect(tmp_path / "index.sqlite") as db:
-        (payload,) = db.execute("SELECT payload FROM extracts WHERE sha256=?",
-                                (hashlib.sha256(MENU.encode()).hexdigest(),)).fetchone()
+    (payload,) = stored_extracts(tmp_path / "index.sqlite", hashlib.sha256(MENU.encode()).hexdigest())
     assert "Canteen" in payload and "audit" not in payload.lower()
 
     write(root, "kitchen/menu-copy.md", MENU)  # unrelated, with the old content

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-
 from gapscan.scanner.cli.options import (
     UsageProblem,
     check_catalogs,
@@ -26,9 +25,23 @@ if TYPE_CHECKING:
     from gapscan.scanner.pipeline import ScanResult
 
 
+def _executor(_context, _parameter, value: str) -> str:
+    if value != "local":
+        from gapscan.scanner.extract.cluster import cluster_address
+
+        try:
+            cluster_address(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from exc
+    return value
+
+
 @click.command("scan")
 @click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @scan_options
+@click.option("--executor", default="local", show_default=True, metavar="local|dask://HOST:PORT", callback=_executor,
+              help="Where files are read and classified: local worker processes, or the workers of a Dask "
+                   "cluster that see PATH at the same place (pip install 'gapscan[dask]').")
 def scan_command(path: Path, **options) -> None:
     """Scan PATH and write the gap report."""
     from gapscan.scanner.output import write_reports
@@ -43,7 +56,8 @@ def scan_command(path: Path, **options) -> None:
     rebuild_index(path, options)
     progress = Progress(enabled=not quiet)
     try:
-        result = scan(path, config, index_path=options["index_file"], jobs=options["jobs"], progress=progress)
+        result = scan(path, config, index_path=options["index_file"], jobs=options["jobs"], progress=progress,
+                      executor=options["executor"])
     finally:
         progress.close()
     publication = _publication(path, result, config, options, baseline=baseline, waivers=waivers)

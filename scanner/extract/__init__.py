@@ -47,7 +47,7 @@ from gapscan.scanner.extract.guards import (
     read_document,
 )
 
-__all__ = ["EXTRACTOR_VERSION", "Known", "Limits", "extract_all", "extract_file", "timed_out"]
+__all__ = ["EXTRACTOR_VERSION", "Known", "Limits", "Scored", "extract_all", "extract_file", "timed_out"]
 
 # Bump whenever the text, sections or metadata produced for the same bytes change.
 EXTRACTOR_VERSION = 4
@@ -89,6 +89,18 @@ class Known:
     document: Document
 
 
+@dataclass(frozen=True)
+class Scored:
+    """An extract and what the caller's ``scorer`` made of it, in the worker that read it."""
+
+    extract: Extract
+    scores: list  # JSON values, as the scorer made them
+
+
+# The scorer of this worker process (see ``extract_all``), set when the worker starts.
+_scorer: Callable[[Extract], list] | None = None
+
+
 def extract_file(
     path: Path,
     document: Document,
@@ -127,13 +139,16 @@ def extract_all(
     inside: str | None = None,
     known: Container[str] | None = None,
     tick: Callable[[], None] | None = None,
-) -> Iterator[ExtractResult | Known]:
+    scorer: Callable[[Extract], list] | None = None,
+) -> Iterator[ExtractResult | Known | Scored]:
     """Extract every job in worker processes; yields one result per job as each completes.
 
     A pool is used even with one worker: the per-file timeout and crash isolation are the point.
     ``inside`` and ``known`` are passed to :func:`extract_file`; ``tick`` is called at least every
     quarter second while results are awaited, and may raise to abandon the run (the workers are
-    then stopped at once).
+    then stopped at once). ``scorer`` (picklable; handed to each worker once, when it starts) is
+    called in the worker on each extract, which then comes back :class:`Scored`; where it fails
+    the extract comes back alone, for the caller to score (and see why).
     """
     workers = max(1, workers)
     jobs = iter(jobs)
@@ -145,15 +160,15 @@ def extract_all(
         max_workers=workers,
         max_tasks=_TASKS_PER_WORKER,
         initializer=_prepare_worker,
-        initargs=(limits.max_memory_bytes,),
+        initargs=(limits.max_memory_bytes, scorer),
     )
-    pending: dict[Future[ExtractResult | Known], Document] = {}
+    pending: dict[Future[ExtractResult | Known | Scored], Document] = {}
     try:
         for path, document in itertools.chain([first], jobs):
             if len(pending) >= workers * _QUEUE_PER_WORKER:
                 yield from _collect(pending, limits, tick)
             future = pool.schedule(
-                extract_file, args=(path, document, limits, inside, known), timeout=limits.timeout_seconds
+                _extract_and_score, args=(path, document, limits, inside, known), timeout=limits.timeout_seconds
             )
             pending[future] = document
         while pending:
@@ -162,6 +177,18 @@ def extract_all(
         # Also reached when the caller stops iterating early: don't wait for queued work.
         pool.stop()
         pool.join()
+
+
+def _extract_and_score(
+    path: Path, document: Document, limits: Limits, inside: str | None, known: Container[str] | None
+) -> ExtractResult | Known | Scored:
+    result = extract_file(path, document, limits, inside, known)
+    if _scorer is None or not isinstance(result, Extract):
+        return result
+    try:
+        return Scored(result, _scorer(result))
+    except Exception:  # noqa: BLE001 - the caller scores it again and reports the error
+        return result
 
 
 def _extract(source: Source, path: Path, document: Document, limits: Limits) -> ExtractResult:
@@ -257,7 +284,9 @@ def _exit_description(exitcode: int) -> str:
     return f"worker exited with code {exitcode}"
 
 
-def _prepare_worker(max_memory_bytes: int) -> None:
+def _prepare_worker(max_memory_bytes: int, scorer: Callable[[Extract], list] | None = None) -> None:
+    global _scorer  # noqa: PLW0603 - one per worker process, set once as it starts
+    _scorer = scorer
     warnings.simplefilter("ignore")
     if max_memory_bytes > 0:
         _cap_address_space(max_memory_bytes)

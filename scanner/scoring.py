@@ -1,0 +1,132 @@
+"""Scores cached by content: the fingerprint of everything besides a document that changes its
+scores (``Tagger.score``), their stored form, and the scorer that extraction workers run next to
+extraction.
+
+A document's scores depend on its path (the file name and folder are read as its header), its
+extract (content hash and extractor version) and on the classifier: its code and settings, the
+catalogs and their translated profiles, the regimes, and the supervised model. The fingerprint
+hashes all of the latter, so a new model or catalog re-scores every document from the text in the
+index, while an unchanged rescan scores nothing. Which scores are evidence (``Tagger.decide``) is
+weighed over the whole collection at each report, never cached.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+from gapscan.classifiers.doctype import Kind
+from gapscan.classifiers.scope import Scope
+from gapscan.classifiers.supervised import SupervisedModel
+from gapscan.classifiers.tfidf import DocumentScores, Tagger, TaggerSettings
+from gapscan.mappings import Catalog
+from gapscan.scanner.common.documents import Extract
+from gapscan.scanner.common.evidence import Evidence
+from gapscan.scanner.extract import EXTRACTOR_VERSION
+
+# Package files whose bytes the scores depend on: the classifier's code and data, the catalogs,
+# translated profiles and regimes that ship with gapscan.
+_SCORING_PACKAGES = ("gapscan.classifiers", "gapscan.mappings")
+_SCORING_SUFFIXES = (".py", ".toml", ".json", ".npz")
+
+
+def fingerprint(tagger: Tagger) -> str:
+    """What, besides the document, its scores depend on, as a hex digest."""
+    digest = hashlib.sha256()
+    digest.update(f"extractor {EXTRACTOR_VERSION}\n{tagger.settings!r}\n".encode())
+    for package in _SCORING_PACKAGES:
+        for path in sorted(_package_files(Path(str(resources.files(package))))):
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    for catalog, level in tagger.catalogs:  # a user's own catalogs and profiles are files elsewhere
+        digest.update(repr((catalog, level)).encode("utf-8", "surrogateescape"))
+        for _, translation in catalog.translations:
+            try:
+                digest.update(Path(translation).read_bytes())
+            except OSError:
+                digest.update(b"unreadable")  # the tagger says why when it first needs it
+    if tagger.supervised is not None:
+        for field in dataclasses.fields(tagger.supervised):
+            value = getattr(tagger.supervised, field.name)
+            digest.update(field.name.encode())
+            if isinstance(value, np.ndarray):
+                digest.update(f"{value.dtype}{value.shape}".encode())
+                digest.update(np.ascontiguousarray(value).tobytes())
+            else:
+                digest.update(repr(value).encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
+
+
+def _package_files(folder: Path) -> list[Path]:
+    return [path for path in folder.rglob("*") if path.suffix in _SCORING_SUFFIXES and "__pycache__" not in path.parts]
+
+
+def scores_to_json(scores: DocumentScores) -> list:
+    """The scores as JSON values, without the path (the index row's key). Candidates are never
+    decided yet (``Tagger.score``), so only their scores, sections and terms are kept."""
+    return [
+        [scores.kind.kind, list(scores.kind.signals)],
+        [scores.scope.regime, float(scores.scope.regime_similarity),
+         [[framework, float(value)] for framework, value in scores.scope.frameworks]],
+        scores.activity,
+        scores.content_words,
+        [[e.framework, e.requirement, e.score, e.locator, list(e.terms)] for e in scores.candidates],
+    ]
+
+
+def scores_from_json(path: str, value: list) -> DocumentScores:
+    kind, scope, activity, words, candidates = value
+    return DocumentScores(
+        path=path,
+        kind=Kind(kind[0], tuple(kind[1])),
+        scope=Scope(scope[0], scope[1], tuple((framework, similarity) for framework, similarity in scope[2])),
+        activity=activity,
+        content_words=words,
+        candidates=tuple(Evidence(path, framework, requirement, score, locator, tuple(terms))
+                         for framework, requirement, score, locator, terms in candidates),
+    )
+
+
+@dataclass(frozen=True)
+class Scorer:
+    """Scores extracts as the tagger it was made from does, wherever it runs: in the extraction
+    workers (handed over once, as each starts) or on a cluster's workers. It carries the tagger's
+    inputs, not the tagger; each process builds the tagger once (a forked worker inherits the
+    caller's, profiles already built)."""
+
+    catalogs: tuple[tuple[Catalog, int | None], ...]
+    settings: TaggerSettings
+    supervised: SupervisedModel | None
+    fingerprint: str
+
+    @classmethod
+    def of(cls, tagger: Tagger, fingerprint: str) -> Scorer:
+        _TAGGERS[fingerprint] = tagger
+        return cls(tuple(tagger.catalogs), tagger.settings, tagger.supervised, fingerprint)
+
+    def tagger(self) -> Tagger:
+        if self.fingerprint not in _TAGGERS:
+            _TAGGERS[self.fingerprint] = Tagger(list(self.catalogs), self.settings, self.supervised)
+        return _TAGGERS[self.fingerprint]
+
+    def __call__(self, extract: Extract) -> list:
+        return scores_to_json(self.tagger().score(extract))
+
+    def __reduce__(self):
+        """Pickled with the model's fields (the model's term counter holds a cache that does not
+        pickle; the model builds it anew)."""
+        model = self.supervised and {f.name: getattr(self.supervised, f.name)
+                                     for f in dataclasses.fields(self.supervised)}
+        return (_scorer, (self.catalogs, self.settings, model, self.fingerprint))
+
+
+def _scorer(catalogs, settings: TaggerSettings, model: dict | None, fingerprint: str) -> Scorer:
+    return Scorer(catalogs, settings, SupervisedModel(**model) if model is not None else None, fingerprint)
+
+
+# The tagger of each fingerprint this process scores with (see Scorer.tagger).
+_TAGGERS: dict[str, Tagger] = {}

@@ -1,0 +1,199 @@
+"""What the index keeps between scans: extracts with their text compressed and out of memory,
+and each document's scores under the fingerprint of the classifier that gave them."""
+
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+from gapscan.classifiers.tfidf import Tagger
+from gapscan.scanner.common.documents import Document, Extract
+from gapscan.scanner.config import Config
+from gapscan.scanner.extract import Limits, extract_file, guards
+from gapscan.scanner.index import SCHEMA_VERSION, Index, StoredExtract
+from gapscan.scanner.pipeline import Scanner, scan
+from gapscan.scanner.scoring import scores_from_json, scores_to_json
+
+CONTROL = """# Document control procedure
+
+## Purpose
+This procedure describes how controlled documents are identified, reviewed, approved, distributed
+and kept current, and how obsolete documents are withdrawn so that they are not used by mistake.
+
+## Approval and review
+Every document has an owner who reviews it once a year. Changes are approved by the quality manager
+before release; the revision history records what changed, when and why.
+"""
+CAPA = """# Corrective action procedure
+
+## Nonconformities
+A nonconformity is recorded in the CAPA log with its containment, the root cause analysis (five
+whys or a fishbone diagram), the corrective action, its owner and its due date.
+
+## Effectiveness
+The quality manager verifies that each corrective action was effective before it is closed, and
+reviews open actions in the monthly quality meeting.
+"""
+TRAINING = """# Training plan 2026
+
+| Course | Who | When | Competence check |
+|---|---|---|---|
+| ISO 9001 awareness | all staff | January | quiz |
+| Internal auditor | auditors | March | observed audit |
+| Root cause analysis | engineers | May | case study |
+
+Training records are kept by HR; the effectiveness of each course is evaluated after three months.
+"""
+
+
+def write(root: Path, relative: str, text: str) -> Path:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def tree(tmp_path):
+    root = tmp_path / "qms"
+    write(root, "procedures/document-control.md", CONTROL)
+    write(root, "procedures/corrective-action.md", CAPA)
+    write(root, "training/training-plan-2026.md", TRAINING)
+    return root
+
+
+def assessed(result) -> tuple:
+    """A report's verdicts and documents: what a scan says, without when it said it."""
+    return result.report.frameworks, result.report.documents
+
+
+def test_an_unchanged_rescan_scores_no_document_and_reports_the_same(tree, tmp_path, monkeypatch):
+    index = tmp_path / "index.sqlite"
+    first = scan(tree, Config(), index_path=index, jobs=2)
+
+    def never(self, extract):
+        raise AssertionError(f"{extract.document.path} scored again")
+
+    monkeypatch.setattr(Tagger, "score", never)
+    second = scan(tree, Config(), index_path=index, jobs=2)
+    assert second.stats.extracted == 0
+    assert assessed(second) == assessed(first)
+
+
+def test_other_catalog_settings_rescore_from_the_index_without_reading_a_file(tree, tmp_path, monkeypatch):
+    index = tmp_path / "index.sqlite"
+    scan(tree, Config(), index_path=index, jobs=2)
+
+    def unread(*args, **kwargs):
+        raise AssertionError("a file was read")
+
+    monkeypatch.setattr(guards, "read_regular", unread)  # workers would fork with it
+    level2 = scan(tree, Config(cmmi_level=2), index_path=index, jobs=2)
+    monkeypatch.undo()
+    assert level2.stats.extracted == 0
+    fresh = scan(tree, Config(cmmi_level=2), index_path=tmp_path / "fresh.sqlite", jobs=2)
+    assert assessed(level2) == assessed(fresh)
+    with sqlite3.connect(index) as db:
+        fingerprints = db.execute("SELECT count(DISTINCT fingerprint), count(*) FROM scores").fetchone()
+    assert fingerprints == (2, 6)  # three documents under each settings' fingerprint
+
+
+def test_documents_are_scored_in_the_workers_that_read_them(tree, tmp_path, monkeypatch):
+    main = os.getpid()
+    score = Tagger.score
+
+    def only_in_workers(self, extract):
+        assert os.getpid() != main, f"{extract.document.path} scored in the main process"
+        return score(self, extract)
+
+    monkeypatch.setattr(Tagger, "score", only_in_workers)
+    with Scanner(tree, Config(), index_path=tmp_path / "index.sqlite", jobs=2) as scanner:
+        scanner.sync()
+        monkeypatch.undo()
+        assert len(scanner.scores) == 3
+        for path, scores in scanner.scores.items():  # the same as scoring here, through the stored form
+            assert scores == scores_from_json(path, scores_to_json(scanner.tagger.score(scanner.results[path])))
+
+
+def test_extracts_are_held_without_their_text_which_stays_in_the_index(tree, tmp_path):
+    with Scanner(tree, Config(), index_path=tmp_path / "index.sqlite", jobs=1) as scanner:
+        scanner.sync()
+        for path, held in scanner.results.items():
+            assert isinstance(held, StoredExtract) and "sections" not in vars(held)
+            file = tree / path
+            read = extract_file(file, Document(path, "md", file.stat().st_size, file.stat().st_mtime), Limits())
+            assert isinstance(read, Extract)
+            assert held.sections == read.sections and held == read and held.text == read.text
+
+
+def test_text_is_stored_compressed(tmp_path):
+    root = tmp_path / "qms"
+    write(root, "procedures/manual.md", CONTROL * 200)
+    index = tmp_path / "index.sqlite"
+    scan(root, Config(), index_path=index, jobs=1)
+    with sqlite3.connect(index) as db:
+        (stored,) = db.execute("SELECT length(sections) FROM extracts WHERE status='ok'").fetchone()
+    assert stored < len(CONTROL * 200) / 10
+
+
+def test_an_index_of_the_first_schema_is_rebuilt_keeping_its_scan_history(tmp_path):
+    path = tmp_path / "index.sqlite"
+    with sqlite3.connect(path) as db:
+        db.executescript("""
+            CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            INSERT INTO meta VALUES ('schema', '1');
+            CREATE TABLE files (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime REAL NOT NULL,
+                                sha256 TEXT NOT NULL);
+            INSERT INTO files VALUES ('a.md', 3, 1.0, 'abc');
+            CREATE TABLE extracts (sha256 TEXT NOT NULL, extractor INTEGER NOT NULL, status TEXT NOT NULL,
+                                   reason TEXT, payload TEXT, PRIMARY KEY (sha256, extractor));
+            INSERT INTO extracts VALUES ('abc', 4, 'ok', NULL, '{"sections": []}');
+            CREATE TABLE scans (id INTEGER PRIMARY KEY AUTOINCREMENT, finished TEXT NOT NULL,
+                                documents INTEGER NOT NULL, readable INTEGER NOT NULL, coverage TEXT NOT NULL);
+            INSERT INTO scans (finished, documents, readable, coverage)
+                VALUES ('2026-11-01T10:00:00+00:00', 1, 1, '{"iso9001-2015": 0.5}');
+        """)
+    db.close()
+    with Index(path) as index:
+        assert [h["documents"] for h in index.history()] == [1]
+        assert index.known_hash("a.md", 3, 1.0) is None
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT value FROM meta WHERE key='schema'").fetchone() == (str(SCHEMA_VERSION),)
+        assert db.execute("SELECT count(*) FROM extracts").fetchone() == (0,)
+        assert "sections" in {row[1] for row in db.execute("PRAGMA table_info(extracts)")}
+    db.close()
+
+
+def test_an_extract_held_after_its_scan_still_has_its_text(tree, tmp_path):
+    with Scanner(tree, Config(), index_path=tmp_path / "index.sqlite", jobs=1) as scanner:
+        scanner.sync()
+        held = scanner.results["procedures/document-control.md"]
+    assert isinstance(held, StoredExtract)
+    assert "obsolete documents are withdrawn" in held.text
+
+
+def test_stored_text_that_no_longer_decodes_is_an_unusable_index(tree, tmp_path):
+    from gapscan.scanner.index import IndexUnusable
+
+    index = tmp_path / "index.sqlite"
+    scan(tree, Config(), index_path=index, jobs=2)
+    with sqlite3.connect(index) as db:
+        db.execute("UPDATE extracts SET sections = x'00ff00ff' WHERE status='ok'")
+    with pytest.raises(IndexUnusable, match="--rebuild-index"), Scanner(tree, Config(), index_path=index) as scanner:
+        scanner.sync()
+        for result in scanner.results.values():
+            assert result.sections  # the text is read from the index here
+
+
+def test_a_bug_inside_the_index_is_not_reported_as_corruption(tree, tmp_path, monkeypatch):
+    index = tmp_path / "index.sqlite"
+    scan(tree, Config(), index_path=index, jobs=2)
+
+    def buggy(blob):
+        raise TypeError("a bug of gapscan's own")
+
+    monkeypatch.setattr("gapscan.scanner.index.unpack", buggy)
+    with pytest.raises(TypeError, match="a bug of gapscan's own"), Scanner(tree, Config(), index_path=index) as s:
+        s.sync()
+        for result in s.results.values():
+            assert result.sections
