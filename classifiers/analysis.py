@@ -14,7 +14,6 @@ from importlib import resources
 from itertools import pairwise
 
 import snowballstemmer
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 # Letters of every script, two or more: digits, underscores and punctuation separate words.
 _WORD = re.compile(r"[^\W\d_]{2,}")
@@ -105,6 +104,9 @@ def _stop_words(language: str) -> frozenset[str]:
     table = _stop_word_table().get(language, {})
     words = set(table.get("function", "").split()) | set(table.get("domain", "").split())
     if language == "en":
+        # Imported here: scikit-learn takes seconds to import, and a rescan that scores nothing needs none of it.
+        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # noqa: PLC0415
+
         words |= ENGLISH_STOP_WORDS
     words = {w.casefold() for w in words}
     return frozenset(words | {fold_accents(w) for w in words})

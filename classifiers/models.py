@@ -10,7 +10,6 @@ from pathlib import Path
 
 import platformdirs
 
-from gapscan.classifiers.evaluate import fit
 from gapscan.classifiers.labels import load_labels, training_hash
 from gapscan.classifiers.supervised import SupervisedModel
 from gapscan.mappings import Catalog
@@ -50,6 +49,8 @@ def model_from_labels(
         model = SupervisedModel.load(path)
         if model.info.get("training_hash") == digest:
             return model, False
+    from gapscan.classifiers.evaluate import fit  # noqa: PLC0415  (scikit-learn, slow to import: only to train)
+
     info = {"training_hash": digest, "labels": str(labels_path), "catalogs": catalog_versions(catalogs)}
     model = fit(labelled, extracts, info)
     model.save(path)

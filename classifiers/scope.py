@@ -17,7 +17,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from gapscan.classifiers.profiles import profile_text
-from gapscan.classifiers.similarity import ProfileSimilarity
 from gapscan.mappings import Catalog, Regime
 
 
@@ -54,6 +53,9 @@ class ScopeModel:
         self.regimes = regimes
         self.titles = [(shown_titles or {}).get(regime.id, regime.title) for regime in regimes]
         texts += [regime_text(regime) for regime in regimes]
+        # Imported here: a scope (the result) is read without scikit-learn, which is slow to import.
+        from gapscan.classifiers.similarity import ProfileSimilarity  # noqa: PLC0415
+
         self.similarity = ProfileSimilarity(language=language).fit(texts, list(range(len(texts))))
         self.frameworks = tuple(dict.fromkeys(self.owners))
         owners = np.array(self.owners + [""] * len(regimes))

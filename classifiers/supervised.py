@@ -13,15 +13,18 @@ import platform
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import sparse
-from sklearn.feature_extraction.text import CountVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import normalize
 
 from gapscan.classifiers.analysis import analyzer
 from gapscan.scanner.common.errors import GapscanError
+
+# scikit-learn (and SciPy) take seconds to import: a model is loaded, and fingerprinted, by a rescan
+# that scores nothing, so they are imported where a model counts terms or is trained.
+if TYPE_CHECKING:
+    from scipy import sparse
+    from sklearn.feature_extraction.text import CountVectorizer
 
 FORMAT = "gapscan.model/1"
 
@@ -46,16 +49,22 @@ class SupervisedModel:
     intercept: np.ndarray  # (classes,)
     info: dict = field(default_factory=dict)
     language: str = "en"  # the language of its terms: it reads documents written in it
-    _counter: CountVectorizer = field(init=False, repr=False)  # both made by __post_init__
-    _column: dict[tuple[str, str], int] = field(init=False, repr=False)
+    _counter: CountVectorizer | None = field(init=False, repr=False)  # made by the first ``features``
+    _column: dict[tuple[str, str], int] = field(init=False, repr=False)  # made by __post_init__
 
     def __post_init__(self) -> None:
-        vocabulary = {t: i for i, t in enumerate(self.vocabulary)}
-        counter = CountVectorizer(analyzer=analyzer(self.language).terms, vocabulary=vocabulary)
-        object.__setattr__(self, "_counter", counter)
+        object.__setattr__(self, "_counter", None)
         object.__setattr__(self, "_column", {key: i for i, key in enumerate(self.classes)})
 
     def features(self, texts: list[str]) -> sparse.csr_matrix:
+        from sklearn.feature_extraction.text import CountVectorizer  # noqa: PLC0415  (see above)
+        from sklearn.preprocessing import normalize  # noqa: PLC0415
+
+        if self._counter is None:
+            vocabulary = {t: i for i, t in enumerate(self.vocabulary)}
+            counter = CountVectorizer(analyzer=analyzer(self.language).terms, vocabulary=vocabulary)
+            object.__setattr__(self, "_counter", counter)
+        assert self._counter is not None
         counts = self._counter.transform(texts).astype(np.float32)
         counts.data = 1.0 + np.log(counts.data)  # sublinear term frequency
         return normalize(counts.multiply(self.idf).tocsr())
@@ -125,6 +134,9 @@ def train(
 ) -> SupervisedModel:
     """Fit one logistic regression per label class seen in ``labels`` (framework -> classes), on
     texts written in ``language``."""
+    from sklearn.feature_extraction.text import CountVectorizer  # noqa: PLC0415  (see above)
+    from sklearn.linear_model import LogisticRegression  # noqa: PLC0415
+
     settings = settings or TrainingSettings()
     min_df = min(settings.min_df, max(1, len(texts) // 2))  # a handful of labelled documents still trains
     counter = CountVectorizer(analyzer=analyzer(language).terms, min_df=min_df, max_features=settings.max_features)

@@ -19,14 +19,13 @@ Every other score above the near-miss floor is a near miss, never evidence.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
 from gapscan.classifiers.analysis import SurfaceForms, analyzer, path_words
-from gapscan.classifiers.doctype import OUT_OF_SCOPE, Kind, document_kind, record_of
-from gapscan.scanner.common.evidence import Check, Evidence
+from gapscan.classifiers.decision import Classified, Decider, DocumentScores, TaggerSettings
+from gapscan.classifiers.doctype import document_kind, record_of
 from gapscan.classifiers.labels import label_class
 from gapscan.classifiers.profiles import profile_text
 from gapscan.classifiers.scope import Scope, ScopeModel
@@ -35,69 +34,9 @@ from gapscan.classifiers.supervised import SupervisedModel
 from gapscan.mappings import Catalog, CatalogError, bundled_regimes
 from gapscan.scanner.common.languages import told
 from gapscan.scanner.common.documents import Extract, Section
+from gapscan.scanner.common.evidence import Evidence
 
-
-@dataclass(frozen=True)
-class TaggerSettings:
-    # A section shorter than this is joined to the next one: a lone heading is not evidence.
-    min_section_chars: int = 400
-    max_section_chars: int = 6000
-    # How much a single section can carry: 1.0 takes the best section as it is.
-    section_weight: float = 0.85
-    # Profile similarity (cosine) becomes a score in [0, 1] through a logistic curve: a cosine of
-    # ``profile_center`` scores 0.5; ``profile_width`` sets how steeply the score rises around it.
-    profile_center: float = 0.18
-    profile_width: float = 0.03
-    # Where a supervised model knows the requirement's label class, its probability gets this weight.
-    supervised_weight: float = 0.5
-    # The decision (chosen with `gapscan eval --cv source` on the shared corpus, docs/accuracy.md).
-    # A requirement's baseline in a collection is what the documents mainly about other
-    # requirements score for it (their ``baseline_quantile``), drawn towards the same over all the
-    # framework's requirements as if ``baseline_prior`` more documents scored that (a folder of
-    # three documents has no baseline of its own); ``baseline_weight`` of it is taken off every score.
-    baseline_quantile: float = 0.8
-    baseline_weight: float = 0.5
-    baseline_prior: float = 10.0
-    evidence_floor: float = 0.35  # a score above the baseline by at least this can be evidence ...
-    # ... if it is also at least this share of the document's best in that framework: a document
-    # is evidence for what it is mainly about, not for everything it mentions.
-    relative_cutoff: float = 1.0
-    # ... and the other requirements of its clause or practice area that score at least this share
-    # of it: a document-control procedure is evidence for 7.5.1, 7.5.2 and 7.5.3 alike.
-    sibling_cutoff: float = 0.8
-    # A document that resembles a neighbouring regime more than a framework's closest requirement
-    # by more than this (in cosine similarity) is out of that framework's scope.
-    scope_margin: float = -0.02
-    # A record of an activity (a training questionnaire) scores at least this for the requirements
-    # its records evidence (``records_of`` in the catalog), and only those are tagged in its framework.
-    record_score: float = 0.9
-    # A document with fewer words of its own than this is never evidence, whatever its name says
-    # ("internal-audit-report-2024.md" holding "TBD"); it can still be listed as a near miss.
-    min_content_words: int = 15
-    near_miss_floor: float = 0.15  # below: not worth listing as a near miss
-    top_terms: int = 6
-
-
-@dataclass(frozen=True)
-class DocumentScores:
-    """What classification says about one document on its own (``Tagger.score``)."""
-
-    path: str
-    kind: Kind
-    scope: Scope
-    activity: str | None  # the activity the document is a record of ("training"), by its name
-    content_words: int
-    candidates: tuple[Evidence, ...]  # every requirement scoring at least the near-miss floor, untagged
-
-
-@dataclass(frozen=True)
-class Classified:
-    """A document's kind and evidence once the collection is weighed (``Tagger.decide``); each
-    piece of evidence says in ``decision`` why it is, or is not, a tag."""
-
-    path: str
-    kind: Kind
-    evidence: tuple[Evidence, ...]
+__all__ = ["Classified", "Decider", "DocumentScores", "Tagger", "TaggerSettings"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -114,7 +53,7 @@ class Reading:
     framework_read: np.ndarray  # whether the requirement's framework reads the document's language
 
 
-class Tagger:
+class Tagger(Decider):
     """Scores extracted documents against the in-scope requirements of the given catalogs, with
     the catalog profiles alone (cold start) or blended with a supervised model.
 
@@ -128,21 +67,7 @@ class Tagger:
         settings: TaggerSettings | None = None,
         supervised: SupervisedModel | None = None,
     ):
-        self.settings = settings or TaggerSettings()
-        self.catalogs = catalogs
-        self.keys: list[tuple[str, str]] = []
-        self.records_of: list[tuple[str, ...]] = []
-        self.spans: list[tuple[int, int]] = []  # each framework's positions in ``keys``: [first, end)
-        framework_of = []
-        for position, (catalog, level) in enumerate(catalogs):
-            first = len(self.keys)
-            for requirement in catalog.in_scope(level):
-                self.keys.append((catalog.id, requirement.id))
-                self.records_of.append(requirement.records_of)
-                framework_of.append(position)
-            self.spans.append((first, len(self.keys)))
-        self.framework_of = np.array(framework_of, dtype=int)  # each requirement's framework position
-        self.frameworks = tuple(catalog.id for catalog, _ in catalogs)
+        super().__init__(catalogs, settings)
         # Profiles and scope in each language, built when a document in it is first scored; each
         # catalog's own language now, so that a catalog the classifier cannot use fails at once.
         self._profiles: dict[tuple[int, str], ProfileSimilarity] = {}
@@ -311,105 +236,6 @@ class Tagger:
             if ranked[0] >= self.settings.near_miss_floor and ranked[0] >= 2 * ranked[1]:
                 return True
         return False
-
-    def decide(self, documents: Sequence[DocumentScores]) -> list[Classified]:
-        """Which of these documents' scores are evidence, weighed against the whole collection."""
-        settings = self.settings
-        column = {key: i for i, key in enumerate(self.keys)}
-        scores = np.zeros((len(documents), len(self.keys)), dtype=np.float64)
-        for row, document in enumerate(documents):
-            for item in document.candidates:
-                scores[row, column[(item.framework, item.requirement)]] = item.score
-        baseline = np.zeros(len(self.keys))
-        for framework in self.frameworks:
-            ours = np.array([fw == framework for fw, _ in self.keys])
-            if documents and ours.any():
-                baseline[ours] = self._baseline(scores[:, ours])
-        lifted = scores - settings.baseline_weight * baseline
-        return [self._decide_one(document, lifted[row], column) for row, document in enumerate(documents)]
-
-    def _baseline(self, scores: np.ndarray) -> np.ndarray:
-        """Each requirement's background in this collection: what the documents that are mainly
-        about other requirements score for it. A folder of monthly audit reports does not raise the
-        bar for internal audit; a software company's documents that all read a little like design
-        and development do raise it for design and development."""
-        settings = self.settings
-        background = scores.copy()
-        background[np.arange(len(scores)), scores.argmax(axis=1)] = np.nan
-        counted = (~np.isnan(background)).sum(axis=0)
-        overall = np.nanquantile(background, settings.baseline_quantile) if counted.any() else 0.0
-        typical = np.zeros(scores.shape[1])
-        some = counted > 0
-        typical[some] = np.nanquantile(background[:, some], settings.baseline_quantile, axis=0)
-        return (counted * typical + settings.baseline_prior * overall) / (counted + settings.baseline_prior)
-
-    def _decide_one(self, document: DocumentScores, lifted: np.ndarray, column: dict) -> Classified:
-        settings = self.settings
-        recorded = {(item.framework, item.requirement) for item in document.candidates
-                    if document.activity
-                    and document.activity in self.records_of[column[(item.framework, item.requirement)]]}
-        in_scope = {f for f in self.frameworks if document.scope.margin(f) >= settings.scope_margin}
-        kind = document.kind
-        if recorded:
-            pass  # a record of an activity is that activity's evidence whatever else it resembles
-        elif kind.is_evidence and not in_scope and document.scope.regime:
-            kind = Kind(OUT_OF_SCOPE, (f"mainly about {document.scope.regime.lower()}",) + kind.signals[:1])
-        best: dict[str, float] = {}
-        main_class: dict[str, str] = {}  # the label class (ISO clause, CMMI area) of each framework's best
-        for item in document.candidates:
-            value = lifted[column[(item.framework, item.requirement)]]
-            if value > best.get(item.framework, -1.0):
-                best[item.framework] = value
-                main_class[item.framework] = label_class(item.framework, item.requirement)
-        record_frameworks = {framework for framework, _ in recorded}
-        decided = []
-        for item in document.candidates:
-            key = (item.framework, item.requirement)
-            value = lifted[column[key]]
-            if key in recorded:
-                checks: tuple[Check, ...] = (Check("record rule", True, f"a record of {document.activity}"),)
-            else:
-                sibling = label_class(item.framework, item.requirement) == main_class[item.framework]
-                checks = self._checks(document, kind, value, best[item.framework], sibling=sibling,
-                                      other_record=item.framework in record_frameworks,
-                                      in_scope=item.framework in in_scope)
-            failed = next((check for check in checks if not check.passed), None)
-            why = failed.detail if failed else checks[-1].detail
-            decided.append(replace(item, tag=failed is None, decision=why, checks=checks))
-        return Classified(document.path, kind, tuple(decided))
-
-    def _checks(self, document: DocumentScores, kind: Kind, value: float, framework_best: float, *,
-                sibling: bool, other_record: bool, in_scope: bool) -> tuple[Check, ...]:
-        """Every step of the decision for a score that is not a record's own, in order: the first
-        that fails says why it is not a tag; the last, when all pass, why it is one. ``sibling``:
-        the requirement belongs to the clause or practice area of the document's best one."""
-        settings = self.settings
-        words, least = document.content_words, settings.min_content_words
-        share = settings.sibling_cutoff if sibling else settings.relative_cutoff
-        floor, cutoff = settings.evidence_floor, share * framework_best
-        # Three decimals: a requirement a hair below the best must not read as equal to it.
-        mainly = f"({value:+.3f} against this folder's baseline; its best requirement has {framework_best:+.3f})"
-        return (
-            Check("record rule", not other_record,
-                  f"a record of {document.activity}: its subject is a near miss" if other_record
-                  else "not a record of another activity"),
-            Check("kind", kind.is_evidence,
-                  f"a {kind.kind.replace('_', ' ')} document "
-                  + ("can be evidence" if kind.is_evidence else f"is never evidence ({'; '.join(kind.signals)})")),
-            Check("own text", words >= least,
-                  f"{words} words of its own (at least {least})" if words >= least
-                  else f"too little text of its own ({words} words)"),
-            Check("scope", in_scope,
-                  "within this framework's scope" if in_scope else
-                  f"more about {(document.scope.regime or 'another regime').lower()} than about any requirement "
-                  "of this framework"),
-            Check("baseline", value >= floor,
-                  f"{value:+.2f} against this folder's baseline for it"
-                  + (f" (at least {floor:.2f} needed)" if value >= floor else f", below {floor:.2f}")),
-            Check("main subject", value >= cutoff,
-                  f"{value:+.2f} against this folder's baseline; what the document is mainly about" if value >= cutoff
-                  else f"not what the document is mainly about {mainly}"),
-        )
 
     def evidence(self, extract: Extract) -> list[Evidence]:
         """One document classified on its own, as a folder holding only it would be."""

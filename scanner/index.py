@@ -417,6 +417,12 @@ class Index:
     # -- scores --------------------------------------------------------------------------------
 
     @_guarded
+    def has_scores(self, fingerprint: str) -> bool:
+        """Whether any document's scores are stored under this fingerprint."""
+        row = self._db.execute("SELECT 1 FROM scores WHERE fingerprint=? LIMIT 1", (fingerprint,)).fetchone()
+        return row is not None
+
+    @_guarded
     def cached_scores(self, path: str, sha256: str, fingerprint: str) -> object | None:
         """The scores stored for this document (path and content) under this fingerprint, as stored."""
         row = self._db.execute(

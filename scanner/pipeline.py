@@ -17,10 +17,11 @@ from datetime import UTC, date, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
+from gapscan.classifiers.decision import Classified, Decider, DocumentScores, TaggerSettings
 from gapscan.classifiers.labels import LabelsError, load_labels
-from gapscan.classifiers.models import default_model, model_from_labels
-from gapscan.classifiers.supervised import ModelError
-from gapscan.classifiers.tfidf import Classified, DocumentScores, Tagger
+from gapscan.classifiers.models import default_model
 from gapscan.mappings import Catalog, bundled_crosswalks, load_catalogs
 from gapscan.reports.assess import AssessmentInputs, assess
 from gapscan.reports.model import DocumentEntry, FrameworkResult, GapReport, HistoryPoint, NotRead, Tag
@@ -45,6 +46,10 @@ from gapscan.scanner.extract.cluster import cluster_address, extract_on_cluster
 from gapscan.scanner.extract.guards import TOO_LARGE, too_large
 from gapscan.scanner.index import Index, KnownContent, StoredExtract, default_index_path
 from gapscan.scanner.scoring import Scorer, fingerprint, scores_from_json, scores_to_json
+
+if TYPE_CHECKING:
+    from gapscan.classifiers.supervised import SupervisedModel
+    from gapscan.classifiers.tfidf import Tagger
 
 Progress = Callable[[str, int, int], None]  # stage, done, total (0 while unknown: files discovered so far)
 # Results written to the index together (and then held without their text).
@@ -137,8 +142,10 @@ class Scanner:
         self.cluster = cluster_address(executor) if executor and executor != "local" else None
         self.config = config
         self.catalogs = select_catalogs(config)
-        self.tagger = Tagger(self.catalogs, supervised=default_model())
-        self.fingerprint = fingerprint(self.tagger)  # of what the scores cached in the index depend on
+        # Which scores are evidence needs only the requirements; the tagger that scores documents
+        # (profiles fitted, scikit-learn imported) is built when a document needs scoring.
+        self.decider = Decider(self.catalogs)
+        self._use_model(default_model())
         self.labels_hash = ""  # training hash of the model trained from the configured labels
         self.jobs = jobs or min(os.cpu_count() or 1, 8)
         if config.labels is not None:  # a labels file that cannot be used stops the run before it starts
@@ -153,6 +160,10 @@ class Scanner:
         self.notify = progress or (lambda stage, done, total: None)
         self.filter = FileFilter(config.include, config.exclude)
         self.index = Index(index_path or default_index_path(self.root))
+        if not self.index.has_scores(self.fingerprint):
+            # A catalog the classifier cannot use fails at once (see Tagger), not at the first
+            # document in its language; scores stored under this fingerprint show it was built before.
+            self.tagger  # noqa: B018
         self.results: dict[str, ExtractResult] = {}
         self.scores: dict[str, DocumentScores] = {}
         self.git = False  # whether the root is read as a git work tree (tracked files only)
@@ -160,6 +171,16 @@ class Scanner:
         self.folder_warnings: tuple[str, ...] = ()
         self.refused: dict[str, str] = {}  # path -> why it is not read (see discover.Refusal)
         self.not_read: dict[str, Counter[str]] = {}  # files discovery passed over, by reason and type
+
+    def _use_model(self, supervised: SupervisedModel | None) -> None:
+        settings = TaggerSettings()
+        self.fingerprint = fingerprint(self.catalogs, settings, supervised)  # of what cached scores depend on
+        self.scorer = Scorer(tuple(self.catalogs), settings, supervised, self.fingerprint)
+
+    @property
+    def tagger(self) -> Tagger:
+        """The classifier that scores documents, built on first use (one per fingerprint)."""
+        return self.scorer.tagger()
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -232,6 +253,9 @@ class Scanner:
     def _use_labels(self, labels: Path) -> None:
         """Switch to the model trained from the user's labels (training it when they changed) and
         score every document again with it."""
+        from gapscan.classifiers.models import model_from_labels  # noqa: PLC0415  (scikit-learn: see default_model)
+        from gapscan.classifiers.supervised import ModelError  # noqa: PLC0415
+
         extracts = {p: r for p, r in self.results.items() if isinstance(r, Extract)}
         try:
             model, _ = model_from_labels(labels, extracts, self.catalogs)
@@ -240,8 +264,7 @@ class Scanner:
         if model.info["training_hash"] == self.labels_hash:
             return
         self.labels_hash = model.info["training_hash"]
-        self.tagger = Tagger(self.catalogs, supervised=model)
-        self.fingerprint = fingerprint(self.tagger)
+        self._use_model(model)
         self._score_all(list(extracts.values()))
 
     def _unchanged(self, candidate: Candidate) -> bool:
@@ -281,7 +304,7 @@ class Scanner:
         scored: list[tuple[str, str, list]] = []
         done = 0
         inside = str(self.root) if self.confined else None
-        scorer = Scorer.of(self.tagger, self.fingerprint)
+        scorer = self.scorer
         tick = lambda: self.notify("extract", done, len(todo))  # noqa: E731
         results: Iterator[ExtractResult | Known | Scored]
         if self.cluster:
@@ -444,7 +467,7 @@ class Scanner:
 
     def classified(self) -> list[Classified]:
         """Every readable document's kind and evidence, decided over the whole collection."""
-        return self.tagger.decide([self.scores[p] for p in sorted(self.scores)])
+        return self.decider.decide([self.scores[p] for p in sorted(self.scores)])
 
     def all_evidence(self) -> tuple[Evidence, ...]:
         return tuple(e for document in self.classified() for e in document.evidence)

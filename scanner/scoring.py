@@ -18,15 +18,20 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+from gapscan.classifiers.decision import DocumentScores, TaggerSettings
 from gapscan.classifiers.doctype import Kind
 from gapscan.classifiers.scope import Scope
-from gapscan.classifiers.supervised import SupervisedModel
-from gapscan.classifiers.tfidf import DocumentScores, Tagger, TaggerSettings
 from gapscan.mappings import Catalog
 from gapscan.scanner.common.documents import Extract
 from gapscan.scanner.common.evidence import Evidence
 from gapscan.scanner.extract import EXTRACTOR_VERSION
+
+if TYPE_CHECKING:  # building a tagger needs scikit-learn, imported only when a document is scored
+    from gapscan.classifiers.supervised import SupervisedModel
+    from gapscan.classifiers.tfidf import Tagger
 
 # Package files whose bytes the scores depend on: the classifier's code and data, the catalogs,
 # translated profiles and regimes that ship with gapscan.
@@ -34,24 +39,26 @@ _SCORING_PACKAGES = ("gapscan.classifiers", "gapscan.mappings")
 _SCORING_SUFFIXES = (".py", ".toml", ".json", ".npz")
 
 
-def fingerprint(tagger: Tagger) -> str:
-    """What, besides the document, its scores depend on, as a hex digest."""
+def fingerprint(catalogs: list[tuple[Catalog, int | None]], settings: TaggerSettings,
+                supervised: SupervisedModel | None) -> str:
+    """What, besides the document, its scores depend on, as a hex digest: the inputs of the tagger
+    (``Tagger(catalogs, settings, supervised)``), so that it is known without building the tagger."""
     digest = hashlib.sha256()
-    digest.update(f"extractor {EXTRACTOR_VERSION}\n{tagger.settings!r}\n".encode())
+    digest.update(f"extractor {EXTRACTOR_VERSION}\n{settings!r}\n".encode())
     for package in _SCORING_PACKAGES:
         for path in sorted(_package_files(Path(str(resources.files(package))))):
             digest.update(path.name.encode())
             digest.update(path.read_bytes())
-    for catalog, level in tagger.catalogs:  # a user's own catalogs and profiles are files elsewhere
+    for catalog, level in catalogs:  # a user's own catalogs and profiles are files elsewhere
         digest.update(repr((catalog, level)).encode("utf-8", "surrogateescape"))
         for _, translation in catalog.translations:
             try:
                 digest.update(Path(translation).read_bytes())
             except OSError:
                 digest.update(b"unreadable")  # the tagger says why when it first needs it
-    if tagger.supervised is not None:
-        for field in dataclasses.fields(tagger.supervised):
-            value = getattr(tagger.supervised, field.name)
+    if supervised is not None:
+        for field in dataclasses.fields(supervised):
+            value = getattr(supervised, field.name)
             digest.update(field.name.encode())
             if isinstance(value, np.ndarray):
                 digest.update(f"{value.dtype}{value.shape}".encode())
@@ -103,13 +110,10 @@ class Scorer:
     supervised: SupervisedModel | None
     fingerprint: str
 
-    @classmethod
-    def of(cls, tagger: Tagger, fingerprint: str) -> Scorer:
-        _TAGGERS[fingerprint] = tagger
-        return cls(tuple(tagger.catalogs), tagger.settings, tagger.supervised, fingerprint)
-
     def tagger(self) -> Tagger:
         if self.fingerprint not in _TAGGERS:
+            from gapscan.classifiers.tfidf import Tagger  # noqa: PLC0415  (see TYPE_CHECKING above)
+
             _TAGGERS[self.fingerprint] = Tagger(list(self.catalogs), self.settings, self.supervised)
         return _TAGGERS[self.fingerprint]
 
@@ -125,6 +129,8 @@ class Scorer:
 
 
 def _scorer(catalogs, settings: TaggerSettings, model: dict | None, fingerprint: str) -> Scorer:
+    from gapscan.classifiers.supervised import SupervisedModel  # noqa: PLC0415
+
     return Scorer(catalogs, settings, SupervisedModel(**model) if model is not None else None, fingerprint)
 
 

@@ -168,3 +168,28 @@ def test_duplicate_catalog_id_is_an_error(tmp_path):
     shutil.copy(CATALOGS / "iso9001-2015.catalog.toml", tmp_path / "copy.catalog.toml")
     with pytest.raises(CatalogError, match="already defined"):
         load_catalogs((tmp_path,))
+
+
+def test_the_list_of_validated_bundled_files_is_current():
+    """Every bundled file validates, and mappings/validated.json lists exactly their digests (a
+    listed file is not validated again at load). After changing a bundled file, write
+    ``gapscan.mappings.catalog.bundled_digests()`` to it as JSON."""
+    from importlib import resources
+
+    from gapscan.mappings.catalog import VALIDATED, bundled_digests
+
+    shipped = json.loads(resources.files("gapscan.mappings").joinpath(VALIDATED).read_text(encoding="utf-8"))
+    assert shipped == bundled_digests()
+
+
+def test_a_copy_of_a_bundled_catalog_elsewhere_is_validated(tmp_path):
+    """Only the bundled folder's files are taken as validated: the same name and bytes elsewhere,
+    once changed, are checked against the schema."""
+    from importlib import resources
+
+    bundled = Path(str(resources.files("gapscan.mappings").joinpath("catalogs", "iso9001-2015.catalog.toml")))
+    copy = tmp_path / bundled.name
+    copy.write_text(bundled.read_text(encoding="utf-8").replace('kind = "requirement"', 'kind = "nonsense"', 1),
+                    encoding="utf-8")
+    with pytest.raises(CatalogError, match="kind"):
+        load_catalog(copy)
