@@ -166,6 +166,7 @@ class Scanner:
             self.tagger  # noqa: B018
         self.results: dict[str, ExtractResult] = {}
         self.scores: dict[str, DocumentScores] = {}
+        self._classified: list[Classified] | None = None  # decided over ``scores`` as they are (None: changed since)
         self.git = False  # whether the root is read as a git work tree (tracked files only)
         self.commit_dates: dict[str, str] = {}
         self.folder_warnings: tuple[str, ...] = ()
@@ -276,6 +277,7 @@ class Scanner:
     def _forget(self, path: str) -> None:
         self.results.pop(path, None)
         self.scores.pop(path, None)
+        self._classified = None
 
     def _process(self, candidates: list[Candidate]) -> int:
         """Read (or take from the index) and classify these candidates; returns how many were parsed.
@@ -361,6 +363,7 @@ class Scanner:
             self.results[path] = result
             if not self._readers(result):
                 self.scores.pop(path, None)
+                self._classified = None
             else:
                 cacheable = isinstance(result, StoredExtract)
                 stored = self.index.cached_scores(path, result.document.sha256, self.fingerprint) if cacheable else None
@@ -400,7 +403,9 @@ class Scanner:
         path = result.document.path
         if not readers:
             self.scores.pop(path, None)
+            self._classified = None
             return
+        self._classified = None
         self.scores[path] = replace(scores, candidates=tuple(e for e in scores.candidates if e.framework in readers))
 
     def _readers(self, result: ExtractResult) -> list[Catalog]:
@@ -467,7 +472,9 @@ class Scanner:
 
     def classified(self) -> list[Classified]:
         """Every readable document's kind and evidence, decided over the whole collection."""
-        return self.decider.decide([self.scores[p] for p in sorted(self.scores)])
+        if self._classified is None:  # the report and the evidence of one scan weigh the collection once
+            self._classified = self.decider.decide([self.scores[p] for p in sorted(self.scores)])
+        return self._classified
 
     def all_evidence(self) -> tuple[Evidence, ...]:
         return tuple(e for document in self.classified() for e in document.evidence)
