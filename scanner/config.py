@@ -32,7 +32,7 @@ class Config:
     labels: Path | None = None
     fail_under: float | None = None
     fail_on: str | None = None  # new-gaps / any-gap / none (None: none)
-    waivers: Path | None = None  # TOML file of accepted gaps (reports/baseline.py)
+    waivers: Path | None = None  # TOML file of accepted gaps (reports/gate/waivers.py)
     all_files: bool = False
     follow_symlinks_outside: bool = False  # follow symlinks whose target is outside the scanned root
     limits: Limits = field(default_factory=Limits)
