@@ -3,7 +3,6 @@ and each document's scores under the fingerprint of the classifier that gave the
 
 import os
 import sqlite3
-from pathlib import Path
 
 import pytest
 from gapscan.classifiers.tfidf import Tagger
@@ -13,6 +12,7 @@ from gapscan.scanner.extract import Limits, extract_file, guards
 from gapscan.scanner.index import SCHEMA_VERSION, Index, StoredExtract
 from gapscan.scanner.pipeline import Scanner, scan
 from gapscan.scanner.scoring import scores_from_json, scores_to_json
+from fixtures.documents import write_text_file as write
 
 CONTROL = """# Document control procedure
 
@@ -44,13 +44,6 @@ TRAINING = """# Training plan 2026
 
 Training records are kept by HR; the effectiveness of each course is evaluated after three months.
 """
-
-
-def write(root: Path, relative: str, text: str) -> Path:
-    path = root / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from gapscan.classifiers.supervised import FORMAT, ModelError, SupervisedModel, 
 from gapscan.reports.model import GapReport
 from gapscan.scanner.config import Config
 from gapscan.scanner.pipeline import Scanner, scan
+from fixtures.documents import write_text_file as write
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 
@@ -96,12 +97,6 @@ def test_scores_count_false_tags_on_unlabelled_documents():
     assert result.negatives == 1 and result.false_tags_per_negative == 1.0
     assert {c.label: (c.tp, c.fp, c.fn) for c in result.classes} == {
         "9.2": (1, 0, 0), "10.2": (0, 1, 0), "7.2": (0, 1, 0)}
-
-
-def write(root: Path, relative: str, text: str) -> None:
-    path = root / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from gapscan.scanner.index import Index, stored_extracts
 from gapscan.scanner.output import write_atomic
 from gapscan.scanner.pipeline import Scanner, scan
 from fixtures.latex import write_latex_manual
+from fixtures.documents import write_text_file as write
 
 AUDIT = """# Internal audit procedure
 
@@ -40,13 +41,6 @@ development process. Criteria: the design procedure and the audit programme.
 
 The audit report was issued to the management team; findings are tracked in the audit log.
 """
-
-
-def write(root: Path, relative: str, text: str) -> Path:
-    path = root / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from gapscan.scanner.extract import Limits
 from gapscan.scanner.output import OutputError, write_reports
 from gapscan.scanner.pipeline import scan
 from gapscan.scanner.watch import ChangeQueue, RootMonitor, WatchService, look_at, split_stable
+from fixtures.documents import write_text_file as write
 
 ISO = Config(frameworks=("iso9001-2015",))
 MODES = [pytest.param(None, id="inotify"), pytest.param(0.2, id="poll")]
@@ -69,13 +70,6 @@ supplier evaluation. Criteria: the purchasing procedure and the audit programme.
 
 The audit report was issued to management; findings are tracked in the audit log.
 """
-
-
-def write(root: Path, relative: str, text: str) -> Path:
-    path = root / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def wait_for(condition, timeout: float = 20.0, what: str = "the condition"):
