@@ -12,7 +12,6 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import quote
 
 from gapscan.reports.gate import Publication
 from gapscan.reports.csv_report import render_csv
@@ -26,7 +25,7 @@ from gapscan.reports.xlsx import render_xlsx
 from gapscan.scanner.common.choices import DEFAULT_FORMATS, FORMATS, link_base, with_json  # noqa: F401 - re-exported
 from gapscan.scanner.discover import VCS_FOLDERS
 from gapscan.scanner.common.errors import GapscanError
-from gapscan.scanner.common.names import name_bytes
+from gapscan.scanner.common.names import name_bytes, percent_encoded
 
 PROBE_PREFIX = ".gapscan-probe."
 
@@ -78,7 +77,7 @@ def relative_link_base(root: str, out_dir: Path) -> str:
         way = os.path.relpath(real_root, out_dir.resolve())
     except ValueError:  # Windows: the report and the scanned share are on different drives
         return Path(real_root).as_uri() + "/"
-    return "".join(quote(os.fsencode(segment), safe="") + "/" for segment in Path(way).parts)
+    return "".join(percent_encoded(segment) + "/" for segment in Path(way).parts)
 
 
 def write_atomic(path: Path, text: str | bytes) -> None:
