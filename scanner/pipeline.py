@@ -25,6 +25,7 @@ from gapscan.classifiers.models import default_model
 from gapscan.mappings import Catalog, bundled_crosswalks, load_catalogs
 from gapscan.reports.assess import AssessmentInputs, assess
 from gapscan.reports.model import DocumentEntry, FrameworkResult, GapReport, HistoryPoint, NotRead, Tag
+from gapscan.scanner.common.clock import now_stamp
 from gapscan.scanner.common.documents import Document, Extract, ExtractResult, Unreadable
 from gapscan.scanner.common.evidence import Evidence
 from gapscan.scanner.common.languages import in_order, language_name, names
@@ -439,7 +440,7 @@ class Scanner:
         )
         return GapReport(
             tool_version=tool_version(),
-            generated_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
+            generated_at=now_stamp(),
             root=display_path(str(self.root)),
             frameworks=frameworks,
             documents=_document_entries(results, evidence, dates, kinds, [catalog for catalog, _ in self.catalogs]),

@@ -18,6 +18,7 @@ from gapscan.scanner.cli.options import (
 )
 from gapscan.scanner.cli.progress import Progress
 from gapscan.scanner.common.errors import EXIT_GATE, EXIT_OK
+from gapscan.scanner.common.status import GAP_STATUSES
 
 if TYPE_CHECKING:
     from gapscan.reports.gate import Publication
@@ -149,7 +150,7 @@ def _summarise(result: ScanResult, written: list[Path], verbose: bool) -> None:
         )
         if verbose:
             for verdict in framework.verdicts:
-                if verdict.status in ("missing", "partial"):
+                if verdict.status in GAP_STATUSES:
                     click.echo(f"    {verdict.status:8} {verdict.id} {verdict.title}: {verdict.reason}")
     problems = [d for d in report.documents if d.status != "ok"]
     for document in problems if verbose else problems[:5]:

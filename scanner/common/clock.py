@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 
 def parse_timestamp(value: object) -> datetime | None:
@@ -12,6 +12,11 @@ def parse_timestamp(value: object) -> datetime | None:
         return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
         return None
+
+
+def now_stamp() -> str:
+    """This moment as report.json and the watch status record it: "2024-05-02T14:03:11+00:00"."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 def timestamp_text(moment: datetime) -> str:

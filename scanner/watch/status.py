@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from gapscan.scanner.common.clock import now_stamp
+
 # Statuses in which the service does its job (with no problem, /health answers 200).
 WORKING = ("watching", "updating", "catching_up")
 BATCHES_KEPT = 100
@@ -69,7 +71,7 @@ class ServiceState:
     def remember(self, kind, files, *, changed, removed, unstable, started, coverage) -> BatchSummary:
         summary = BatchSummary(
             kind, files, tuple(changed), tuple(removed), unstable, time.monotonic() - started, coverage,
-            datetime.now(UTC).replace(microsecond=0).isoformat(),
+            now_stamp(),
         )
         with self._lock:
             self.batches.append(summary)
