@@ -6,7 +6,7 @@ profiles or the supervised model, so a rescan whose scores are all cached never 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -116,7 +116,9 @@ class Decider:
             if documents and ours.any():
                 baseline[ours] = self._baseline(scores[:, ours])
         lifted = scores - settings.baseline_weight * baseline
-        return [self._decide_one(document, lifted[row], column) for row, document in enumerate(documents)]
+        # Python floats: indexing a NumPy row one score at a time costs more than the decision itself.
+        return [self._decide_one(document, values, column)
+                for document, values in zip(documents, lifted.tolist(), strict=True)]
 
     def _baseline(self, scores: np.ndarray) -> np.ndarray:
         """Each requirement's background in this collection: what the documents that are mainly
@@ -133,7 +135,7 @@ class Decider:
         typical[some] = np.nanquantile(background[:, some], settings.baseline_quantile, axis=0)
         return (counted * typical + settings.baseline_prior * overall) / (counted + settings.baseline_prior)
 
-    def _decide_one(self, document: DocumentScores, lifted: np.ndarray, column: dict) -> Classified:
+    def _decide_one(self, document: DocumentScores, lifted: list[float], column: dict) -> Classified:
         settings = self.settings
         recorded = {(item.framework, item.requirement) for item in document.candidates
                     if document.activity
@@ -152,6 +154,7 @@ class Decider:
                 best[item.framework] = value
                 main_class[item.framework] = label_class(item.framework, item.requirement)
         record_frameworks = {framework for framework, _ in recorded}
+        fixed: dict[tuple[bool, bool], tuple[Check, ...]] = {}  # see _checks
         decided = []
         for item in document.candidates:
             key = (item.framework, item.requirement)
@@ -162,37 +165,42 @@ class Decider:
                 sibling = label_class(item.framework, item.requirement) == main_class[item.framework]
                 checks = self._checks(document, kind, value, best[item.framework], sibling=sibling,
                                       other_record=item.framework in record_frameworks,
-                                      in_scope=item.framework in in_scope)
-            failed = next((check for check in checks if not check.passed), None)
-            why = failed.detail if failed else checks[-1].detail
-            decided.append(replace(item, tag=failed is None, decision=why, checks=checks))
+                                      in_scope=item.framework in in_scope, fixed=fixed)
+            decided.append(_decided(item, checks))
         return Classified(document.path, kind, tuple(decided))
 
     def _checks(self, document: DocumentScores, kind: Kind, value: float, framework_best: float, *,
-                sibling: bool, other_record: bool, in_scope: bool) -> tuple[Check, ...]:
+                sibling: bool, other_record: bool, in_scope: bool,
+                fixed: dict[tuple[bool, bool], tuple[Check, ...]]) -> tuple[Check, ...]:
         """Every step of the decision for a score that is not a record's own, in order: the first
         that fails says why it is not a tag; the last, when all pass, why it is one. ``sibling``:
-        the requirement belongs to the clause or practice area of the document's best one."""
+        the requirement belongs to the clause or practice area of the document's best one.
+        ``fixed``: the document's checks that do not depend on the score, by ``(other_record,
+        in_scope)``, made once per document and shared by its candidates."""
         settings = self.settings
         words, least = document.content_words, settings.min_content_words
         share = settings.sibling_cutoff if sibling else settings.relative_cutoff
         floor, cutoff = settings.evidence_floor, share * framework_best
         # Three decimals: a requirement a hair below the best must not read as equal to it.
-        mainly = f"({value:+.3f} against this folder's baseline; its best requirement has {framework_best:+.3f})"
-        return (
-            Check("record rule", not other_record,
-                  f"a record of {document.activity}: its subject is a near miss" if other_record
-                  else "not a record of another activity"),
-            Check("kind", kind.is_evidence,
-                  f"a {kind.kind.replace('_', ' ')} document "
-                  + ("can be evidence" if kind.is_evidence else f"is never evidence ({'; '.join(kind.signals)})")),
-            Check("own text", words >= least,
-                  f"{words} words of its own (at least {least})" if words >= least
-                  else f"too little text of its own ({words} words)"),
-            Check("scope", in_scope,
-                  "within this framework's scope" if in_scope else
-                  f"more about {(document.scope.regime or 'another regime').lower()} than about any requirement "
-                  "of this framework"),
+        mainly = "" if value >= cutoff else (
+            f"({value:+.3f} against this folder's baseline; its best requirement has {framework_best:+.3f})")
+        if (other_record, in_scope) not in fixed:
+            fixed[other_record, in_scope] = (
+                Check("record rule", not other_record,
+                      f"a record of {document.activity}: its subject is a near miss" if other_record
+                      else "not a record of another activity"),
+                Check("kind", kind.is_evidence,
+                      f"a {kind.kind.replace('_', ' ')} document "
+                      + ("can be evidence" if kind.is_evidence else f"is never evidence ({'; '.join(kind.signals)})")),
+                Check("own text", words >= least,
+                      f"{words} words of its own (at least {least})" if words >= least
+                      else f"too little text of its own ({words} words)"),
+                Check("scope", in_scope,
+                      "within this framework's scope" if in_scope else
+                      f"more about {(document.scope.regime or 'another regime').lower()} than about any requirement "
+                      "of this framework"),
+            )
+        return fixed[other_record, in_scope] + (
             Check("baseline", value >= floor,
                   f"{value:+.2f} against this folder's baseline for it"
                   + (f" (at least {floor:.2f} needed)" if value >= floor else f", below {floor:.2f}")),
@@ -200,3 +208,16 @@ class Decider:
                   f"{value:+.2f} against this folder's baseline; what the document is mainly about" if value >= cutoff
                   else f"not what the document is mainly about {mainly}"),
         )
+
+
+def _decided(item: Evidence, checks: tuple[Check, ...]) -> Evidence:
+    """The candidate decided by its checks: a tag when all pass; why, from the first that fails or
+    else the last. Built directly: ``dataclasses.replace`` costs more, once per candidate."""
+    failed = None
+    for check in checks:
+        if not check.passed:
+            failed = check
+            break
+    why = failed.detail if failed is not None else checks[-1].detail
+    return Evidence(item.path, item.framework, item.requirement, item.score, item.locator, item.terms,
+                    failed is None, why, checks)

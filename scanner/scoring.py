@@ -17,6 +17,7 @@ import hashlib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from sys import intern
 
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,10 @@ if TYPE_CHECKING:  # building a tagger needs scikit-learn, imported only when a 
 # translated profiles and regimes that ship with gapscan.
 _SCORING_PACKAGES = ("gapscan.classifiers", "gapscan.mappings")
 _SCORING_SUFFIXES = (".py", ".toml", ".json", ".npz")
+# Which scores are evidence is decided anew at every report from the stored scores: the decision's
+# code does not change a score (its settings do, and are hashed as ``settings``), so changing it
+# does not re-score every document.
+_NOT_SCORING = frozenset({("classifiers", "decision.py")})
 
 
 def fingerprint(catalogs: list[tuple[Catalog, int | None]], settings: TaggerSettings,
@@ -69,7 +74,8 @@ def fingerprint(catalogs: list[tuple[Catalog, int | None]], settings: TaggerSett
 
 
 def _package_files(folder: Path) -> list[Path]:
-    return [path for path in folder.rglob("*") if path.suffix in _SCORING_SUFFIXES and "__pycache__" not in path.parts]
+    return [path for path in folder.rglob("*") if path.suffix in _SCORING_SUFFIXES and "__pycache__" not in path.parts
+            and (folder.name, path.name) not in _NOT_SCORING]
 
 
 def scores_to_json(scores: DocumentScores) -> list:
@@ -93,7 +99,10 @@ def scores_from_json(path: str, value: list) -> DocumentScores:
         scope=Scope(scope[0], scope[1], tuple((framework, similarity) for framework, similarity in scope[2])),
         activity=activity,
         content_words=words,
-        candidates=tuple(Evidence(path, framework, requirement, score, locator, tuple(terms))
+        # Every document's scores are held for the decision: the names they repeat (frameworks,
+        # requirements, terms) are held once, not once per candidate.
+        candidates=tuple(Evidence(path, intern(framework), intern(requirement), score, locator,
+                                  tuple(intern(term) for term in terms))
                          for framework, requirement, score, locator, terms in candidates),
     )
 
