@@ -21,7 +21,6 @@ from gapscan.reports.junit import render_junit
 from gapscan.reports.markdown import render_markdown
 from gapscan.reports.model import GapReport
 from gapscan.reports.sarif import render_sarif
-from gapscan.reports.xlsx import render_xlsx
 from gapscan.scanner.common.choices import DEFAULT_FORMATS, FORMATS, link_base, with_json  # noqa: F401 - re-exported
 from gapscan.scanner.discover import VCS_FOLDERS
 from gapscan.scanner.common.errors import GapscanError
@@ -157,10 +156,17 @@ def write_reports(
         "json": lambda r: render_json(r, publication),
         "md": lambda r: render_markdown(r, publication),
         "junit": lambda r: render_junit(r, publication),
-        "xlsx": lambda r: render_xlsx(r, publication),
+        "xlsx": lambda r: _render_xlsx(r, publication),
         "csv": lambda r: render_csv(r, publication),
         "sarif": lambda r: render_sarif(r, publication),
     }
     files = [(out_dir / FILE_NAMES[fmt], renderers[fmt](report)) for fmt in formats]
     write_all(files)
     return [path for path, _ in files]
+
+
+def _render_xlsx(report: GapReport, publication: Publication) -> bytes:
+    # openpyxl takes longer to import than most rescans take to decide: only when xlsx is asked for.
+    from gapscan.reports.xlsx import render_xlsx  # noqa: PLC0415
+
+    return render_xlsx(report, publication)

@@ -26,6 +26,7 @@ from gapscan.mappings import Catalog, bundled_crosswalks, load_catalogs
 from gapscan.reports.assess import AssessmentInputs, assess
 from gapscan.reports.model import DocumentEntry, FrameworkResult, GapReport, HistoryPoint, NotRead, Tag
 from gapscan.scanner.common.clock import now_stamp
+from gapscan.scanner.common.collection import collection_paused
 from gapscan.scanner.common.documents import Document, Extract, ExtractResult, Unreadable
 from gapscan.scanner.common.evidence import Evidence
 from gapscan.scanner.common.languages import in_order, language_name, names
@@ -497,9 +498,10 @@ def scan(
     with Scanner(root, config, index_path=index_path, jobs=jobs, skip=skip, progress=progress,
                  executor=executor) as scanner:
         stats = scanner.sync()
-        report = scanner.report(today)
-        report = scanner.record(report)
-        evidence = scanner.all_evidence()
+        with collection_paused():
+            report = scanner.report(today)
+            report = scanner.record(report)
+            evidence = scanner.all_evidence()
     return ScanResult(report, replace(stats, seconds=time.monotonic() - started), evidence)
 
 

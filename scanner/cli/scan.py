@@ -17,6 +17,7 @@ from gapscan.scanner.cli.options import (
     scan_options,
 )
 from gapscan.scanner.cli.progress import Progress
+from gapscan.scanner.common.collection import collection_paused
 from gapscan.scanner.common.errors import EXIT_GATE, EXIT_OK
 from gapscan.scanner.common.status import GAP_STATUSES
 
@@ -61,8 +62,9 @@ def scan_command(path: Path, **options) -> None:
                       executor=options["executor"])
     finally:
         progress.close()
-    publication = _publication(path, result, config, options, baseline=baseline, waivers=waivers)
-    written = write_reports(result.report, out_dir, options["formats"], publication=publication)
+    with collection_paused():  # see collection_paused: the report is rendered from many small objects
+        publication = _publication(path, result, config, options, baseline=baseline, waivers=waivers)
+        written = write_reports(result.report, out_dir, options["formats"], publication=publication)
     if not quiet:
         _summarise(result, written, options["verbose"])
         _summarise_publication(publication)
