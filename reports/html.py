@@ -13,6 +13,7 @@ and replace single blocks with ``{% extends "default:report.html.j2" %}``.
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import hashlib
 import os
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
+import jinja2.bccache
 
 from gapscan.mappings import EVIDENCE_KINDS
 from gapscan.scanner.common.languages import names
@@ -161,6 +163,28 @@ def render_html(
 # -- environment -------------------------------------------------------------------------------
 
 
+class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
+    """Templates compiled once and kept between runs, in Jinja's own folder for this user (in the
+    temporary folder, private to the user, each entry checked against its template's source).
+    Compiling the report's templates costs more than rendering them; a cache that cannot be read or
+    written costs only that."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().load_bytecode(bucket)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+def _compiled_templates() -> jinja2.BytecodeCache | None:
+    try:
+        return _CompiledTemplates()
+    except (OSError, RuntimeError):  # no private folder for it: compile each time
+        return None
+
+
 @functools.lru_cache(maxsize=8)
 def _environment(template_dir: str | None) -> jinja2.Environment:
     bundled = jinja2.PackageLoader("gapscan.reports", "templates")
@@ -178,6 +202,7 @@ def _environment(template_dir: str | None) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         extensions=["jinja2.ext.do"],
+        bytecode_cache=_compiled_templates(),
     )
     env.filters.update(
         percent=format_percent,

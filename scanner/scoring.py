@@ -102,7 +102,7 @@ def scores_from_json(path: str, value: list) -> DocumentScores:
         # Every document's scores are held for the decision: the names they repeat (frameworks,
         # requirements, terms) are held once, not once per candidate.
         candidates=tuple(Evidence(path, intern(framework), intern(requirement), score, locator,
-                                  tuple(intern(term) for term in terms))
+                                  tuple(map(intern, terms)))
                          for framework, requirement, score, locator, terms in candidates),
     )
 
