@@ -160,10 +160,11 @@ def _value(  # noqa: PLR0911 - one return per cell type, as the file format list
 ) -> object:
     kind = cell.get("t", "n")
     if kind == "inlineStr":
-        inline = cell.find(_INLINE)
+        inline = _child(cell, _INLINE)
         return None if inline is None else _string(inline)
-    value = cell.findtext(_VALUE, None) or None
-    if value is None:
+    found = _child(cell, _VALUE)  # lxml's find() goes through Python: looping is quicker
+    value = found.text if found is not None else None
+    if not value:
         return None
     if kind == "n":
         number: float = float(value) if "." in value or "E" in value or "e" in value else int(value)
@@ -182,6 +183,14 @@ def _value(  # noqa: PLR0911 - one return per cell type, as the file format list
     if kind == "d":
         return from_ISO8601(value)
     return value  # "str" (a formula's text), "e" (an error such as #N/A)
+
+
+def _child(element: etree._Element, tag: str) -> etree._Element | None:
+    """The first child with this tag."""
+    for child in element:
+        if child.tag == tag:
+            return child
+    return None
 
 
 def _cell_text(value: object) -> str:
