@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, datetime, time
 from typing import IO
+from xml.etree.ElementTree import ParseError
 
 import openpyxl
 from lxml import etree
@@ -47,17 +48,21 @@ if hasattr(ReadOnlyWorksheet, "_get_size"):
 
 def _iterparse(stream: IO[bytes], tag: str) -> Iterator[etree._Element]:
     """The ``tag`` elements of an XML part as each ends, each dropped once the caller is done with it
-    (memory stays flat on a million rows). No entity is expanded and nothing is fetched."""
+    (memory stays flat on a million rows). No entity is expanded and nothing is fetched; malformed
+    XML raises ``ParseError``."""
     parser = etree.iterparse(
         stream, events=("end",), tag=tag, resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False
     )
-    for _, element in parser:
-        yield element
-        element.clear(keep_tail=True)
-        parent = element.getparent()
-        if parent is not None:
-            while element.getprevious() is not None:
-                del parent[0]
+    try:
+        for _, element in parser:
+            yield element
+            element.clear(keep_tail=True)
+            parent = element.getparent()
+            if parent is not None:
+                while element.getprevious() is not None:
+                    del parent[0]
+    except etree.XMLSyntaxError as error:  # reported as malformed XML, as openpyxl's parser's errors are
+        raise ParseError(str(error)) from None
 
 
 class _Reader(ExcelReader):
