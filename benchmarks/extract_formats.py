@@ -29,7 +29,7 @@ def main() -> None:
     load_detector()  # once, as extract_all does before its workers start
     limits = Limits()
     files: Counter[str] = Counter()
-    seconds: Counter[str] = Counter()
+    seconds: dict[str, float] = {}
     for path in sorted(p for p in arguments.folder.rglob("*") if p.is_file()):
         fmt = format_of(path.name)
         if fmt is None or (arguments.formats and fmt not in arguments.formats):
@@ -37,7 +37,7 @@ def main() -> None:
         document = Document(path.relative_to(arguments.folder).as_posix(), fmt, 0, 0.0)
         start = time.process_time()
         extract_file(path, document, limits)
-        seconds[fmt] += time.process_time() - start
+        seconds[fmt] = seconds.get(fmt, 0.0) + time.process_time() - start
         files[fmt] += 1
     result = {
         fmt: {
