@@ -233,10 +233,10 @@ _CMMI_PRACTICE = re.compile(
 _ISO_CLAUSE = re.compile(r"\b((?:[4-9]|10)\.[1-9]\d?(?:\.\d{1,2})*)\b(?![.\d])")
 # A short page that says its content is kept in another document ("Our architecture diagrams are
 # included within the Software Design Specification") points to the evidence and is not evidence
-# itself: a reference. Its title alone would otherwise make it evidence for what it names.
+# itself: a reference. Its title alone would otherwise make it evidence for what it names. (Where an
+# activity "is recorded in the register", a short procedure describes it: not a pointer.)
 _POINTS_ELSEWHERE = re.compile(
-    r"\b(?:is|are) (?:included|described|documented|contained|defined|maintained|kept|found|covered|recorded)"
-    r" (?:with)?in (?:the|our) |\bpointer document\b",
+    r"\b(?:is|are) (?:included|described|contained|found) (?:with)?in (?:the|our) |\bpointer document\b",
     re.IGNORECASE,
 )
 _POINTER_WORDS = 80  # at most this many words of its own
