@@ -231,6 +231,15 @@ _CMMI_PRACTICE = re.compile(
     r"\b(?:CAR|CM|CONT|DAR|EST|GOV|II|MC|MPM|OT|PAD|PCM|PI|PLAN|PQA|PR|RDM|RSK|SAM|TS|VV)[ _]?[1-5]\.\d{1,2}\b"
 )
 _ISO_CLAUSE = re.compile(r"\b((?:[4-9]|10)\.[1-9]\d?(?:\.\d{1,2})*)\b(?![.\d])")
+# A short page that says its content is kept in another document ("Our architecture diagrams are
+# included within the Software Design Specification") points to the evidence and is not evidence
+# itself: a reference. Its title alone would otherwise make it evidence for what it names. (Where an
+# activity "is recorded in the register", a short procedure describes it: not a pointer.)
+_POINTS_ELSEWHERE = re.compile(
+    r"\b(?:is|are) (?:included|described|contained|found) (?:with)?in (?:the|our) |\bpointer document\b",
+    re.IGNORECASE,
+)
+_POINTER_WORDS = 80  # at most this many words of its own
 # A reference names at least this many ids, with this few of its own words for each.
 _REFERENCE_IDS = 15
 _REFERENCE_WORDS_PER_ID = 30
@@ -250,6 +259,9 @@ def document_kind(  # noqa: PLR0911  one return per kind, the first evidence tha
     own_words = len(_WORD.findall(text))
     if not focused and len(ids) >= _REFERENCE_IDS and own_words <= _REFERENCE_WORDS_PER_ID * len(ids):
         return Kind(REFERENCE, (f"cites {len(ids)} clauses or practices with {own_words} words of its own",))
+    if own_words <= _POINTER_WORDS and (pointer := _POINTS_ELSEWHERE.search(text)):
+        return Kind(REFERENCE, (f"points to another document ('{pointer.group(0).strip()}') with {own_words} words "
+                                "of its own",))
 
     blanks, filled = _blanks(text, patterns), _filled(text, patterns)
     blank_total, filled_total = sum(n for n, _ in blanks), sum(n for n, _ in filled)

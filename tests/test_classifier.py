@@ -170,6 +170,23 @@ def test_a_clause_catalogue_is_a_reference_and_never_evidence(tagger):
     assert all(e.decision.startswith("a reference document is never evidence") for e in found)
 
 
+def test_a_page_that_points_to_another_document_is_a_reference_and_never_evidence(tagger):
+    """A short page that says where the content is kept is not evidence: its title alone would make it so."""
+    text = ("Our system and software architecture diagrams are included within the Software Design "
+            "Specification. This page lets reviewers find them.")
+    pointer = extract("design/architecture-diagram.md", ("Note", text),
+                      title="System and software architecture diagram")
+    kind = document_kind(pointer.document.path, pointer.metadata.title, [pointer.text])
+    assert kind.kind == REFERENCE and kind.signals[0].startswith("points to another document ('are included within the")
+    found = tagger.evidence(pointer)
+    assert found and not any(e.tag for e in found)
+    described = ("The architecture is described in the sections below: a presentation tier, an application server "
+                 "and a database, each with its components, interfaces and the design decisions behind them. ") * 4
+    design = extract("design/architecture.md", ("Architecture", described), title="Software architecture")
+    long_kind = document_kind(design.document.path, design.metadata.title, [design.text])
+    assert long_kind.kind != REFERENCE, "too long to be a pointer"
+
+
 def test_an_audit_programme_that_lists_clauses_is_about_internal_audit_not_a_reference(tagger):
     clauses = ["4.1", "4.2", "4.3", "4.4", "5.1", "5.2", "5.3", "6.1", "6.2", "7.1", "7.2", "7.5", "8.4", "8.5",
                "9.1", "9.3", "10.2"]
