@@ -7,12 +7,9 @@ by a model trained on all the others, so no document is scored by a model that s
 
 from __future__ import annotations
 
-import os
 from collections import Counter, defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
-from gapscan.classifiers.analysis import analyzer
 from gapscan.classifiers.doctype import Kind
 from gapscan.scanner.common.evidence import Evidence
 from gapscan.classifiers.labels import Labelled, label_class
@@ -162,19 +159,6 @@ def _natural(label: str) -> tuple:
     return tuple(int(p) if p.isdigit() else p for p in label.replace(" ", ".").split("."))
 
 
-def _stems_cached(rows: list[Labelled], extracts: dict[str, Extract]) -> bool:
-    """Stem every word the folds will read, each text in its own language (a fold trains on texts
-    of one language, read in it). The Snowball stemmers are not thread-safe, but their results are
-    cached: True when every stem fitted in the caches, so that training in threads only reads them."""
-    languages = set()
-    for item in rows:
-        language = told(extracts[item.path].language, "en")
-        analyzer(language).terms(document_text(extracts[item.path]))
-        languages.add(language)
-    caches = [analyzer(language).stem.cache_info() for language in languages]
-    return all(cache.maxsize is None or cache.currsize < cache.maxsize for cache in caches)  # none evicted
-
-
 def cross_validate(
     catalogs: list[tuple[Catalog, int | None]],
     labelled: list[Labelled],
@@ -195,20 +179,14 @@ def cross_validate(
     if cv not in ("source", "none"):
         raise ValueError(f"unknown cross-validation {cv!r}: use 'source' or 'none'")
     rows = [item for item in labelled if not item.exclude and item.path in extracts]
-    sources = sorted({item.source for item in rows})
-    models: dict[str, SupervisedModel | None] = dict.fromkeys(sources, default_model)
-    if cv == "source":
-        # The folds' models are independent and liblinear releases the GIL while it fits: they are
-        # trained side by side, each from exactly the rows it would be trained on one after another.
-        def fold(source: str) -> SupervisedModel:
-            return fit([item for item in rows if item.source != source], extracts, {"fold": source}, training)
-
-        workers = min(len(sources), os.cpu_count() or 1) if _stems_cached(rows, extracts) else 1
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            models = dict(zip(sources, pool.map(fold, sources), strict=True))
     classified: list[Classified] = []
-    for source in sources:
-        tagger = Tagger(catalogs, tagger_settings, models[source])
+    for source in sorted({item.source for item in rows}):
+        model: SupervisedModel | None
+        if cv == "source":
+            model = fit([item for item in rows if item.source != source], extracts, {"fold": source}, training)
+        else:
+            model = default_model
+        tagger = Tagger(catalogs, tagger_settings, model)
         ours = [path for path in extracts if path.split("/", 1)[0] == source]
         scored = [tagger.score(extracts[path]) for path in ours]
         for path, result in zip(ours, tagger.decide(scored), strict=True):
