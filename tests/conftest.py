@@ -1,6 +1,8 @@
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from early import WORK
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 
@@ -19,3 +21,16 @@ def pytest_collection_modifyitems(config, items):
 def corpus_index(tmp_path_factory):
     """One index for every test that reads ../shared/corpus, so its documents are extracted once."""
     return tmp_path_factory.mktemp("corpus-index") / "index.sqlite"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def early_results(request, tmp_path_factory):
+    """The results (futures) of the early checks of the selected tests (tests/early.py), started in
+    one background thread, one after the other, when the session's first test is set up."""
+    names = []
+    for item in request.session.items:
+        marker = item.get_closest_marker("early")
+        if marker is not None and marker.args[0] not in names:
+            names.append(marker.args[0])
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="early-check") as pool:
+        yield {name: pool.submit(WORK[name], tmp_path_factory.mktemp(f"early-{name}")) for name in names}
