@@ -154,70 +154,66 @@ class Decider:
                 best[item.framework] = value
                 main_class[item.framework] = label_class(item.framework, item.requirement)
         record_frameworks = {framework for framework, _ in recorded}
-        fixed: dict[tuple[bool, bool], tuple[Check, ...]] = {}  # see _checks
+        # What does not depend on the score is checked once per framework, not once per candidate.
+        document_checks = {framework: self._document_checks(document, kind, other_record=framework in record_frameworks,
+                                                            in_scope=framework in in_scope)
+                           for framework in best}
         decided = []
         for item in document.candidates:
             key = (item.framework, item.requirement)
-            value = lifted[column[key]]
             if key in recorded:
                 checks: tuple[Check, ...] = (Check("record rule", True, f"a record of {document.activity}"),)
             else:
                 sibling = label_class(item.framework, item.requirement) == main_class[item.framework]
-                checks = self._checks(document, kind, value, best[item.framework], sibling=sibling,
-                                      other_record=item.framework in record_frameworks,
-                                      in_scope=item.framework in in_scope, fixed=fixed)
+                checks = document_checks[item.framework] + self._score_checks(
+                    lifted[column[key]], best[item.framework], sibling=sibling)
             decided.append(_decided(item, checks))
         return Classified(document.path, kind, tuple(decided))
 
-    def _checks(self, document: DocumentScores, kind: Kind, value: float, framework_best: float, *,
-                sibling: bool, other_record: bool, in_scope: bool,
-                fixed: dict[tuple[bool, bool], tuple[Check, ...]]) -> tuple[Check, ...]:
-        """Every step of the decision for a score that is not a record's own, in order: the first
-        that fails says why it is not a tag; the last, when all pass, why it is one. ``sibling``:
-        the requirement belongs to the clause or practice area of the document's best one.
-        ``fixed``: the document's checks that do not depend on the score, by ``(other_record,
-        in_scope)``, made once per document and shared by its candidates."""
+    def _document_checks(self, document: DocumentScores, kind: Kind, *, other_record: bool,
+                         in_scope: bool) -> tuple[Check, ...]:
+        """The first steps of the decision for a score that is not a record's own, those that depend
+        only on the document and the framework. With ``_score_checks`` after them, in order: the first
+        check that fails says why a score is not a tag; the last, when all pass, why it is one."""
+        words, least = document.content_words, self.settings.min_content_words
+        return (
+            Check("record rule", not other_record,
+                  f"a record of {document.activity}: its subject is a near miss" if other_record
+                  else "not a record of another activity"),
+            Check("kind", kind.is_evidence,
+                  f"a {kind.kind.replace('_', ' ')} document "
+                  + ("can be evidence" if kind.is_evidence else f"is never evidence ({'; '.join(kind.signals)})")),
+            Check("own text", words >= least,
+                  f"{words} words of its own (at least {least})" if words >= least
+                  else f"too little text of its own ({words} words)"),
+            Check("scope", in_scope,
+                  "within this framework's scope" if in_scope else
+                  f"more about {(document.scope.regime or 'another regime').lower()} than about any requirement "
+                  "of this framework"),
+        )
+
+    def _score_checks(self, value: float, framework_best: float, *, sibling: bool) -> tuple[Check, ...]:
+        """The last steps of the decision, on the score itself. ``sibling``: the requirement belongs
+        to the clause or practice area of the document's best one."""
         settings = self.settings
-        words, least = document.content_words, settings.min_content_words
         share = settings.sibling_cutoff if sibling else settings.relative_cutoff
         floor, cutoff = settings.evidence_floor, share * framework_best
-        # Three decimals: a requirement a hair below the best must not read as equal to it.
-        mainly = "" if value >= cutoff else (
-            f"({value:+.3f} against this folder's baseline; its best requirement has {framework_best:+.3f})")
-        if (other_record, in_scope) not in fixed:
-            fixed[other_record, in_scope] = (
-                Check("record rule", not other_record,
-                      f"a record of {document.activity}: its subject is a near miss" if other_record
-                      else "not a record of another activity"),
-                Check("kind", kind.is_evidence,
-                      f"a {kind.kind.replace('_', ' ')} document "
-                      + ("can be evidence" if kind.is_evidence else f"is never evidence ({'; '.join(kind.signals)})")),
-                Check("own text", words >= least,
-                      f"{words} words of its own (at least {least})" if words >= least
-                      else f"too little text of its own ({words} words)"),
-                Check("scope", in_scope,
-                      "within this framework's scope" if in_scope else
-                      f"more about {(document.scope.regime or 'another regime').lower()} than about any requirement "
-                      "of this framework"),
-            )
-        return fixed[other_record, in_scope] + (
+        if value >= cutoff:
+            main = f"{value:+.2f} against this folder's baseline; what the document is mainly about"
+        else:  # three decimals: a requirement a hair below the best must not read as equal to it
+            main = ("not what the document is mainly about "
+                    f"({value:+.3f} against this folder's baseline; its best requirement has {framework_best:+.3f})")
+        return (
             Check("baseline", value >= floor,
                   f"{value:+.2f} against this folder's baseline for it"
                   + (f" (at least {floor:.2f} needed)" if value >= floor else f", below {floor:.2f}")),
-            Check("main subject", value >= cutoff,
-                  f"{value:+.2f} against this folder's baseline; what the document is mainly about" if value >= cutoff
-                  else f"not what the document is mainly about {mainly}"),
+            Check("main subject", value >= cutoff, main),
         )
 
 
 def _decided(item: Evidence, checks: tuple[Check, ...]) -> Evidence:
     """The candidate decided by its checks: a tag when all pass; why, from the first that fails or
     else the last. Built directly: ``dataclasses.replace`` costs more, once per candidate."""
-    failed = None
-    for check in checks:
-        if not check.passed:
-            failed = check
-            break
-    why = failed.detail if failed is not None else checks[-1].detail
-    return Evidence(item.path, item.framework, item.requirement, item.score, item.locator, item.terms,
-                    failed is None, why, checks)
+    failed = next((check for check in checks if not check.passed), None)
+    return Evidence(item.path, item.framework, item.requirement, item.score, locator=item.locator,
+                    terms=item.terms, tag=failed is None, decision=(failed or checks[-1]).detail, checks=checks)
