@@ -12,8 +12,12 @@ from collections import Counter
 from functools import cache, lru_cache
 from importlib import resources
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
 import snowballstemmer
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 # Letters of every script, two or more: digits, underscores and punctuation separate words.
 _WORD = re.compile(r"[^\W\d_]{2,}")
@@ -85,6 +89,29 @@ def terms(text: str, language: str = "en") -> list[str]:
 
 def stem(word: str, language: str = "en") -> str:
     return analyzer(language).stem(word)
+
+
+def count_matrix(counts: list[Counter[str]], vocabulary: dict[str, int], dtype: type) -> sparse.csr_matrix:
+    """The document-term count matrix (rows: ``counts``; columns: ``vocabulary``) as scikit-learn's
+    ``CountVectorizer.transform`` builds it from the same texts: same numbers, sorted columns."""
+    import numpy as np  # noqa: PLC0415  (a rescan that scores nothing imports neither)
+    from scipy import sparse  # noqa: PLC0415
+
+    columns: list[int] = []
+    values: list[int] = []
+    starts = [0]
+    for counted in counts:
+        for term, count in counted.items():
+            column = vocabulary.get(term)
+            if column is not None:
+                columns.append(column)
+                values.append(count)
+        starts.append(len(columns))
+    matrix = sparse.csr_matrix(
+        (np.asarray(values, dtype=np.intc), np.asarray(columns, dtype=np.int32), np.asarray(starts, dtype=np.int32)),
+        shape=(len(counts), len(vocabulary)), dtype=dtype)
+    matrix.sort_indices()
+    return matrix
 
 
 def fold_accents(word: str) -> str:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
-from gapscan.classifiers.analysis import analyzer
+from gapscan.classifiers.analysis import analyzer, count_matrix
 
 
 class ProfileSimilarity(BaseEstimator):
@@ -34,21 +36,41 @@ class ProfileSimilarity(BaseEstimator):
         self.profiles_ = self.vectorizer_.transform(X)
         self.classes_ = np.asarray(y)
         self.features_ = self.vectorizer_.get_feature_names_out()
+        self._dense_profiles: np.ndarray | None = None  # made by the first ``top_terms``
         return self
 
     def transform(self, X: list) -> sparse.csr_matrix:
-        return self.vectorizer_.transform(X)
+        terms = _Terms(self.language)
+        return self.transform_counts([Counter(terms(text)) for text in X])
+
+    def transform_counts(self, counts: list[Counter[str]]) -> sparse.csr_matrix:
+        """The TF-IDF rows of texts given as term counts: what ``TfidfVectorizer.transform`` makes of
+        their texts, the same numbers, with each distinct term looked up once (the vectorizer looks
+        up every occurrence), and one text's counts shared by every profile set it is compared with."""
+        matrix = count_matrix(counts, self.vectorizer_.vocabulary_, self.vectorizer_.dtype)
+        # TfidfTransformer.transform's steps, in its order and precision.
+        if self.sublinear_tf:
+            np.log(matrix.data, matrix.data)
+            matrix.data += 1.0
+        matrix.data *= self.vectorizer_.idf_[matrix.indices]
+        return normalize(matrix, norm="l2", copy=False)
 
     def decision_function(self, X: list) -> np.ndarray:
         return similarity(self.transform(X), self.profiles_)
 
     def top_terms(self, vector: sparse.csr_matrix, class_index: int, k: int = 5) -> tuple[str, ...]:
         """The shared terms that contributed most to one text's similarity with one class."""
-        contribution = vector.multiply(self.profiles_[class_index]).tocsr()
-        if contribution.nnz == 0:
+        if self._dense_profiles is None:
+            self._dense_profiles = self.profiles_.toarray()
+        # The element-wise product of the two rows (``vector.multiply``), without its sparse machinery:
+        # the text's terms in column order, those the profile shares.
+        products = vector.data * self._dense_profiles[class_index, vector.indices]
+        shared = products != 0
+        data, indices = products[shared], vector.indices[shared]
+        if data.size == 0:
             return ()
-        order = np.argsort(-contribution.data)[:k]
-        return tuple(str(self.features_[contribution.indices[i]]) for i in order)
+        order = np.argsort(-data)[:k]
+        return tuple(str(self.features_[indices[i]]) for i in order)
 
 
 class _Terms:

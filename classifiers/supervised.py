@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import platform
+from collections import Counter
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from gapscan.classifiers.analysis import analyzer
+from gapscan.classifiers.analysis import analyzer, count_matrix
 from gapscan.scanner.common.errors import GapscanError
 
 # scikit-learn (and SciPy) take seconds to import: a model is loaded, and fingerprinted, by a rescan
@@ -51,21 +52,36 @@ class SupervisedModel:
     language: str = "en"  # the language of its terms: it reads documents written in it
     _counter: CountVectorizer | None = field(init=False, repr=False)  # made by the first ``features``
     _column: dict[tuple[str, str], int] = field(init=False, repr=False)  # made by __post_init__
+    _column_of: dict[str, int] | None = field(init=False, repr=False)  # term -> feature, made by the first use
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_counter", None)
+        object.__setattr__(self, "_column_of", None)
         object.__setattr__(self, "_column", {key: i for i, key in enumerate(self.classes)})
 
     def features(self, texts: list[str]) -> sparse.csr_matrix:
         from sklearn.feature_extraction.text import CountVectorizer  # noqa: PLC0415  (see above)
-        from sklearn.preprocessing import normalize  # noqa: PLC0415
 
         if self._counter is None:
             vocabulary = {t: i for i, t in enumerate(self.vocabulary)}
             counter = CountVectorizer(analyzer=analyzer(self.language).terms, vocabulary=vocabulary)
             object.__setattr__(self, "_counter", counter)
         assert self._counter is not None
-        counts = self._counter.transform(texts).astype(np.float32)
+        return self._weighted(self._counter.transform(texts))
+
+    def features_of_counts(self, counts: list[Counter[str]]) -> sparse.csr_matrix:
+        """``features`` of texts given as their terms' counts (``Counter(analyzer(language).terms(text))``):
+        the same numbers, without reading the texts again."""
+        if self._column_of is None:
+            object.__setattr__(self, "_column_of", {t: i for i, t in enumerate(self.vocabulary)})
+        assert self._column_of is not None
+        matrix = count_matrix(counts, self._column_of, np.int64)  # CountVectorizer's dtype
+        return self._weighted(matrix)
+
+    def _weighted(self, counts: sparse.csr_matrix) -> sparse.csr_matrix:
+        from sklearn.preprocessing import normalize  # noqa: PLC0415  (see above)
+
+        counts = counts.astype(np.float32)
         counts.data = 1.0 + np.log(counts.data)  # sublinear term frequency
         return normalize(counts.multiply(self.idf).tocsr())
 

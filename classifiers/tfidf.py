@@ -19,6 +19,7 @@ Every other score above the near-miss floor is a near miss, never evidence.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,6 +47,7 @@ class Reading:
     text: str  # the whole document as it is read (``document_text``)
     chunks: list[tuple[str, str, str]]  # (locator, text, language) of each section scored
     tokens: dict[tuple[int, str], list[str]]  # (unit, language) -> terms; unit 0 is the whole document
+    counts: dict[tuple[int, str], Counter[str]]  # (unit, language) -> how often each of its terms occurs
     vectors: dict[tuple[int, int], tuple]  # (unit, framework position) -> (TF-IDF row, language)
     cosine: np.ndarray  # the better of the whole document's and its best section's (weighted)
     from_section: np.ndarray  # whether the best section gave it
@@ -136,7 +138,9 @@ class Tagger(Decider):
 
         supervised_terms: dict[int, tuple[str, ...]] = {}
         if self.supervised is not None and (self.columns >= 0).any() and self._supervised_reads(extract.language):
-            features = self.supervised.features([whole])
+            language = self.supervised.language
+            counted = read.counts.get((0, language)) or Counter(analyzer(language).terms(whole))
+            features = self.supervised.features_of_counts([counted])
             probability = self.supervised.probabilities(features)[0]
             known = (self.columns >= 0) & read.framework_read
             weight = settings.supervised_weight
@@ -194,6 +198,7 @@ class Tagger(Decider):
         units = [(document_text(extract), extract.language)] + [(header + text, language or extract.language)
                                                                 for _, text, language in chunks]
         tokens: dict[tuple[int, str], list[str]] = {}
+        counts: dict[tuple[int, str], Counter[str]] = {}
         cosines = np.zeros((len(units), len(self.keys)))
         vectors: dict[tuple[int, int], tuple] = {}
         for position, (first, end) in enumerate(self.spans):
@@ -207,8 +212,9 @@ class Tagger(Decider):
                 for row in rows:
                     if (row, language) not in tokens:
                         tokens[(row, language)] = analyzer(language).terms(units[row][0])
+                        counts[(row, language)] = Counter(tokens[(row, language)])
                 model = self._profile(position, language)
-                matrix = model.transform([tokens[(row, language)] for row in rows])
+                matrix = model.transform_counts([counts[(row, language)] for row in rows])
                 cosines[rows, first:end] = similarity(matrix, model.profiles_)
                 for i, row in enumerate(rows):
                     vectors[(row, position)] = (matrix[i], language)
@@ -220,7 +226,7 @@ class Tagger(Decider):
             best_section = np.zeros(len(self.keys), dtype=int)
             cosine = document_cosine
         framework_read = np.array([(0, p) in vectors for p in range(len(self.catalogs))], dtype=bool)
-        return Reading(units[0][0], chunks, tokens, vectors, cosine, cosine > document_cosine, best_section,
+        return Reading(units[0][0], chunks, tokens, counts, vectors, cosine, cosine > document_cosine, best_section,
                        framework_read[self.framework_of])
 
     def _focused(self, scores: np.ndarray) -> bool:
