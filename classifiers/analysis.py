@@ -162,8 +162,13 @@ class SurfaceForms:
     def __init__(self, text: str, language: str = "en"):
         self.text = text
         self.analyzer = analyzer(language)
-        self.words: list[tuple[str, int, int]] | None = None  # (stem, start, end) of each word terms() keeps
-        self.places: dict[str, list[int]] = {}  # stem -> its indexes in ``words``
+        self.read = False
+        self.written: list[str] = []  # every word as written (``_WORD``), stop words too
+        self.between: list[str] = []  # the text before each word (``between[i]`` precedes ``written[i]``)
+        self.kept: list[int] = []  # the indexes in ``written`` of the words terms() keeps
+        self.kept_stems: list[str] = []  # their stems
+        self.spellings: dict[str, Counter] = {}  # stem -> how often each way it is written, in order
+        self.places: dict[str, list[int]] | None = None  # stem -> its indexes in ``kept``, made for the first pair
         self.named: dict[str, str] = {}
 
     def __call__(self, term: str) -> str:
@@ -172,34 +177,52 @@ class SurfaceForms:
             self.named[term] = found.most_common(1)[0][0] if found else term
         return self.named[term]
 
-    def _read(self) -> list[tuple[str, int, int]]:
+    def _read(self) -> None:
+        """The words in C-speed passes (``findall``, ``split``, ``Counter``): each distinct word is
+        stemmed once."""
         self.text = self.analyzer.joined(self.text)
-        words: list[tuple[str, int, int]] = []
-        for match in _WORD.finditer(self.text):
-            word = match.group(0).casefold()
-            if word not in self.analyzer.stop_words:
-                stemmed = self.analyzer.stem(word)
-                self.places.setdefault(stemmed, []).append(len(words))
-                words.append((stemmed, match.start(), match.end()))
-        return words
+        self.written = _WORD.findall(self.text)
+        self.between = _WORD.split(self.text)
+        stop_words, stem = self.analyzer.stop_words, self.analyzer.stem
+        stem_of: dict[str, str | None] = {}
+        for written, count in Counter(self.written).items():  # in the order words first occur
+            word = written.casefold()
+            stemmed = stem_of[written] = None if word in stop_words else stem(word)
+            if stemmed is not None:
+                self.spellings.setdefault(stemmed, Counter())[written] = count
+        self.kept = [i for i, written in enumerate(self.written) if stem_of[written] is not None]
+        self.kept_stems = [stem_of[self.written[i]] for i in self.kept]  # type: ignore[misc]
+        self.read = True
 
     def _forms(self, term: str) -> Counter:
-        if self.words is None:
-            self.words = self._read()
-        words, text = self.words, self.text
+        """How often the text writes ``term`` each way, in the order the ways first occur."""
+        if not self.read:
+            self._read()
         first, _, second = term.partition(" ")
         found: Counter = Counter()
+        if not second:
+            for written, count in self.spellings.get(first, Counter()).items():
+                found[_shown(written)] += count
+            return found
+        if self.places is None:
+            self.places = {}
+            for place, stemmed in enumerate(self.kept_stems):
+                self.places.setdefault(stemmed, []).append(place)
+        kept, kept_stems, written, between = self.kept, self.kept_stems, self.written, self.between
+        # Each occurrence as (its text from the first word's start to the second's end, the
+        # first's length, where the second starts in it); each distinct one is shown once.
+        pairs: list[tuple[str, int, int]] = []
         for place in self.places.get(first, ()):
-            _, start, end = words[place]
-            if not second:
-                found[_shown(text[start:end])] += 1
-            elif place + 1 < len(words) and words[place + 1][0] == second:
-                _, next_start, next_end = words[place + 1]
-                gap = text[end:next_start]
-                if len(gap) <= _MAX_GAP_CHARS and _JOINING.fullmatch(gap):
-                    found[_shown(" ".join(text[start:next_end].split()))] += 1
-                else:
-                    found[f"{_shown(text[start:end])} \u2026 {_shown(text[next_start:next_end])}"] += 1
+            if place + 1 < len(kept) and kept_stems[place + 1] == second:
+                one, other = kept[place], kept[place + 1]
+                text = written[one] + "".join(between[i] + written[i] for i in range(one + 1, other + 1))
+                pairs.append((text, len(written[one]), len(text) - len(written[other])))
+        for (text, end, next_start), count in Counter(pairs).items():
+            gap = text[end:next_start]
+            if len(gap) <= _MAX_GAP_CHARS and _JOINING.fullmatch(gap):
+                found[_shown(" ".join(text.split()))] += count
+            else:
+                found[f"{_shown(text[:end])} \u2026 {_shown(text[next_start:])}"] += count
         return found
 
 
