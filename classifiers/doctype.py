@@ -247,23 +247,26 @@ _REFERENCE_WORDS_PER_ID = 30
 
 def document_kind(  # noqa: PLR0911  one return per kind, the first evidence that decides wins
         path: str, title: str = "", texts: Iterable[str] = (), language: str = "en",
-                  focused: bool = False) -> Kind:
+                  focused: bool = False, *, own_words: int | None = None) -> Kind:
     """Judged from the file name, its folder, the title and, where given, the text, with the words
     of English and of the document's ``language``. ``focused``: the classifier finds the document
     mainly about one requirement (an audit programme that lists the clauses each audit covers is
-    about internal audit, not a reference)."""
+    about internal audit, not a reference). ``own_words``: how many words (``_WORD``) the text has,
+    where the caller has counted them."""
     patterns = _patterns(language)
     words = _name_words(path, title)
     text = "\n".join(texts)
     ids = _requirement_ids(text)
-    own_words = len(_WORD.findall(text))
+    if own_words is None:
+        own_words = len(_WORD.findall(text))
     if not focused and len(ids) >= _REFERENCE_IDS and own_words <= _REFERENCE_WORDS_PER_ID * len(ids):
         return Kind(REFERENCE, (f"cites {len(ids)} clauses or practices with {own_words} words of its own",))
     if own_words <= _POINTER_WORDS and (pointer := _POINTS_ELSEWHERE.search(text)):
         return Kind(REFERENCE, (f"points to another document ('{pointer.group(0).strip()}') with {own_words} words "
                                 "of its own",))
 
-    blanks, filled = _blanks(text, patterns), _filled(text, patterns)
+    tables = _table_rows(text)
+    blanks, filled = _blanks(text, patterns, tables), _filled(tables, text, patterns)
     blank_total, filled_total = sum(n for n, _ in blanks), sum(n for n, _ in filled)
     named_template = patterns.template_name.search(words)
     if named_template:
@@ -289,26 +292,29 @@ def document_kind(  # noqa: PLR0911  one return per kind, the first evidence tha
 def _requirement_ids(text: str) -> set[str]:
     ids = set(_CMMI_PRACTICE.findall(text))
     for line in text.splitlines():
+        if "." not in line:  # no clause number
+            continue
         cited = line if "|" in line else line.lstrip()[1:]  # not the number of a numbered heading
         ids.update(_ISO_CLAUSE.findall(cited))
     return ids
 
 
-def _blanks(text: str, patterns: _Patterns) -> list[tuple[int, str]]:
+def _blanks(text: str, patterns: _Patterns, tables: list[list[list[str]]]) -> list[tuple[int, str]]:
     placeholders = patterns.placeholder.findall(text)
     example = f" (e.g. {placeholders[0].strip()[:30]})" if placeholders else ""
     return [
         (len(placeholders), f"placeholders{example}"),
         (len(patterns.unfilled_field.findall(text)), "unfilled fields"),
         (len(_UNTICKED.findall(text)), "unticked boxes"),
-        (sum(1 for block in _table_rows(text) if len(block) == 1), "tables with a header and no rows"),
+        (sum(1 for block in tables if len(block) == 1), "tables with a header and no rows"),
     ]
 
 
-def _filled(text: str, patterns: _Patterns) -> list[tuple[int, str]]:
-    rows = [row for block in _table_rows(text) for row in block[1:]]
+def _filled(tables: list[list[list[str]]], text: str, patterns: _Patterns) -> list[tuple[int, str]]:
+    rows = [row for block in tables for row in block[1:]]
+    cells = _Cells(patterns)
     return [
-        (sum(1 for row in rows if _is_filled(row, patterns)), "filled table rows"),
+        (sum(1 for row in rows if _is_filled(row, cells)), "filled table rows"),
         (len(_TICKED.findall(text)), "ticked boxes"),
     ]
 
@@ -332,13 +338,35 @@ def _table_rows(text: str) -> list[list[list[str]]]:
     return [block for block in blocks if len(block[0]) >= 3 or len(block) > 1]
 
 
-def _is_filled(cells: list[str], patterns: _Patterns) -> bool:
+class _Cells:
+    """What a table cell holds, judged once per distinct cell of a document (registers repeat
+    their statuses, names and dates row after row)."""
+
+    def __init__(self, patterns: _Patterns):
+        self.patterns = patterns
+        self.real: dict[str, bool] = {}
+        self.entry: dict[str, bool] = {}
+
+    def is_real(self, cell: str) -> bool:
+        """Holds something that is not a placeholder."""
+        if cell not in self.real:
+            self.real[cell] = bool(cell) and not self.patterns.placeholder.search(cell) and not _UNTICKED.search(cell)
+        return self.real[cell]
+
+    def is_entry(self, cell: str) -> bool:
+        """A date, a status, a result or a number."""
+        if cell not in self.entry:
+            self.entry[cell] = self.patterns.entry.search(cell) is not None
+        return self.entry[cell]
+
+
+def _is_filled(cells: list[str], judged: _Cells) -> bool:
     """An entry of a register: three quarters of the row's cells hold something that is not a
     placeholder, and one of them is a date, a status, a result or a number."""
     if len(cells) < 2:
         return False
-    real = [cell for cell in cells if cell and not patterns.placeholder.search(cell) and not _UNTICKED.search(cell)]
-    return len(real) >= 2 and len(real) >= 0.75 * len(cells) and any(patterns.entry.search(cell) for cell in real)
+    real = [cell for cell in cells if judged.is_real(cell)]
+    return len(real) >= 2 and len(real) >= 0.75 * len(cells) and any(judged.is_entry(cell) for cell in real)
 
 
 # --- records of an activity ------------------------------------------------------------------

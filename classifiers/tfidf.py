@@ -177,13 +177,15 @@ class Tagger(Decider):
                 )
             )
         scope_language = next((language for (row, language) in read.tokens if row == 0), None)
+        own = "\n".join(s.text for s in own_text)
+        content_words = len(_WORD.findall(own))
         return DocumentScores(
             path=extract.document.path,
-            kind=document_kind(extract.document.path, extract.metadata.title, (s.text for s in own_text),
-                               language=extract.language, focused=self._focused(scores)),
+            kind=document_kind(extract.document.path, extract.metadata.title, (own,), language=extract.language,
+                               focused=self._focused(scores), own_words=content_words),
             scope=self._scope(scope_language).scope(read.tokens[(0, scope_language)]) if scope_language else _NO_SCOPE,
             activity=activity,
-            content_words=len(_WORD.findall(" ".join(s.text for s in own_text))),
+            content_words=content_words,
             candidates=tuple(candidates),
         )
 
