@@ -11,7 +11,7 @@ import unicodedata
 from collections import Counter
 from functools import cache, lru_cache
 from importlib import resources
-from itertools import pairwise
+from itertools import pairwise, repeat
 from typing import TYPE_CHECKING
 
 import snowballstemmer
@@ -97,19 +97,18 @@ def count_matrix(counts: list[Counter[str]], vocabulary: dict[str, int], dtype: 
     import numpy as np  # noqa: PLC0415  (a rescan that scores nothing imports neither)
     from scipy import sparse  # noqa: PLC0415
 
-    columns: list[int] = []
-    values: list[int] = []
+    columns: list[np.ndarray] = [np.zeros(0, dtype=np.int32)]
+    values: list[np.ndarray] = [np.zeros(0, dtype=np.intc)]
     starts = [0]
     for counted in counts:
-        for term, count in counted.items():
-            column = vocabulary.get(term)
-            if column is not None:
-                columns.append(column)
-                values.append(count)
-        starts.append(len(columns))
-    matrix = sparse.csr_matrix(
-        (np.asarray(values, dtype=np.intc), np.asarray(columns, dtype=np.int32), np.asarray(starts, dtype=np.int32)),
-        shape=(len(counts), len(vocabulary)), dtype=dtype)
+        # Each distinct term looked up at C speed (-1: not in the vocabulary).
+        row_columns = np.array(list(map(vocabulary.get, counted, repeat(-1))), dtype=np.int32)
+        known = row_columns >= 0
+        columns.append(row_columns[known])
+        values.append(np.fromiter(counted.values(), dtype=np.intc, count=len(counted))[known])
+        starts.append(starts[-1] + len(columns[-1]))
+    matrix = sparse.csr_matrix((np.concatenate(values), np.concatenate(columns), np.asarray(starts, dtype=np.int32)),
+                               shape=(len(counts), len(vocabulary)), dtype=dtype)
     matrix.sort_indices()
     return matrix
 
