@@ -271,9 +271,9 @@ def document_text(extract: Extract) -> str:
 # controlled, not what it is evidence for, so it is left out of scoring.
 _WORD = re.compile(r"[^\W\d_]{2,}")
 _ADMINISTRATIVE = re.compile(
-    r"^\W*(approv|sign[- ]?off|signature|revision|change (history|log|record)|document (history|control|information)"
+    r"^[\W\d]*(approv|sign[- ]?off|signature|revision|change (history|log|record)|document (history|control|information)"
     r"|version (history|control)|history of changes|amendment|training record|acknowledg|distribution"
-    r"|(table of )?contents\b|references?\b|definitions?\b|glossary|abbreviations|acronyms|terms and definitions)",
+    r"|(table of )?contents\b|references?\b|definitions?\b|glossary|abbreviations|acronyms|terms and definitions|terminology)",
     re.IGNORECASE,
 )
 
