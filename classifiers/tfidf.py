@@ -179,7 +179,7 @@ class Tagger(Decider):
                                language=extract.language, focused=self._focused(scores)),
             scope=self._scope(scope_language).scope(read.tokens[(0, scope_language)]) if scope_language else _NO_SCOPE,
             activity=activity,
-            content_words=len(_WORD.findall(" ".join(s.text for s in own_text))),
+            content_words=len(_WORD.findall(_AUTHOR_NOTE.sub(" ", " ".join(s.text for s in own_text)))),
             candidates=tuple(candidates),
         )
 
@@ -270,6 +270,9 @@ def document_text(extract: Extract) -> str:
 # Document-control furniture that every controlled document carries: it says the document is
 # controlled, not what it is evidence for, so it is left out of scoring.
 _WORD = re.compile(r"[^\W\d_]{2,}")
+# A note to the author where content is still to come ("TODO: Write this document based off of ...") is
+# not content: a page of such notes has no words of its own.
+_AUTHOR_NOTE = re.compile(r"(?:^|\n)[ \t>*-]*(?:TODO|FIXME|TBD)\b[^\n]*")
 _ADMINISTRATIVE = re.compile(
     r"^[\W\d]*(approv|sign[- ]?off|signature|revision|change (history|log|record)|document (history|control|information)"
     r"|version (history|control)|history of changes|amendment|training record|acknowledg|distribution"
