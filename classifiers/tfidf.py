@@ -273,10 +273,14 @@ _WORD = re.compile(r"[^\W\d_]{2,}")
 # A note to the author where content is still to come ("TODO: Write this document based off of ...") is
 # not content: a page of such notes has no words of its own.
 _AUTHOR_NOTE = re.compile(r"(?:^|\n)[ \t>*-]*(?:TODO|FIXME|TBD)\b[^\n]*")
+# Headings are read after their number: "1.5 Reference Documents" lists other documents' names as
+# much as "References" does (a procedure's "SDLC Procedure" there had made it read as design).
 _ADMINISTRATIVE = re.compile(
-    r"^[\W\d]*(approv|sign[- ]?off|signature|revision|change (history|log|record)|document (history|control|information)"
+    r"^[\W\d]*(approv|sign[- ]?off|signature|revision|change (history|log|record)"
+    r"|document (history|control|information)"
     r"|version (history|control)|history of changes|amendment|training record|acknowledg|distribution"
-    r"|(table of )?contents\b|references?\b|definitions?\b|glossary|abbreviations|acronyms|terms and definitions|terminology)",
+    r"|(table of )?contents\b|references?\b|definitions?\b|glossary|abbreviations|acronyms|terms and definitions"
+    r"|terminology)",
     re.IGNORECASE,
 )
 
