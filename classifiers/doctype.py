@@ -240,6 +240,15 @@ _POINTS_ELSEWHERE = re.compile(
     re.IGNORECASE,
 )
 _POINTER_WORDS = 80  # at most this many words of its own
+# A list of gaps says, item after item, that requirements are not met ("Residual risk evaluation
+# [[14971:6.4]] ... are not currently addressed", "these activities aren't included here"): it names
+# what is missing and is evidence for none of it. A scope that excludes a topic or two is not one.
+_NOT_ADDRESSED = re.compile(
+    r"\b(?:(?:is|are)(?:n't| not)|not) (?:yet |currently )?(?:addressed|included|covered|implemented)\b",
+    re.IGNORECASE,
+)
+_GAP_LIST_STATEMENTS = 3  # at least this many such statements ...
+_GAP_LIST_WORDS = 100  # ... with at most this many words of its own for each
 # A reference names at least this many ids, with this few of its own words for each.
 _REFERENCE_IDS = 15
 _REFERENCE_WORDS_PER_ID = 30
@@ -264,6 +273,10 @@ def document_kind(  # noqa: PLR0911  one return per kind, the first evidence tha
     if own_words <= _POINTER_WORDS and (pointer := _POINTS_ELSEWHERE.search(text)):
         return Kind(REFERENCE, (f"points to another document ('{pointer.group(0).strip()}') with {own_words} words "
                                 "of its own",))
+
+    not_addressed = len(_NOT_ADDRESSED.findall(text))
+    if not_addressed >= _GAP_LIST_STATEMENTS and own_words <= _GAP_LIST_WORDS * not_addressed:
+        return Kind(REFERENCE, (f"says {not_addressed} times that what it lists is not addressed (a list of gaps)",))
 
     tables = _table_rows(text)
     blanks, filled = _blanks(text, patterns, tables), _filled(tables, text, patterns)

@@ -178,14 +178,14 @@ class Tagger(Decider):
             )
         scope_language = next((language for (row, language) in read.tokens if row == 0), None)
         own = "\n".join(s.text for s in own_text)
-        content_words = len(_WORD.findall(own))
+        own_words = len(_WORD.findall(own))
         return DocumentScores(
             path=extract.document.path,
             kind=document_kind(extract.document.path, extract.metadata.title, (own,), language=extract.language,
-                               focused=self._focused(scores), own_words=content_words),
+                               focused=self._focused(scores), own_words=own_words),
             scope=self._scope(scope_language).scope(read.tokens[(0, scope_language)]) if scope_language else _NO_SCOPE,
             activity=activity,
-            content_words=content_words,
+            content_words=len(_WORD.findall(_AUTHOR_NOTE.sub(" ", " ".join(s.text for s in own_text)))),
             candidates=tuple(candidates),
         )
 
@@ -278,10 +278,17 @@ def document_text(extract: Extract) -> str:
 # Document-control furniture that every controlled document carries: it says the document is
 # controlled, not what it is evidence for, so it is left out of scoring.
 _WORD = re.compile(r"[^\W\d_]{2,}")
+# A note to the author where content is still to come ("TODO: Write this document based off of ...") is
+# not content: a page of such notes has no words of its own.
+_AUTHOR_NOTE = re.compile(r"(?:^|\n)[ \t>*-]*(?:TODO|FIXME|TBD)\b[^\n]*")
+# Headings are read after their number: "1.5 Reference Documents" lists other documents' names as
+# much as "References" does (a procedure's "SDLC Procedure" there had made it read as design).
 _ADMINISTRATIVE = re.compile(
-    r"^\W*(approv|sign[- ]?off|signature|revision|change (history|log|record)|document (history|control|information)"
+    r"^[\W\d]*(approv|sign[- ]?off|signature|revision|change (history|log|record)"
+    r"|document (history|control|information)"
     r"|version (history|control)|history of changes|amendment|training record|acknowledg|distribution"
-    r"|(table of )?contents\b|references?\b|definitions?\b|glossary|abbreviations|acronyms|terms and definitions)",
+    r"|(table of )?contents\b|references?\b|definitions?\b|glossary|abbreviations|acronyms|terms and definitions"
+    r"|terminology)",
     re.IGNORECASE,
 )
 

@@ -187,10 +187,10 @@ def test_eval_reports_figures_as_json_and_the_accuracy_bar_is_met(tmp_path, corp
     # shipped model itself is trained on all of them). Floors: the figures reached so far, which
     # only rise; issue 10's bar is ISO P 0.80 / F1 0.70, CMMI P 0.75 / F1 0.65, 0.15 false tags.
     iso, cmmi = frameworks["iso9001-2015"], frameworks["cmmi-v2-dev"]
-    assert iso["micro"]["precision"] >= 0.86 and iso["micro"]["f1"] >= 0.71, iso["micro"]
+    assert iso["micro"]["precision"] >= 0.88 and iso["micro"]["f1"] >= 0.73, iso["micro"]
     assert cmmi["micro"]["precision"] >= 0.78 and cmmi["micro"]["f1"] >= 0.68, cmmi["micro"]
     assert iso["false_tags_per_negative"] <= 0.15 and cmmi["false_tags_per_negative"] <= 0.15
-    for framework, floor in (("iso9001-2015", 0.80), ("cmmi-v2-dev", 0.76)):
+    for framework, floor in (("iso9001-2015", 0.85), ("cmmi-v2-dev", 0.85)):
         checks = [c for c in figures["gap_detection"] if c["framework"] == framework]
         assert sum(c["detected"] for c in checks) / len(checks) >= floor, framework
     assert "micro  precision" in done.stdout and "by source" in done.stdout
