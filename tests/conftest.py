@@ -1,3 +1,5 @@
+import contextlib
+import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -21,6 +23,24 @@ def pytest_collection_modifyitems(config, items):
 def corpus_index(tmp_path_factory):
     """One index for every test that reads ../shared/corpus, so its documents are extracted once."""
     return tmp_path_factory.mktemp("corpus-index") / "index.sqlite"
+
+
+@pytest.fixture(scope="session")
+def corpus_index_copy(corpus_index, tmp_path_factory):
+    """A new index for a scan of one folder of the corpus, holding what the session's corpus index
+    holds so far: its extracts are keyed by content, so the folder's documents are not read again
+    (paths and scores differ from the whole corpus's, so they are looked up, hashed and scored anew).
+    An empty index when no test has filled the corpus index yet."""
+
+    def copy(name: str) -> Path:
+        target = tmp_path_factory.mktemp(name) / "index.sqlite"
+        if corpus_index.is_file():
+            with contextlib.closing(sqlite3.connect(corpus_index)) as source, \
+                    contextlib.closing(sqlite3.connect(target)) as destination:
+                source.backup(destination)
+        return target
+
+    return copy
 
 
 @pytest.fixture(scope="session", autouse=True)
