@@ -35,12 +35,32 @@ def corpus_index_copy(corpus_index, tmp_path_factory):
     def copy(name: str) -> Path:
         target = tmp_path_factory.mktemp(name) / "index.sqlite"
         if corpus_index.is_file():
-            with contextlib.closing(sqlite3.connect(corpus_index)) as source, \
-                    contextlib.closing(sqlite3.connect(target)) as destination:
-                source.backup(destination)
+            _copy_index(corpus_index, target)
         return target
 
     return copy
+
+
+def _copy_index(source: Path, target: Path) -> Path:
+    """A consistent copy of an SQLite index (its write-ahead log included), made with SQLite's backup."""
+    with contextlib.closing(sqlite3.connect(source)) as reader, contextlib.closing(sqlite3.connect(target)) as writer:
+        reader.backup(writer)
+    return target
+
+
+@pytest.fixture(scope="session")
+def copy_index():
+    """``copy_index(source, target)``: a test's own copy of an index another test's scan filled."""
+    return _copy_index
+
+
+@pytest.fixture(scope="session")
+def demo_qms_folder(tmp_path_factory):
+    """The demo quality system (fixtures/demo_qms.py), generated once for the session: the tests
+    that scan it only read it."""
+    from fixtures import demo_qms
+
+    return demo_qms.build(tmp_path_factory.mktemp("demo") / "demo-qms")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -57,8 +57,8 @@ def gapscan_process(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    return demo_qms.build(tmp_path_factory.mktemp("demo") / "demo-qms")
+def demo(demo_qms_folder):
+    return demo_qms_folder
 
 
 @pytest.fixture(scope="module")
