@@ -57,8 +57,8 @@ def gapscan_process(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    return demo_qms.build(tmp_path_factory.mktemp("demo") / "demo-qms")
+def demo(demo_qms_folder):
+    return demo_qms_folder
 
 
 @pytest.fixture(scope="module")
@@ -466,7 +466,8 @@ def test_explain_of_a_fifo_is_one_line_not_a_hang(small):
     assert "unreadable: a FIFO (named pipe), not a regular file: never opened" in one_error_line(done)
 
 
-def test_json_is_written_whatever_the_formats_and_link_base_is_checked(demo, tmp_path):
+def test_json_is_written_whatever_the_formats_and_link_base_is_checked(demo, scanned, copy_index, tmp_path):
+    copy_index(scanned[2] / "index.sqlite", tmp_path / "i.sqlite")  # the demo is read already: only written here
     done = gapscan("scan", str(demo), "--out", "out", "--index", "i.sqlite", "--format", "md,junit", "-q",
                    cwd=tmp_path)
     assert done.returncode == 0, done.stderr

@@ -6,7 +6,6 @@ import threading
 
 import pytest
 
-from fixtures import demo_qms
 from gapscan.classifiers.tfidf import Tagger
 from gapscan.scanner.config import Config
 from gapscan.scanner.extract.cluster import cluster_address
@@ -16,8 +15,8 @@ distributed = pytest.importorskip("distributed", reason="Dask is not installed: 
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    return demo_qms.build(tmp_path_factory.mktemp("demo") / "demo-qms")
+def demo(demo_qms_folder):
+    return demo_qms_folder
 
 
 def test_a_scan_on_a_dask_cluster_reports_what_a_local_scan_does(demo, tmp_path, monkeypatch):

@@ -210,10 +210,10 @@ def test_spanish_quality_systems_meet_the_bar(tmp_path, corpus_index):
 
 
 @pytest.fixture(scope="module")
-def organisation_scan(tmp_path_factory):
+def organisation_scan(corpus_index_copy):
     """Scans of one organisation's folder of the corpus, with or without some of its documents. Each
-    organisation has an index of its own, so its documents are read once for all its cases, and its
-    full scan is made once."""
+    organisation has an index of its own, a copy of the session's corpus index (the eval above filled
+    it), so its documents are not read again, only scored; its full scan is made once."""
     indexes: dict[str, Path] = {}
     full: dict[str, GapReport] = {}
 
@@ -221,7 +221,7 @@ def organisation_scan(tmp_path_factory):
         if not removed and source in full:
             return full[source]
         if source not in indexes:
-            indexes[source] = tmp_path_factory.mktemp("organisation-index") / "index.sqlite"
+            indexes[source] = corpus_index_copy("organisation-index")
         config = Config(exclude=tuple("/" + path for path in sorted(removed)))
         report = scan(CORPUS / source, config, index_path=indexes[source], jobs=2, today=date(2026, 11, 25)).report
         if not removed:

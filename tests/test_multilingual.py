@@ -331,13 +331,20 @@ def test_a_model_learns_the_language_its_labelled_documents_are_written_in(tmp_p
 # --- whole scans ----------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def twin_reports(tmp_path_factory):
-    reports = {}
+def twin_folders(tmp_path_factory):
+    """Each twin built and scanned once: language -> (its folder, its index, its report)."""
+    twins = {}
     for language in demo_twins.LANGUAGES:
         folder = tmp_path_factory.mktemp(f"twin-{language}")
         root = demo_twins.build(folder / "qms", language)
-        reports[language] = scan(root, Config(), index_path=folder / "index.sqlite", jobs=2, today=TODAY).report
-    return reports
+        index = folder / "index.sqlite"
+        twins[language] = (root, index, scan(root, Config(), index_path=index, jobs=2, today=TODAY).report)
+    return twins
+
+
+@pytest.fixture(scope="module")
+def twin_reports(twin_folders):
+    return {language: report for language, (_, _, report) in twin_folders.items()}
 
 
 def _verdicts(report) -> dict[tuple[str, str], str]:
@@ -405,8 +412,10 @@ def test_reports_stay_in_english(twin_reports):
 
 
 @pytest.mark.slow
-def test_report_json_names_each_documents_language(tmp_path):
-    root = demo_twins.build(tmp_path / "qms", "fr")
+def test_report_json_names_each_documents_language(twin_folders, copy_index, tmp_path):
+    """The command line's report of the French twin, from a copy of the index its scan above left."""
+    root, index, _ = twin_folders["fr"]
+    copy_index(index, tmp_path / "i.sqlite")
     done = subprocess.run(
         [sys.executable, "-m", "gapscan.scanner", "scan", str(root), "--out", str(tmp_path / "out"), "--index",
          str(tmp_path / "i.sqlite"), "--format", "json"], capture_output=True, text=True, timeout=300, check=False)
