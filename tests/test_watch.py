@@ -72,6 +72,10 @@ The audit report was issued to management; findings are tracked in the audit log
 """
 
 
+# The services a test started and has not stopped: a wait that times out says what each saw.
+RUNNING: list[WatchService] = []
+
+
 def wait_for(condition, timeout: float = 20.0, what: str = "the condition"):
     """Poll ``condition`` until it returns something truthy (and return that)."""
     deadline = time.monotonic() + timeout
@@ -80,8 +84,14 @@ def wait_for(condition, timeout: float = 20.0, what: str = "the condition"):
         if value:
             return value
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
+            pytest.fail(f"timed out after {timeout:g} s waiting for {what}{''.join(map(_service_state, RUNNING))}")
         time.sleep(0.05)
+
+
+def _service_state(service: WatchService) -> str:
+    batches = [(b.kind, b.changed, b.removed) for b in service.batches]
+    return (f"\n{service.root}: health {service.health()}, observer alive {service.observer.alive()}, "
+            f"queued {len(service.queue)}, batches {batches}")
 
 
 def load(out: Path) -> dict | None:
@@ -157,10 +167,12 @@ def services(tmp_path):
         service = WatchService(root, ISO, jobs=2, poll=poll, debounce=0.2, root_check=0.1, **options)
         service.start()
         started.append(service)
+        RUNNING.append(service)
         return service
 
     yield start
     for service in started:
+        RUNNING.remove(service)
         service.stop()
     assert_nothing_left(baseline)
     for service in started:
