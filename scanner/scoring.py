@@ -133,7 +133,7 @@ class Scorer:
         """Pickled with the model's fields (the model's term counter holds a cache that does not
         pickle; the model builds it anew)."""
         model = self.supervised and {f.name: getattr(self.supervised, f.name)
-                                     for f in dataclasses.fields(self.supervised)}
+                                     for f in dataclasses.fields(self.supervised) if f.init}
         return (_scorer, (self.catalogs, self.settings, model, self.fingerprint))
 
 

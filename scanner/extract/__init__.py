@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import itertools
+import multiprocessing
 import os
 import signal
 import warnings
@@ -67,6 +68,8 @@ _HANDLERS = {
     "html": "html",
     "tex": "latex",
 }
+# Every handler module, as the fork server of the workers imports them (scanner/extract/server.py).
+HANDLER_MODULES = tuple(sorted({f"{__name__}.{module}" for module in _HANDLERS.values()}))
 _ZIP_FORMATS = {"docx", "xlsx", "pptx", "odt", "ods", "odp"}
 # Formats that read other files (LaTeX \input): their handler is told the scanned root, the only
 # folder they may read from.
@@ -155,12 +158,12 @@ def extract_all(
     first = next(jobs, None)
     if first is None:
         return
-    load_detector()  # once here, not in every worker: forked workers share it
     pool = ProcessPool(
         max_workers=workers,
         max_tasks=_TASKS_PER_WORKER,
         initializer=_prepare_worker,
         initargs=(limits.max_memory_bytes, scorer),
+        context=_worker_context(),
     )
     pending: dict[Future[ExtractResult | Known | Scored], Document] = {}
     try:
@@ -177,6 +180,30 @@ def extract_all(
         # Also reached when the caller stops iterating early: don't wait for queued work.
         pool.stop()
         pool.join()
+
+
+# The process that started this process's fork server (None: none started yet).
+_server_owner: int | None = None
+
+
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """Where workers start from: a fork server, a fresh interpreter that has loaded what workers
+    need (scanner/extract/server.py) and nothing else. A worker forked from the caller would hold
+    (and count in its resident memory) everything the caller holds, which grows with the scan:
+    every document's scores, and its workers are replaced every ``_TASKS_PER_WORKER`` files.
+
+    A process forked from one that started a fork server cannot use that server (it is not its
+    child) and may be unable to start its own (its user changed), so its workers are forked
+    from it, as they were from every caller before."""
+    global _server_owner  # noqa: PLW0603 - one fork server per process, started on first use
+    if _server_owner is not None and _server_owner != os.getpid():
+        load_detector()  # once here, not in every worker: forked workers share it
+        return multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("forkserver")
+    if _server_owner is None:
+        context.set_forkserver_preload([f"{__name__}.server"])
+        _server_owner = os.getpid()
+    return context
 
 
 def _extract_and_score(
@@ -297,7 +324,7 @@ def _cap_address_space(headroom: int) -> None:
         import resource  # POSIX only
     except ImportError:
         return
-    # A forked worker inherits the parent's mappings, so the cap is headroom above them.
+    # A worker inherits the mappings of the process it was forked from, so the cap is headroom above them.
     limit = _address_space() + headroom
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
