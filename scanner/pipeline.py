@@ -363,15 +363,20 @@ class Scanner:
         """Hold these results and their scores: taken from the index where it has them under the
         current fingerprint, else computed here (from the text in the index) and stored."""
         computed: list[tuple[str, str, list]] = []
+        known: dict[tuple[str, str], object] = {}
         for done, result in enumerate(results, 1):
             path = result.document.path
             self.results[path] = result
+            if done % _STORE_BATCH == 1:  # the stored scores of this result and the batch after it, in one query
+                known = self.index.cached_scores_of(
+                    [(r.document.path, r.document.sha256) for r in results[done - 1:done - 1 + _STORE_BATCH]
+                     if isinstance(r, StoredExtract)], self.fingerprint)
             if not self._readers(result):
                 self.scores.pop(path, None)
                 self._classified = None
             else:
                 cacheable = isinstance(result, StoredExtract)
-                stored = self.index.cached_scores(path, result.document.sha256, self.fingerprint) if cacheable else None
+                stored = known.get((path, result.document.sha256)) if cacheable else None
                 if stored is None:
                     assert isinstance(result, Extract)  # an unreadable document has no readers
                     stored = scores_to_json(self.tagger.score(result))
