@@ -10,12 +10,14 @@ module per family) take the bytes (:class:`Source`) and are imported on first us
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import itertools
 import multiprocessing
 import os
 import signal
+import sys
 import warnings
 from collections.abc import Callable, Container, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -193,10 +195,12 @@ def _worker_context() -> multiprocessing.context.BaseContext:
     every document's scores, and its workers are replaced every ``_TASKS_PER_WORKER`` files.
 
     A process forked from one that started a fork server cannot use that server (it is not its
-    child) and may be unable to start its own (its user changed), so its workers are forked
-    from it, as they were from every caller before."""
+    child) and may be unable to start its own (its user changed), and a caller whose main module a
+    worker cannot import would have no workers: their workers are forked from them, as they were
+    from every caller before."""
     global _server_owner  # noqa: PLW0603 - one fork server per process, started on first use
-    if _server_owner is not None and _server_owner != os.getpid():
+    inherited = _server_owner is not None and _server_owner != os.getpid()
+    if inherited or not _main_importable():
         load_detector()  # once here, not in every worker: forked workers share it
         return multiprocessing.get_context("fork")
     context = multiprocessing.get_context("forkserver")
@@ -204,6 +208,16 @@ def _worker_context() -> multiprocessing.context.BaseContext:
         context.set_forkserver_preload([f"{__name__}.server"])
         _server_owner = os.getpid()
     return context
+
+
+def _main_importable() -> bool:
+    """Whether a worker started from the fork server can import the caller's main module, as it
+    does (a script read from standard input cannot be)."""
+    main = sys.modules.get("__main__")
+    if main is None or getattr(main.__spec__, "name", None) is not None:
+        return True
+    path = getattr(main, "__file__", None)
+    return path is None or os.path.isfile(path)
 
 
 def _extract_and_score(
@@ -317,6 +331,11 @@ def _prepare_worker(max_memory_bytes: int, scorer: Callable[[Extract], list] | N
     warnings.simplefilter("ignore")
     if max_memory_bytes > 0:
         _cap_address_space(max_memory_bytes)
+    prepare = getattr(scorer, "prepare", None)  # what a scorer builds once, before any file's time limit runs
+    if prepare is not None:
+        # Where it fails, scoring fails for each extract too, and the caller scores it (and says why).
+        with contextlib.suppress(Exception):
+            prepare()
 
 
 def _cap_address_space(headroom: int) -> None:
