@@ -50,7 +50,8 @@ from gapscan.scanner.extract.guards import (
     read_document,
 )
 
-__all__ = ["EXTRACTOR_VERSION", "Known", "Limits", "Scored", "extract_all", "extract_file", "timed_out"]
+__all__ = ["EXTRACTOR_VERSION", "Known", "Limits", "Scored", "extract_all", "extract_file", "stop_worker_server",
+           "timed_out"]
 
 # Bump whenever the text, sections or metadata produced for the same bytes change.
 EXTRACTOR_VERSION = 4
@@ -208,6 +209,20 @@ def _worker_context() -> multiprocessing.context.BaseContext:
         context.set_forkserver_preload([f"{__name__}.server"])
         _server_owner = os.getpid()
     return context
+
+
+def stop_worker_server() -> None:
+    """End the fork server this process started for its workers, and the resource tracker started
+    with it, if they run (a watch service that stops leaves no process behind); the next pool
+    starts them again. Their own stop methods are private: multiprocessing ends them only at exit."""
+    global _server_owner  # noqa: PLW0603 - see _worker_context
+    if _server_owner != os.getpid():
+        return
+    from multiprocessing import forkserver, resource_tracker  # noqa: PLC0415
+
+    forkserver._forkserver._stop()  # noqa: SLF001
+    resource_tracker._resource_tracker._stop()  # noqa: SLF001
+    _server_owner = None
 
 
 def _main_importable() -> bool:
