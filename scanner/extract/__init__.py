@@ -19,7 +19,7 @@ import os
 import signal
 import sys
 import warnings
-from collections.abc import Callable, Container, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator, Sized
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
@@ -157,6 +157,8 @@ def extract_all(
     the extract comes back alone, for the caller to score (and see why).
     """
     workers = max(1, workers)
+    # Workers are replaced during this run (or how many jobs there are is not known): see _worker_context.
+    replaced = not isinstance(jobs, Sized) or len(jobs) > workers * _TASKS_PER_WORKER
     jobs = iter(jobs)
     first = next(jobs, None)
     if first is None:
@@ -166,7 +168,7 @@ def extract_all(
         max_tasks=_TASKS_PER_WORKER,
         initializer=_prepare_worker,
         initargs=(limits.max_memory_bytes, scorer),
-        context=_worker_context(),
+        context=_worker_context(server=replaced),
     )
     pending: dict[Future[ExtractResult | Known | Scored], Document] = {}
     try:
@@ -189,19 +191,21 @@ def extract_all(
 _server_owner: int | None = None
 
 
-def _worker_context() -> multiprocessing.context.BaseContext:
-    """Where workers start from: a fork server, a fresh interpreter that has loaded what workers
-    need (scanner/extract/server.py) and nothing else. A worker forked from the caller would hold
-    (and count in its resident memory) everything the caller holds, which grows with the scan:
-    every document's scores, and its workers are replaced every ``_TASKS_PER_WORKER`` files.
+def _worker_context(*, server: bool) -> multiprocessing.context.BaseContext:
+    """Where workers start from. With ``server``, a fork server: a fresh interpreter that has loaded
+    what workers need (scanner/extract/server.py) and nothing else. A worker forked from the
+    caller holds (and counts in its resident memory) everything the caller holds, which grows with
+    a large scan (every document's extract and scores), and workers are replaced every
+    ``_TASKS_PER_WORKER`` files: forked late in the scan, each would hold nearly all of it. A run
+    whose workers are never replaced (a watch service's update, a few changed files) forks them
+    from the caller: the server's start (its imports, seconds) would cost more than it saves.
 
     A process forked from one that started a fork server cannot use that server (it is not its
     child) and may be unable to start its own (its user changed), and a caller whose main module a
-    worker cannot import would have no workers: their workers are forked from them, as they were
-    from every caller before."""
+    worker cannot import would have no workers: their workers are forked from them too."""
     global _server_owner  # noqa: PLW0603 - one fork server per process, started on first use
     inherited = _server_owner is not None and _server_owner != os.getpid()
-    if inherited or not _main_importable():
+    if not server or inherited or not _main_importable():
         load_detector()  # once here, not in every worker: forked workers share it
         return multiprocessing.get_context("fork")
     context = multiprocessing.get_context("forkserver")
