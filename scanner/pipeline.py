@@ -43,7 +43,7 @@ from gapscan.scanner.discover import (
     git_tracked,
     inspect,
 )
-from gapscan.scanner.extract import EXTRACTOR_VERSION, Known, Scored, extract_all, timed_out
+from gapscan.scanner.extract import EXTRACTOR_VERSION, Known, Scored, extract_all, stop_worker_server, timed_out
 from gapscan.scanner.extract.cluster import cluster_address, extract_on_cluster
 from gapscan.scanner.extract.guards import TOO_LARGE, too_large
 from gapscan.scanner.index import Index, KnownContent, StoredExtract, default_index_path
@@ -506,6 +506,7 @@ def scan(
     with Scanner(root, config, index_path=index_path, jobs=jobs, skip=skip, progress=progress,
                  executor=executor) as scanner:
         stats = scanner.sync()
+        stop_worker_server()  # nothing more is read: its memory is not held through the report
         with collection_paused():
             report = scanner.report(today)
             report = scanner.record(report)
