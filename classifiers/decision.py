@@ -255,7 +255,7 @@ class _Checks(Sequence[Check]):
                 self._value, self._framework_best, sibling=self._sibling)
         return self._built
 
-    def __getitem__(self, index):  # type: ignore[override]
+    def __getitem__(self, index):
         return self._checks()[index]
 
     def __len__(self) -> int:

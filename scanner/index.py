@@ -425,10 +425,10 @@ class Index:
         return row is not None
 
     @_guarded
-    def cached_scores_of(self, documents: list[tuple[str, str]], fingerprint: str) -> dict[tuple[str, str], object]:
+    def cached_scores_of(self, documents: list[tuple[str, str]], fingerprint: str) -> dict[tuple[str, str], list]:
         """The scores stored under this fingerprint for these (path, content hash) pairs, as stored,
         by pair; a pair without stored scores is left out. One query for many documents."""
-        found: dict[tuple[str, str], object] = {}
+        found: dict[tuple[str, str], list] = {}
         wanted = set(documents)
         for first in range(0, len(documents), _QUERY_BATCH):
             keys = [_key(path) for path, _ in documents[first:first + _QUERY_BATCH]]

@@ -363,7 +363,7 @@ class Scanner:
         """Hold these results and their scores: taken from the index where it has them under the
         current fingerprint, else computed here (from the text in the index) and stored."""
         computed: list[tuple[str, str, list]] = []
-        known: dict[tuple[str, str], object] = {}
+        known: dict[tuple[str, str], list] = {}
         for done, result in enumerate(results, 1):
             path = result.document.path
             self.results[path] = result

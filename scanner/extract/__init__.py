@@ -224,8 +224,8 @@ def stop_worker_server() -> None:
         return
     from multiprocessing import forkserver, resource_tracker  # noqa: PLC0415
 
-    forkserver._forkserver._stop()  # noqa: SLF001
-    resource_tracker._resource_tracker._stop()  # noqa: SLF001
+    forkserver._forkserver._stop()  # type: ignore[attr-defined]  # noqa: SLF001
+    resource_tracker._resource_tracker._stop()  # type: ignore[attr-defined]  # noqa: SLF001
     _server_owner = None
 
 
