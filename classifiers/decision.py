@@ -5,7 +5,7 @@ profiles or the supervised model, so a rescan whose scores are all cached never 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -100,6 +100,7 @@ class Decider:
                 framework_of.append(position)
             self.spans.append((first, len(self.keys)))
         self.framework_of = np.array(framework_of, dtype=int)  # each requirement's framework position
+        self.label_classes = [label_class(framework, requirement) for framework, requirement in self.keys]
         self.frameworks = tuple(catalog.id for catalog, _ in catalogs)
 
     def decide(self, documents: Sequence[DocumentScores]) -> list[Classified]:
@@ -149,26 +150,46 @@ class Decider:
         best: dict[str, float] = {}
         main_class: dict[str, str] = {}  # the label class (ISO clause, CMMI area) of each framework's best
         for item in document.candidates:
-            value = lifted[column[(item.framework, item.requirement)]]
+            position = column[(item.framework, item.requirement)]
+            value = lifted[position]
             if value > best.get(item.framework, -1.0):
                 best[item.framework] = value
-                main_class[item.framework] = label_class(item.framework, item.requirement)
+                main_class[item.framework] = self.label_classes[position]
         record_frameworks = {framework for framework, _ in recorded}
         # What does not depend on the score is checked once per framework, not once per candidate.
         document_checks = {framework: self._document_checks(document, kind, other_record=framework in record_frameworks,
                                                             in_scope=framework in in_scope)
                            for framework in best}
+        # The first check each framework's document checks fail (None: they all pass).
+        document_failed = {framework: next((check for check in checks if not check.passed), None)
+                           for framework, checks in document_checks.items()}
         decided = []
         for item in document.candidates:
             key = (item.framework, item.requirement)
             if key in recorded:
-                checks: tuple[Check, ...] = (Check("record rule", True, f"a record of {document.activity}"),)
-            else:
-                sibling = label_class(item.framework, item.requirement) == main_class[item.framework]
-                checks = document_checks[item.framework] + self._score_checks(
-                    lifted[column[key]], best[item.framework], sibling=sibling)
-            decided.append(_decided(item, checks))
+                record = Check("record rule", True, f"a record of {document.activity}")
+                decided.append(_evidence(item, tag=True, decision=record.detail, checks=(record,)))
+                continue
+            position = column[key]
+            sibling = self.label_classes[position] == main_class[item.framework]
+            decided.append(self._decided(item, document_checks[item.framework], document_failed[item.framework],
+                                         lifted[position], best[item.framework], sibling=sibling))
         return Classified(document.path, kind, tuple(decided))
+
+    def _decided(self, item: Evidence, document_checks: tuple[Check, ...], document_failed: Check | None,
+                 value: float, framework_best: float, *, sibling: bool) -> Evidence:
+        """The candidate decided: a tag when every check passes; why, from the first that fails or
+        else the last. Only that check's words are written here; the others (``explain`` shows
+        them all) when the evidence's checks are read (:class:`_Checks`)."""
+        checks = _Checks(self, document_checks, value, framework_best, sibling)
+        if document_failed is not None:
+            return _evidence(item, tag=False, decision=document_failed.detail, checks=checks)
+        settings = self.settings
+        share = settings.sibling_cutoff if sibling else settings.relative_cutoff
+        if value < settings.evidence_floor:
+            return _evidence(item, tag=False, decision=self._baseline_check(value).detail, checks=checks)
+        main = self._main_check(value, framework_best, share * framework_best)
+        return _evidence(item, tag=main.passed, decision=main.detail, checks=checks)
 
     def _document_checks(self, document: DocumentScores, kind: Kind, *, other_record: bool,
                          in_scope: bool) -> tuple[Check, ...]:
@@ -197,23 +218,70 @@ class Decider:
         to the clause or practice area of the document's best one."""
         settings = self.settings
         share = settings.sibling_cutoff if sibling else settings.relative_cutoff
-        floor, cutoff = settings.evidence_floor, share * framework_best
+        return self._baseline_check(value), self._main_check(value, framework_best, share * framework_best)
+
+    def _baseline_check(self, value: float) -> Check:
+        floor = self.settings.evidence_floor
+        return Check("baseline", value >= floor,
+                     f"{value:+.2f} against this folder's baseline for it"
+                     + (f" (at least {floor:.2f} needed)" if value >= floor else f", below {floor:.2f}"))
+
+    @staticmethod
+    def _main_check(value: float, framework_best: float, cutoff: float) -> Check:
         if value >= cutoff:
             main = f"{value:+.2f} against this folder's baseline; what the document is mainly about"
         else:  # three decimals: a requirement a hair below the best must not read as equal to it
             main = ("not what the document is mainly about "
                     f"({value:+.3f} against this folder's baseline; its best requirement has {framework_best:+.3f})")
-        return (
-            Check("baseline", value >= floor,
-                  f"{value:+.2f} against this folder's baseline for it"
-                  + (f" (at least {floor:.2f} needed)" if value >= floor else f", below {floor:.2f}")),
-            Check("main subject", value >= cutoff, main),
-        )
+        return Check("main subject", value >= cutoff, main)
 
 
-def _decided(item: Evidence, checks: tuple[Check, ...]) -> Evidence:
-    """The candidate decided by its checks: a tag when all pass; why, from the first that fails or
-    else the last. Built directly: ``dataclasses.replace`` costs more, once per candidate."""
-    failed = next((check for check in checks if not check.passed), None)
+class _Checks(Sequence[Check]):
+    """A decided candidate's checks, in order, written out when first read: a report reads only
+    the decision (``Evidence.decision``), and a collection has hundreds of thousands of candidates.
+    Equal to the tuple of the same checks."""
+
+    __slots__ = ("_built", "_decider", "_document_checks", "_framework_best", "_sibling", "_value")
+
+    def __init__(self, decider: Decider, document_checks: tuple[Check, ...], value: float, framework_best: float,
+                 sibling: bool):
+        self._decider, self._document_checks = decider, document_checks
+        self._value, self._framework_best, self._sibling = value, framework_best, sibling
+        self._built: tuple[Check, ...] | None = None
+
+    def _checks(self) -> tuple[Check, ...]:
+        if self._built is None:
+            self._built = self._document_checks + self._decider._score_checks(  # noqa: SLF001 - its own decider's
+                self._value, self._framework_best, sibling=self._sibling)
+        return self._built
+
+    def __getitem__(self, index):
+        return self._checks()[index]
+
+    def __len__(self) -> int:
+        return len(self._checks())
+
+    def __iter__(self) -> Iterator[Check]:
+        return iter(self._checks())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _Checks):
+            other = other._checks()
+        return self._checks() == other if isinstance(other, tuple) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._checks())
+
+    def __repr__(self) -> str:
+        return repr(self._checks())
+
+    def __reduce__(self):
+        """Pickled or copied, the checks are a plain tuple."""
+        return (tuple, (self._checks(),))
+
+
+def _evidence(item: Evidence, *, tag: bool, decision: str, checks: Sequence[Check]) -> Evidence:
+    """The candidate with its decision. Built directly: ``dataclasses.replace`` costs more, once
+    per candidate."""
     return Evidence(item.path, item.framework, item.requirement, item.score, locator=item.locator,
-                    terms=item.terms, tag=failed is None, decision=(failed or checks[-1]).detail, checks=checks)
+                    terms=item.terms, tag=tag, decision=decision, checks=checks)  # type: ignore[arg-type]

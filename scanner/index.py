@@ -175,6 +175,8 @@ def _reader(path: Path) -> sqlite3.Connection:
     return _READERS[key]
 
 
+# Paths asked for in one query (SQLite's limit on a statement's parameters is 32,766).
+_QUERY_BATCH = 500
 _COMPRESSION = 6  # zlib level: text shrinks about fourfold; higher levels gain little and cost time
 
 
@@ -423,12 +425,23 @@ class Index:
         return row is not None
 
     @_guarded
-    def cached_scores(self, path: str, sha256: str, fingerprint: str) -> object | None:
-        """The scores stored for this document (path and content) under this fingerprint, as stored."""
-        row = self._db.execute(
-            "SELECT payload FROM scores WHERE path=? AND sha256=? AND fingerprint=?", (_key(path), sha256, fingerprint)
-        ).fetchone()
-        return None if row is None else unpack(row[0])
+    def cached_scores_of(self, documents: list[tuple[str, str]], fingerprint: str) -> dict[tuple[str, str], list]:
+        """The scores stored under this fingerprint for these (path, content hash) pairs, as stored,
+        by pair; a pair without stored scores is left out. One query for many documents."""
+        found: dict[tuple[str, str], list] = {}
+        wanted = set(documents)
+        for first in range(0, len(documents), _QUERY_BATCH):
+            keys = [_key(path) for path, _ in documents[first:first + _QUERY_BATCH]]
+            marks = ",".join("?" * len(keys))
+            rows = self._db.execute(
+                f"SELECT path, sha256, payload FROM scores WHERE fingerprint=? AND path IN ({marks})",
+                (fingerprint, *keys),
+            )
+            for path, sha256, payload in rows:
+                pair = (_path(path), sha256)
+                if pair in wanted:
+                    found[pair] = unpack(payload)
+        return found
 
     @_guarded
     def store_scores(self, scores: list[tuple[str, str, list]], fingerprint: str) -> None:

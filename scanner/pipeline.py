@@ -43,7 +43,7 @@ from gapscan.scanner.discover import (
     git_tracked,
     inspect,
 )
-from gapscan.scanner.extract import EXTRACTOR_VERSION, Known, Scored, extract_all, timed_out
+from gapscan.scanner.extract import EXTRACTOR_VERSION, Known, Scored, extract_all, stop_worker_server, timed_out
 from gapscan.scanner.extract.cluster import cluster_address, extract_on_cluster
 from gapscan.scanner.extract.guards import TOO_LARGE, too_large
 from gapscan.scanner.index import Index, KnownContent, StoredExtract, default_index_path
@@ -363,15 +363,20 @@ class Scanner:
         """Hold these results and their scores: taken from the index where it has them under the
         current fingerprint, else computed here (from the text in the index) and stored."""
         computed: list[tuple[str, str, list]] = []
+        known: dict[tuple[str, str], list] = {}
         for done, result in enumerate(results, 1):
             path = result.document.path
             self.results[path] = result
+            if done % _STORE_BATCH == 1:  # the stored scores of this result and the batch after it, in one query
+                known = self.index.cached_scores_of(
+                    [(r.document.path, r.document.sha256) for r in results[done - 1:done - 1 + _STORE_BATCH]
+                     if isinstance(r, StoredExtract)], self.fingerprint)
             if not self._readers(result):
                 self.scores.pop(path, None)
                 self._classified = None
             else:
                 cacheable = isinstance(result, StoredExtract)
-                stored = self.index.cached_scores(path, result.document.sha256, self.fingerprint) if cacheable else None
+                stored = known.get((path, result.document.sha256)) if cacheable else None
                 if stored is None:
                     assert isinstance(result, Extract)  # an unreadable document has no readers
                     stored = scores_to_json(self.tagger.score(result))
@@ -501,6 +506,7 @@ def scan(
     with Scanner(root, config, index_path=index_path, jobs=jobs, skip=skip, progress=progress,
                  executor=executor) as scanner:
         stats = scanner.sync()
+        stop_worker_server()  # nothing more is read: its memory is not held through the report
         with collection_paused():
             report = scanner.report(today)
             report = scanner.record(report)

@@ -126,6 +126,14 @@ class Scorer:
             _TAGGERS[self.fingerprint] = Tagger(list(self.catalogs), self.settings, self.supervised)
         return _TAGGERS[self.fingerprint]
 
+    def prepare(self) -> None:
+        """Build this process's tagger now (a worker, as it starts), with its scope model in each
+        catalog's own language (otherwise built by the first document scored in it), not while the
+        first document's time limit runs."""
+        tagger = self.tagger()
+        for language in dict.fromkeys(catalog.languages[0] for catalog, _ in self.catalogs):
+            tagger._scope(language)  # noqa: SLF001 - the tagger builds it on first use; here that is the point
+
     def __call__(self, extract: Extract) -> list:
         return scores_to_json(self.tagger().score(extract))
 
@@ -133,7 +141,7 @@ class Scorer:
         """Pickled with the model's fields (the model's term counter holds a cache that does not
         pickle; the model builds it anew)."""
         model = self.supervised and {f.name: getattr(self.supervised, f.name)
-                                     for f in dataclasses.fields(self.supervised)}
+                                     for f in dataclasses.fields(self.supervised) if f.init}
         return (_scorer, (self.catalogs, self.settings, model, self.fingerprint))
 
 

@@ -470,6 +470,29 @@ def test_extract_all_returns_one_result_per_job(tmp_path: Path) -> None:
     assert isinstance(by_path["old.doc"], Unreadable) and by_path["old.doc"].skipped
 
 
+def test_workers_replaced_during_a_run_start_from_the_fork_server_and_read_the_same(tmp_path, monkeypatch):
+    """Workers that are replaced during a run start from the fork server (not from the caller,
+    whose memory grows with the scan); they read what a worker forked from the caller reads. A
+    worker here is replaced after every file, so each file is read by a new one."""
+    import multiprocessing
+
+    from gapscan.scanner import extract
+    from gapscan.scanner.extract import stop_worker_server
+
+    paths = [write_document(tmp_path / f"manual{suffix}", SPEC) for suffix in (".docx", ".md")]
+    jobs = [(p, document_for(p)) for p in paths]
+    forked = {r.document.path: r for r in extract_all(jobs, Limits(), workers=1)}
+    monkeypatch.setattr(extract, "_TASKS_PER_WORKER", 1)
+    try:
+        served = {r.document.path: r for r in extract_all(jobs, Limits(), workers=1)}
+        assert multiprocessing.get_start_method(allow_none=True) != "forkserver"  # the process's default is left alone
+        assert extract._server_owner == os.getpid()
+    finally:
+        stop_worker_server()
+    assert served == forked and all(isinstance(r, Extract) for r in served.values())
+    assert extract._server_owner is None
+
+
 def test_hung_extraction_times_out_and_the_rest_goes_on(tmp_path: Path) -> None:
     # Real hostile input: pypdf needs many seconds for this page's inflated content stream.
     slow = write_slow_pdf(tmp_path / "slow.pdf")

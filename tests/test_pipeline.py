@@ -234,27 +234,39 @@ def iso_tags(result, path: str) -> set[str]:
     return {t.requirement for t in document.tags}
 
 
-def test_a_file_replaced_while_it_is_read_never_poisons_the_cache(tmp_path, monkeypatch):
+def test_a_file_replaced_while_it_is_read_never_poisons_the_cache(tmp_path):
     """The defect: the parent hashed a file and the worker opened it again to parse it, so a file
     replaced in between was cached under the old content's hash, and from then on an unrelated file
-    with the old content counted as audit evidence. The worker now hashes the bytes it parses."""
-    from gapscan.scanner.extract import guards
+    with the old content counted as audit evidence. The worker now hashes the bytes it parses.
+
+    The file is replaced the moment its first reader closes it (an inotify event, whichever
+    process read it): nothing but the worker that parses it may read it first."""
+    import threading
+
+    from watchdog.events import FileClosedNoWriteEvent, FileSystemEventHandler
+    from watchdog.observers import Observer
 
     root = tmp_path / "qms"
     target = write(root, "notes/weekly.md", MENU)
     write(root, "procedures/internal-audit-procedure.md", AUDIT)
-    read = guards.read_regular
+    replaced = threading.Event()
 
-    def read_then_replace(path, limit, inside=None):
-        data, status = read(path, limit, inside)
-        if Path(path) == target and data == MENU.encode():  # the worst moment: right after the read
-            write(root, "notes/weekly.tmp", AUDIT_REPORT)
-            os.replace(root / "notes/weekly.tmp", target)
-        return data, status
+    class ReplaceAfterFirstRead(FileSystemEventHandler):
+        def on_closed_no_write(self, event: FileClosedNoWriteEvent) -> None:
+            if Path(str(event.src_path)) == target and not replaced.is_set():  # the worst moment: right after the read
+                write(root, "notes/weekly.tmp", AUDIT_REPORT)
+                os.replace(root / "notes/weekly.tmp", target)
+                replaced.set()
 
-    monkeypatch.setattr(guards, "read_regular", read_then_replace)  # the workers fork with it
-    first = run(root, tmp_path)
-    monkeypatch.undo()
+    observer = Observer()
+    observer.schedule(ReplaceAfterFirstRead(), str(target.parent))
+    observer.start()
+    try:
+        first = run(root, tmp_path)
+        assert replaced.wait(10), "the scan never read the file"
+    finally:
+        observer.stop()
+        observer.join()
     assert "9.2" not in iso_tags(first, "notes/weekly.md")  # it reports what it read: the menu
     (payload,) = stored_extracts(tmp_path / "index.sqlite", hashlib.sha256(MENU.encode()).hexdigest())
     assert "Canteen" in payload and "audit" not in payload.lower()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Check:
     """One step of the tag decision: its name, whether the score passed it, and what was weighed
     ("0.52 against this folder's baseline, at least 0.35 needed")."""
@@ -15,7 +15,7 @@ class Check:
     detail: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Evidence:
     """A document's score for a requirement, the section that carried it and the terms behind it.
     ``score`` is in [0, 1]; ``tag`` is the classifier's decision that the document is evidence,

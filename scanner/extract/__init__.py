@@ -10,13 +10,16 @@ module per family) take the bytes (:class:`Source`) and are imported on first us
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import itertools
+import multiprocessing
 import os
 import signal
+import sys
 import warnings
-from collections.abc import Callable, Container, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator, Sized
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
@@ -47,7 +50,8 @@ from gapscan.scanner.extract.guards import (
     read_document,
 )
 
-__all__ = ["EXTRACTOR_VERSION", "Known", "Limits", "Scored", "extract_all", "extract_file", "timed_out"]
+__all__ = ["EXTRACTOR_VERSION", "Known", "Limits", "Scored", "extract_all", "extract_file", "stop_worker_server",
+           "timed_out"]
 
 # Bump whenever the text, sections or metadata produced for the same bytes change.
 EXTRACTOR_VERSION = 4
@@ -67,6 +71,8 @@ _HANDLERS = {
     "html": "html",
     "tex": "latex",
 }
+# Every handler module, as the fork server of the workers imports them (scanner/extract/server.py).
+HANDLER_MODULES = tuple(sorted({f"{__name__}.{module}" for module in _HANDLERS.values()}))
 _ZIP_FORMATS = {"docx", "xlsx", "pptx", "odt", "ods", "odp"}
 # Formats that read other files (LaTeX \input): their handler is told the scanned root, the only
 # folder they may read from.
@@ -151,16 +157,18 @@ def extract_all(
     the extract comes back alone, for the caller to score (and see why).
     """
     workers = max(1, workers)
+    # Workers are replaced during this run (or how many jobs there are is not known): see _worker_context.
+    replaced = not isinstance(jobs, Sized) or len(jobs) > workers * _TASKS_PER_WORKER
     jobs = iter(jobs)
     first = next(jobs, None)
     if first is None:
         return
-    load_detector()  # once here, not in every worker: forked workers share it
     pool = ProcessPool(
         max_workers=workers,
         max_tasks=_TASKS_PER_WORKER,
         initializer=_prepare_worker,
         initargs=(limits.max_memory_bytes, scorer),
+        context=_worker_context(server=replaced),
     )
     pending: dict[Future[ExtractResult | Known | Scored], Document] = {}
     try:
@@ -177,6 +185,58 @@ def extract_all(
         # Also reached when the caller stops iterating early: don't wait for queued work.
         pool.stop()
         pool.join()
+
+
+# The process that started this process's fork server (None: none started yet).
+_server_owner: int | None = None
+
+
+def _worker_context(*, server: bool) -> multiprocessing.context.BaseContext:
+    """Where workers start from. With ``server``, a fork server: a fresh interpreter that has loaded
+    what workers need (scanner/extract/server.py) and nothing else. A worker forked from the
+    caller holds (and counts in its resident memory) everything the caller holds, which grows with
+    a large scan (every document's extract and scores), and workers are replaced every
+    ``_TASKS_PER_WORKER`` files: forked late in the scan, each would hold nearly all of it. A run
+    whose workers are never replaced (a watch service's update, a few changed files) forks them
+    from the caller: the server's start (its imports, seconds) would cost more than it saves.
+
+    A process forked from one that started a fork server cannot use that server (it is not its
+    child) and may be unable to start its own (its user changed), and a caller whose main module a
+    worker cannot import would have no workers: their workers are forked from them too."""
+    global _server_owner  # noqa: PLW0603 - one fork server per process, started on first use
+    inherited = _server_owner is not None and _server_owner != os.getpid()
+    if not server or inherited or not _main_importable():
+        load_detector()  # once here, not in every worker: forked workers share it
+        return multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("forkserver")
+    if _server_owner is None:
+        context.set_forkserver_preload([f"{__name__}.server"])
+        _server_owner = os.getpid()
+    return context
+
+
+def stop_worker_server() -> None:
+    """End the fork server this process started for its workers, and the resource tracker started
+    with it, if they run (a watch service that stops leaves no process behind); the next pool
+    starts them again. Their own stop methods are private: multiprocessing ends them only at exit."""
+    global _server_owner  # noqa: PLW0603 - see _worker_context
+    if _server_owner != os.getpid():
+        return
+    from multiprocessing import forkserver, resource_tracker  # noqa: PLC0415
+
+    forkserver._forkserver._stop()  # type: ignore[attr-defined]  # noqa: SLF001
+    resource_tracker._resource_tracker._stop()  # type: ignore[attr-defined]  # noqa: SLF001
+    _server_owner = None
+
+
+def _main_importable() -> bool:
+    """Whether a worker started from the fork server can import the caller's main module, as it
+    does (a script read from standard input cannot be)."""
+    main = sys.modules.get("__main__")
+    if main is None or getattr(main.__spec__, "name", None) is not None:
+        return True
+    path = getattr(main, "__file__", None)
+    return path is None or os.path.isfile(path)
 
 
 def _extract_and_score(
@@ -290,6 +350,11 @@ def _prepare_worker(max_memory_bytes: int, scorer: Callable[[Extract], list] | N
     warnings.simplefilter("ignore")
     if max_memory_bytes > 0:
         _cap_address_space(max_memory_bytes)
+    prepare = getattr(scorer, "prepare", None)  # what a scorer builds once, before any file's time limit runs
+    if prepare is not None:
+        # Where it fails, scoring fails for each extract too, and the caller scores it (and says why).
+        with contextlib.suppress(Exception):
+            prepare()
 
 
 def _cap_address_space(headroom: int) -> None:
@@ -297,7 +362,7 @@ def _cap_address_space(headroom: int) -> None:
         import resource  # POSIX only
     except ImportError:
         return
-    # A forked worker inherits the parent's mappings, so the cap is headroom above them.
+    # A worker inherits the mappings of the process it was forked from, so the cap is headroom above them.
     limit = _address_space() + headroom
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:

@@ -45,6 +45,7 @@ from gapscan.reports.gate import Publication
 from gapscan.reports.model import GapReport
 from gapscan.scanner.config import Config
 from gapscan.scanner.discover import FileFilter, walk_files
+from gapscan.scanner.extract import stop_worker_server
 from gapscan.scanner.index import default_index_path
 from gapscan.scanner.output import DEFAULT_FORMATS, check_output, write_reports
 from gapscan.scanner.pipeline import Scanner, ScanStats
@@ -261,6 +262,7 @@ class WatchService:
             self.observer.listen_for_overflow(False)
             self.observer.stop()
             self._scanner.close()
+            stop_worker_server()
             if self.state.status != "failed":
                 self.state.set(status="stopped")
             log.info("stopped")
