@@ -6,6 +6,7 @@ ones. Each language's stemmer and stop words are loaded when a text in it is fir
 from __future__ import annotations
 
 import re
+import threading
 import tomllib
 import unicodedata
 from collections import Counter
@@ -53,6 +54,9 @@ class Analyzer:
         self.stop_words = stop_words
         algorithm = _SNOWBALL.get(language)
         self._stemmer = snowballstemmer.stemmer(algorithm) if algorithm else None
+        # A snowball stemmer keeps the word it works on in itself: threads sharing this analyzer (a
+        # Dask worker's threads) take turns, or one's word is cut with another's cursor.
+        self._stemming = threading.Lock()
         self._negation = _NEGATION.get(language)
         self.stem = lru_cache(maxsize=200_000)(self._stem)
 
@@ -61,7 +65,10 @@ class Analyzer:
         word = fold_accents(word)
         if self.language == "en":
             word = _BRITISH.sub(lambda m: {"is": "iz", "ys": "yz"}[m.group(1)] + m.group(2), word)
-        return self._stemmer.stemWord(word) if self._stemmer else word
+        if self._stemmer is None:
+            return word
+        with self._stemming:
+            return self._stemmer.stemWord(word)
 
     def joined(self, text: str) -> str:
         """The text with each negation joined to the word it negates ("non-conforming" ->

@@ -1,10 +1,11 @@
 import json
+import threading
 from importlib.resources import files
 
 import numpy as np
 import pytest
 
-from gapscan.classifiers.analysis import path_words, stem, terms
+from gapscan.classifiers.analysis import Analyzer, path_words, stem, terms
 from gapscan.classifiers.doctype import (
     ACTIVITIES,
     POLICY,
@@ -295,3 +296,29 @@ def test_a_procedure_is_evidence_for_every_requirement_of_its_clause(tagger):
     tagged = {e.requirement for e in tagger.evidence(extract("procedures/document-control.md", ("Procedure", text)))
               if e.tag}
     assert {"7.5.2", "7.5.3"} <= tagged <= {"7.5.1", "7.5.2", "7.5.3"}
+
+
+def test_threads_sharing_an_analyzer_get_the_stems_one_thread_gets():
+    """A Dask worker scores documents on several threads with one tagger: the snowball stemmer
+    keeps the word it works on in itself, and unguarded it gave wrong stems and IndexErrors."""
+    words = [f"organisational{n}ing" for n in range(30_000)]
+    alone = Analyzer("en", frozenset())
+    expected = [alone.stem(word) for word in words]
+    shared = Analyzer("en", frozenset())
+    got: dict[int, str] = {}
+    errors: list[Exception] = []
+
+    def stem_every_other(start: int) -> None:
+        try:
+            for n in range(start, len(words), 2):
+                got[n] = shared.stem(words[n])
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=stem_every_other, args=(start,)) for start in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert [got[n] for n in range(len(words))] == expected
