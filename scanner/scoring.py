@@ -119,6 +119,9 @@ class Scorer:
     supervised: SupervisedModel | None
     fingerprint: str
 
+    # What a worker imports to score: a fork server loads it once for all its workers.
+    preload = (__name__, "gapscan.classifiers.tfidf")
+
     def tagger(self) -> Tagger:
         if self.fingerprint not in _TAGGERS:
             from gapscan.classifiers.tfidf import Tagger  # noqa: PLC0415  (see TYPE_CHECKING above)

@@ -168,7 +168,7 @@ def extract_all(
         max_tasks=_TASKS_PER_WORKER,
         initializer=_prepare_worker,
         initargs=(limits.max_memory_bytes, scorer),
-        context=_worker_context(server=replaced),
+        context=_worker_context(server=replaced, preload=getattr(scorer, "preload", ())),
     )
     pending: dict[Future[ExtractResult | Known | Scored], Document] = {}
     try:
@@ -191,7 +191,7 @@ def extract_all(
 _server_owner: int | None = None
 
 
-def _worker_context(*, server: bool) -> multiprocessing.context.BaseContext:
+def _worker_context(*, server: bool, preload: Iterable[str] = ()) -> multiprocessing.context.BaseContext:
     """Where workers start from. With ``server``, a fork server: a fresh interpreter that has loaded
     what workers need (scanner/extract/server.py) and nothing else. A worker forked from the
     caller holds (and counts in its resident memory) everything the caller holds, which grows with
@@ -202,7 +202,8 @@ def _worker_context(*, server: bool) -> multiprocessing.context.BaseContext:
 
     A process forked from one that started a fork server cannot use that server (it is not its
     child) and may be unable to start its own (its user changed), and a caller whose main module a
-    worker cannot import would have no workers: their workers are forked from them too."""
+    worker cannot import would have no workers: their workers are forked from them too.
+    ``preload``: modules the server also imports as it starts (the scorer's, see Scorer.preload)."""
     global _server_owner  # noqa: PLW0603 - one fork server per process, started on first use
     inherited = _server_owner is not None and _server_owner != os.getpid()
     if not server or inherited or not _main_importable():
@@ -210,7 +211,7 @@ def _worker_context(*, server: bool) -> multiprocessing.context.BaseContext:
         return multiprocessing.get_context("fork")
     context = multiprocessing.get_context("forkserver")
     if _server_owner is None:
-        context.set_forkserver_preload([f"{__name__}.server"])
+        context.set_forkserver_preload([f"{__name__}.server", *preload])
         _server_owner = os.getpid()
     return context
 

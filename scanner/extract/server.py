@@ -1,11 +1,9 @@
 """What the fork server of the extraction workers loads before it forks any (see ``extract_all``):
-every format handler, the language detector and the classifier's modules. Each worker starts with
-them loaded, and with none of the scanning process's memory."""
+every format handler and the language detector (and, named by the scorer, what scoring needs).
+Each worker starts with them loaded, and with none of the scanning process's memory."""
 
 import importlib
 
-from gapscan.classifiers import tfidf  # noqa: F401 - scikit-learn too: workers score what they read
-from gapscan.scanner import scoring  # noqa: F401
 from gapscan.scanner.extract import HANDLER_MODULES
 from gapscan.scanner.extract.language import load_detector
 
