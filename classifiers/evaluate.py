@@ -8,8 +8,10 @@ by a model trained on all the others, so no document is scored by a model that s
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from gapscan.classifiers.analysis import analyzer
 from gapscan.classifiers.doctype import Kind
 from gapscan.scanner.common.evidence import Evidence
 from gapscan.classifiers.labels import Labelled, label_class
@@ -109,7 +111,7 @@ def _rounded(values) -> list[float]:
 
 
 def fit(labelled: list[Labelled], extracts: dict[str, Extract], info: dict,
-        settings: TrainingSettings | None = None) -> SupervisedModel:
+        settings: TrainingSettings | None = None, remembered: RememberedTerms | None = None) -> SupervisedModel:
     """Train on the labelled documents that were read (rows marked ``exclude`` are left out), in
     the language most of them are written in: the model reads that language's terms, and documents
     in other languages are scored by the catalog profiles alone."""
@@ -120,7 +122,26 @@ def fit(labelled: list[Labelled], extracts: dict[str, Extract], info: dict,
     language = written_in.most_common(1)[0][0]
     usable = [item for item in usable if told(extracts[item.path].language, "en") == language]
     texts = [document_text(extracts[item.path]) for item in usable]
-    return train(texts, [item.labels for item in usable], info, settings, language)
+    terms = remembered.of(language) if remembered is not None else None
+    return train(texts, [item.labels for item in usable], info, settings, language, terms=terms)
+
+
+class RememberedTerms:
+    """Each text's terms, analysed once for every fold of a cross-validation that trains on it."""
+
+    def __init__(self) -> None:
+        self._terms: dict[tuple[str, str], list[str]] = {}
+
+    def of(self, language: str) -> Callable[[str], list[str]]:
+        analyze = analyzer(language).terms
+
+        def terms(text: str) -> list[str]:
+            found = self._terms.get((language, text))
+            if found is None:
+                found = self._terms[(language, text)] = analyze(text)
+            return found
+
+        return terms
 
 
 def predictions(evidence: list[Evidence]) -> dict[tuple[str, str], set[str]]:
@@ -180,10 +201,12 @@ def cross_validate(
         raise ValueError(f"unknown cross-validation {cv!r}: use 'source' or 'none'")
     rows = [item for item in labelled if not item.exclude and item.path in extracts]
     classified: list[Classified] = []
+    remembered = RememberedTerms()
     for source in sorted({item.source for item in rows}):
         model: SupervisedModel | None
         if cv == "source":
-            model = fit([item for item in rows if item.source != source], extracts, {"fold": source}, training)
+            model = fit([item for item in rows if item.source != source], extracts, {"fold": source}, training,
+                        remembered)
         else:
             model = default_model
         tagger = Tagger(catalogs, tagger_settings, model)

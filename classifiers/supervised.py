@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import platform
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
@@ -147,16 +148,20 @@ def train(
     info: dict,
     settings: TrainingSettings | None = None,
     language: str = "en",
+    *,
+    terms: Callable[[str], list[str]] | None = None,
 ) -> SupervisedModel:
     """Fit one logistic regression per label class seen in ``labels`` (framework -> classes), on
-    texts written in ``language``."""
+    texts written in ``language``. ``terms``: the texts' terms, ``language``'s analyzer unless a
+    caller that trains on the same texts again and again remembers them."""
     from sklearn.feature_extraction.text import CountVectorizer  # noqa: PLC0415  (see above)
     from sklearn.linear_model import LogisticRegression  # noqa: PLC0415
 
     settings = settings or TrainingSettings()
     min_df = min(settings.min_df, max(1, len(texts) // 2))  # a handful of labelled documents still trains
-    counter = CountVectorizer(analyzer=analyzer(language).terms, min_df=min_df, max_features=settings.max_features)
-    counts = counter.fit_transform(texts).astype(np.float32)
+    counter = CountVectorizer(analyzer=terms or analyzer(language).terms, min_df=min_df,
+                              max_features=settings.max_features)
+    counts = counter.fit_transform(texts)
     vocabulary = tuple(counter.get_feature_names_out())
     document_frequency = np.bincount(counts.indices, minlength=counts.shape[1])
     idf = (np.log((1 + len(texts)) / (1 + document_frequency)) + 1.0).astype(np.float32)
@@ -166,7 +171,7 @@ def train(
         if not all(c in item.get(f, ()) for item in labels)
     )
     model = SupervisedModel(vocabulary, idf, tuple(classes), np.zeros((0, len(vocabulary))), np.zeros(0), {}, language)
-    features = model.features(texts)
+    features = model._weighted(counts)  # the features of ``texts``, counted once
     coef = np.zeros((len(classes), len(vocabulary)), dtype=np.float32)
     intercept = np.zeros(len(classes), dtype=np.float32)
     for row, (framework, label) in enumerate(classes):

@@ -15,6 +15,7 @@ else a document that is already evidence for a requirement the crosswalk says sh
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 
 from gapscan.mappings import EVIDENCE_KINDS
@@ -98,9 +99,20 @@ def action_plan(report: GapReport) -> tuple[Action, ...]:
         return (-len({framework for framework, _ in closes}), -len(closes), not _needs_records(verdict),
                 order[key[0]], verdict.status != Status.MISSING, position[key])
 
+    # A gap's priority only worsens as others close (it closes fewer), so a priority taken earlier
+    # is a lower bound: the first gap whose priority has not changed since it was taken comes
+    # next, as if every open gap were compared each time (which grows with the square of the gaps).
+    queue = [(priority(key), key) for key in gaps]
+    heapq.heapify(queue)
     actions: list[Action] = []
-    while open_gaps:
-        anchor = min(open_gaps, key=priority)
+    while queue:
+        taken, anchor = heapq.heappop(queue)
+        if anchor not in open_gaps:
+            continue
+        now = priority(anchor)
+        if now != taken:
+            heapq.heappush(queue, (now, anchor))
+            continue
         closes = [anchor] + [k for k in shared[anchor] if k in open_gaps]
         open_gaps.difference_update(closes)
         actions.append(_action(len(actions) + 1, anchor, closes, verdicts, report.frameworks))

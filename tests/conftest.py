@@ -9,14 +9,37 @@ from early import WORK
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
-    """Tests marked ``corpus`` read ../shared/corpus: skip them when it is absent (it is not in the repository)."""
-    if (CORPUS / "labels.tsv").is_file():
-        return
+    """Tests marked ``corpus`` read ../shared/corpus: skip them when it is absent (it is not in the repository).
+
+    Tests that share costly state run in one pytest-xdist worker (``--dist loadgroup``), in collection
+    order: those of the session's corpus index, so the corpus is extracted once and each index copy
+    holds what it held in a run without workers, and those of one module that share a module-scoped
+    fixture (a scanned folder), so it is built once."""
+    present = (CORPUS / "labels.tsv").is_file()
     absent = pytest.mark.skip(reason=f"shared corpus not found at {CORPUS} (it is kept outside the repository)")
     for item in items:
-        if item.get_closest_marker("corpus"):
+        if not present and item.get_closest_marker("corpus"):
             item.add_marker(absent)
+        group = _shared_state(item)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+    # The longest group first, so that it does not end the run alone on one worker, and the watch
+    # tests, which mostly wait for events, while the other worker computes.
+    items.sort(key=lambda item: (_shared_state(item) != "corpus-index", item.path.name != "test_watch.py"))
+
+
+def _shared_state(item) -> str | None:
+    fixtures = getattr(item, "_fixtureinfo", None)
+    if fixtures is None:
+        return None
+    if {"corpus_index", "corpus_index_copy"} & set(fixtures.names_closure):
+        return "corpus-index"
+    if any(definition.scope == "module" for definitions in fixtures.name2fixturedefs.values()
+           for definition in definitions):
+        return item.path.name
+    return None
 
 
 @pytest.fixture(scope="session")
@@ -66,11 +89,33 @@ def demo_qms_folder(tmp_path_factory):
 @pytest.fixture(scope="session", autouse=True)
 def early_results(request, tmp_path_factory):
     """The results (futures) of the early checks of the selected tests (tests/early.py), started in
-    one background thread, one after the other, when the session's first test is set up."""
-    names = []
-    for item in request.session.items:
-        marker = item.get_closest_marker("early")
-        if marker is not None and marker.args[0] not in names:
-            names.append(marker.args[0])
+    one background thread, one after the other, when the session's first test is set up.
+
+    In a pytest-xdist worker the other core already runs tests, and which worker gets a test is not
+    known in advance: each check starts when its test asks for it, so none runs twice."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="early-check") as pool:
-        yield {name: pool.submit(WORK[name], tmp_path_factory.mktemp(f"early-{name}")) for name in names}
+
+        def start(name):
+            return pool.submit(WORK[name], tmp_path_factory.mktemp(f"early-{name}"))
+
+        if hasattr(request.config, "workerinput"):
+            yield _OnRequest(start)
+            return
+        names = []
+        for item in request.session.items:
+            marker = item.get_closest_marker("early")
+            if marker is not None and marker.args[0] not in names:
+                names.append(marker.args[0])
+        yield {name: start(name) for name in names}
+
+
+class _OnRequest(dict):
+    """Futures started on first lookup."""
+
+    def __init__(self, start):
+        super().__init__()
+        self._start = start
+
+    def __missing__(self, name):
+        self[name] = future = self._start(name)
+        return future

@@ -118,9 +118,9 @@ def test_cross_validation_never_scores_a_source_with_a_model_that_saw_it(labelle
     seen = []
     real_fit = evaluation.fit
 
-    def recording_fit(rows, extracts, info, settings=None):
+    def recording_fit(rows, extracts, info, *args):
         seen.append((info["fold"], {r.source for r in rows}))
-        return real_fit(rows, extracts, info, settings)
+        return real_fit(rows, extracts, info, *args)
 
     monkeypatch.setattr(evaluation, "fit", recording_fit)
     with Scanner(labelled_tree, Config(), index_path=labelled_tree.parent / "i.sqlite", jobs=1) as scanner:
