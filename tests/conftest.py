@@ -1,5 +1,6 @@
 import contextlib
 import sqlite3
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -28,6 +29,17 @@ def pytest_collection_modifyitems(config, items):
     # The longest group first, so that it does not end the run alone on one worker, and the watch
     # tests, which mostly wait for events, while the other worker computes.
     items.sort(key=lambda item: (_shared_state(item) != "corpus-index", item.path.name != "test_watch.py"))
+
+
+def pytest_collection_finish(session):
+    """pytest-xdist tags a grouped test's node id with its group (``…@corpus-index``) to schedule it;
+    if a pytest release stops that (as 9.2 did), say so rather than read the corpus twice unnoticed."""
+    if not getattr(session.config.option, "loadgroup", False):
+        return
+    lost = [item.nodeid for item in session.items if item.get_closest_marker("xdist_group") and "@" not in item.nodeid]
+    if lost:
+        warnings.warn(pytest.PytestWarning(f"pytest-xdist did not group {len(lost)} tests (first: {lost[0]}): "
+                                           "their shared state is built once per worker"), stacklevel=1)
 
 
 def _shared_state(item) -> str | None:
