@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 from gapscan.classifiers import evaluate as evaluation
+from gapscan.classifiers.analysis import Analyzer
 from gapscan.scanner.common.evidence import Evidence
 from gapscan.classifiers.labels import Labelled, label_class, load_labels, training_hash
 from gapscan.classifiers.models import default_model, model_from_labels
@@ -263,3 +265,30 @@ def test_removing_a_requirements_documents_turns_it_into_a_gap(organisation_scan
                  if v.status == "covered" and not removed & {e.path for e in v.evidence}]
     assert untouched
     assert [rid for rid in untouched if after[rid].status != "covered"] == []
+
+
+def test_cross_validation_reads_each_training_text_once_for_every_fold(labelled_tree, monkeypatch):
+    analysed: Counter[str] = Counter()
+    training = []
+    real_terms, real_train = Analyzer.terms, evaluation.train
+
+    def counting_terms(self, text):
+        if training:
+            analysed[text] += 1
+        return real_terms(self, text)
+
+    def flagged_train(*args, **kwargs):
+        training.append(True)
+        try:
+            return real_train(*args, **kwargs)
+        finally:
+            training.pop()
+
+    monkeypatch.setattr(Analyzer, "terms", counting_terms)
+    monkeypatch.setattr(evaluation, "train", flagged_train)
+    with Scanner(labelled_tree, Config(), index_path=labelled_tree.parent / "i.sqlite", jobs=1) as scanner:
+        scanner.sync()
+        extracts = {p: r for p, r in scanner.results.items() if hasattr(r, "sections")}
+        evaluation.cross_validate(scanner.catalogs, load_labels(labelled_tree / "labels.tsv"), extracts)
+    # Each of the nine documents trains the models of two of the three folds.
+    assert sorted(analysed.values()) == [1] * 9
