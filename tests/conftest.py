@@ -20,15 +20,16 @@ def pytest_collection_modifyitems(config, items):
     fixture (a scanned folder), so it is built once."""
     present = (CORPUS / "labels.tsv").is_file()
     absent = pytest.mark.skip(reason=f"shared corpus not found at {CORPUS} (it is kept outside the repository)")
+    groups = {}
     for item in items:
         if not present and item.get_closest_marker("corpus"):
             item.add_marker(absent)
-        group = _shared_state(item)
+        groups[item.nodeid] = group = _shared_state(item)
         if group:
             item.add_marker(pytest.mark.xdist_group(group))
     # The longest group first, so that it does not end the run alone on one worker, and the watch
     # tests, which mostly wait for events, while the other worker computes.
-    items.sort(key=lambda item: (_shared_state(item) != "corpus-index", item.path.name != "test_watch.py"))
+    items.sort(key=lambda item: (groups[item.nodeid] != "corpus-index", item.path.name != "test_watch.py"))
 
 
 def pytest_collection_finish(session):

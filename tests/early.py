@@ -1,7 +1,8 @@
 """Checks whose cost is subprocesses (mypy, building and installing the wheel) start when the test
 session starts, on a thread of their own, while the rest of the suite runs on the other core; the
 test that asserts on one waits for its result. Only the checks of the tests that were collected and
-selected start (tests/conftest.py): ``pytest tests/test_cli.py`` starts none.
+selected start (tests/conftest.py): ``pytest tests/test_cli.py`` starts none. In a pytest-xdist
+worker, where the other core runs the other worker, a check starts when its test asks for it.
 
 A test module registers the work with ``@early("name")`` and marks its test ``@pytest.mark.early("name")``;
 the test reads the result from the ``early_results`` fixture, where an exception raised by the work
