@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import time
 import zipfile
 from concurrent.futures import Future
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,7 @@ from gapscan.scanner.common.documents import (
 )
 from gapscan.scanner.extract import Known, Limits, _outcome, extract_all, extract_file
 from gapscan.scanner.extract.dates import dates_in_text
+from gapscan.scanner.extract.pdf import pdf_date
 from fixtures.latex import write_latex_manual
 
 SPEC = DocSpec(
@@ -132,6 +134,20 @@ def test_pdf_creation_date_is_utc(tmp_path: Path) -> None:
     spec = DocSpec("Plan", (Part("Scope", ("It covers every product line.",)),), created=created)
     metadata = readable(write_document(tmp_path / "plan.pdf", spec)).metadata
     assert metadata.created == "2023-01-02T01:04:05"
+
+
+@pytest.mark.parametrize(("written", "expected"), [
+    ("D:20260301093000+01'00'", datetime(2026, 3, 1, 9, 30, tzinfo=timezone(timedelta(hours=1)))),
+    ("D:20260301093000-05'30", datetime(2026, 3, 1, 9, 30, tzinfo=timezone(-timedelta(hours=5, minutes=30)))),
+    ("D:20260301093000Z", datetime(2026, 3, 1, 9, 30, tzinfo=UTC)),
+    ("D:2026", datetime(2026, 1, 1)),  # every part after the year may be left out
+    ("20260301", datetime(2026, 3, 1)),  # and the D: too, as some writers do
+    ("D:20261301", None),  # month 13
+    ("yesterday", None),
+    ("", None),
+])
+def test_pdf_dates_are_read_as_written(written: str, expected: datetime | None) -> None:
+    assert pdf_date(written) == expected
 
 
 def test_docx_section_text_follows_its_heading(tmp_path: Path) -> None:
@@ -494,13 +510,16 @@ def test_workers_replaced_during_a_run_start_from_the_fork_server_and_read_the_s
 
 
 def test_hung_extraction_times_out_and_the_rest_goes_on(tmp_path: Path) -> None:
-    # Real hostile input: pypdf needs many seconds for this page's inflated content stream.
+    # Real hostile input: a page that draws a form of 100,000 operators ten thousand times.
     slow = write_slow_pdf(tmp_path / "slow.pdf")
     fast = write_document(tmp_path / "fast.md", SPEC)
     jobs = [(slow, document_for(slow)), (fast, document_for(fast))]
+    started = time.monotonic()
     results = {r.document.path: r for r in extract_all(jobs, Limits(timeout_seconds=1), 1)}
     assert results["slow.pdf"] == Unreadable(document_for(slow), "timed out after 1 s")
     assert isinstance(results["fast.md"], Extract)
+    # The worker stuck in PDFium's C code is stopped at once, not after pebble's 3 s grace for SIGTERM.
+    assert time.monotonic() - started < 3.5
 
 
 def test_crashed_worker_becomes_unreadable() -> None:

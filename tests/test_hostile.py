@@ -519,7 +519,7 @@ def test_html_report_is_inert(hostile):
 
 
 def test_text_that_no_encoder_accepts_is_cleaned_at_the_extractor(hostile):
-    """pypdf returns lone surrogates for this PDF's text; they reach neither index nor report."""
+    """This PDF's font maps a character to a lone surrogate; it reaches neither index nor report."""
     with sqlite3.connect(hostile.index) as db:
         payloads = [zlib.decompress(row[0]) for row in db.execute("SELECT sections FROM extracts WHERE status='ok'")]
     assert any("\ufffdA\ufffdA".encode() in payload for payload in payloads)

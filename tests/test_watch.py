@@ -571,7 +571,7 @@ def test_a_batch_that_makes_no_progress_is_reported_stuck(tree, services, tmp_pa
     service.start()
     try:
         wait_for(lambda: load(tmp_path / "out"), what="the first report")
-        write_slow_pdf(tree / "slow.pdf", operations=2_000_000)
+        write_slow_pdf(tree / "slow.pdf")
         health = wait_for(lambda: service.health()["problems"] and service.health(), what="the stuck batch")
         assert health["status"] == "updating" and health["problems"][0].startswith("stuck: updating has made no")
     finally:
@@ -618,7 +618,7 @@ def stop_when_serving(process: subprocess.Popen, lines: list[str]) -> float:
 def test_sigterm_during_a_slow_file_stops_within_seconds(tree, tmp_path):
     from fixtures.documents import write_slow_pdf
 
-    write_slow_pdf(tree / "slow.pdf", operations=2_000_000)
+    write_slow_pdf(tree / "slow.pdf")
     (tmp_path / "gapscan.toml").write_text("[limits]\ntimeout_seconds = 120\n", encoding="utf-8")
     process, lines = watch_process(tree, tmp_path, "--config", str(tmp_path / "gapscan.toml"))
     try:

@@ -349,6 +349,10 @@ def _prepare_worker(max_memory_bytes: int, scorer: Callable[[Extract], list] | N
     global _scorer  # noqa: PLW0603 - one per worker process, set once as it starts
     _scorer = scorer
     warnings.simplefilter("ignore")
+    # pebble stops a worker (a file over its time limit, a pool shutting down) with SIGTERM and a
+    # handler of its own, which is Python: it cannot run until a parser's C code (PDFium reading a
+    # page) returns, and pebble waits 3 s before SIGKILL. A worker told to stop has nothing to save.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if max_memory_bytes > 0:
         _cap_address_space(max_memory_bytes)
     prepare = getattr(scorer, "prepare", None)  # what a scorer builds once, before any file's time limit runs

@@ -1,21 +1,18 @@
 """A PDF's sections: from its outline (bookmarks), else from headings set in a larger font, else
 one section per page.
 
-Each page is read once into lines with the font size they are set in (pypdf's text visitor).
-Outline entries point at pages; each is placed on the line of its page that carries its title,
-so several sections may start on one page. Locators name the heading and its page:
-"4.2 Internal audit (p. 12)".
+The reader (:mod:`.pdf`) gives each page as lines with the font size they are set in, and the
+outline as (depth, title, page) entries. Outline entries point at pages; each is placed on the line
+of its page that carries its title, so several sections may start on one page. Locators name the
+heading and its page: "4.2 Internal audit (p. 12)".
 """
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
-
-from pypdf import PageObject, PdfReader
 
 from gapscan.scanner.extract.guards import Draft, Limits
 
@@ -29,8 +26,6 @@ _OUTLINE_LEVELS = 3
 # A level whose titles repeat this much ("Scenario", "Use case" under every feature) says
 # nothing a locator needs, and neither do the levels below it.
 _MIN_DISTINCT_TITLES = 0.8
-_MAX_OUTLINE_ENTRIES = 5000
-_MAX_OUTLINE_DEPTH = 50
 # A heading may wrap over this many lines.
 _MAX_HEADING_LINES = 3
 _TITLE_CHARS = 100
@@ -55,37 +50,6 @@ class Heading:
     line: int  # its first line on that page
     lines: int  # how many lines it spans
     title: str
-
-
-def page_lines(page: PageObject) -> list[Line]:
-    """The page's text (as pypdf extracts it) in lines, each with its font size."""
-    chunks: list[tuple[str, float]] = []
-
-    def visit(text: str, cm: list[float], tm: list[float], _font: object, size: float) -> None:
-        if text:
-            chunks.append((text, size * math.hypot(tm[2], tm[3]) * math.hypot(cm[2], cm[3])))
-
-    text = page.extract_text(visitor_text=visit)
-    if "".join(chunk for chunk, _ in chunks) != text:  # never seen; then sizes are unknown
-        return [Line(line) for line in text.split("\n")]
-    lines: list[Line] = []
-    current: list[str] = []
-    sizes: Counter[float] = Counter()
-    for chunk, size in chunks:
-        pieces = chunk.split("\n")
-        for index, piece in enumerate(pieces):
-            if index:
-                lines.append(_line(current, sizes))
-                current, sizes = [], Counter()
-            current.append(piece)
-            if piece.strip():
-                sizes[round(size, 1)] += len(piece.strip())
-    lines.append(_line(current, sizes))
-    return lines
-
-
-def _line(pieces: list[str], sizes: Counter[float]) -> Line:
-    return Line("".join(pieces), sizes.most_common(1)[0][0] if sizes else 0.0)
 
 
 def sectioned(pages: list[list[Line]], headings: list[Heading], limits: Limits) -> Draft:
@@ -114,12 +78,9 @@ def sectioned(pages: list[list[Line]], headings: list[Heading], limits: Limits) 
 # --- from the outline ------------------------------------------------------------------------
 
 
-def outline_headings(reader: PdfReader, pages: list[list[Line]]) -> list[Heading]:
-    """Headings where the outline's entries point, at the useful depth; [] when it has too few."""
-    try:
-        entries = list(_outline_entries(reader, reader.outline, 0))
-    except Exception:  # noqa: BLE001 - a broken outline is no reason to lose the text
-        return []
+def outline_headings(entries: list[tuple[int, str, int]], pages: list[list[Line]]) -> list[Heading]:
+    """Headings where the outline's (depth, title, 0-based page) entries point, at the useful
+    depth; [] when it has too few."""
     entries = [(depth, title, page) for depth, title, page in entries if 0 <= page < len(pages) and title]
     entries = _useful_levels(entries)
     headings: list[Heading] = []
@@ -138,26 +99,6 @@ def outline_headings(reader: PdfReader, pages: list[list[Line]]) -> list[Heading
         elif previous is None or previous.page != page:
             headings.append(Heading(page, 0, 0, _clean_title(title)))
     return headings if len(headings) >= 2 else []
-
-
-def _outline_entries(reader: PdfReader, outline: list, depth: int, seen: list[int] | None = None):
-    """(depth, title, 0-based page) for each entry, in outline order."""
-    seen = seen if seen is not None else [0]
-    if depth > _MAX_OUTLINE_DEPTH:
-        return
-    for entry in outline:
-        if seen[0] >= _MAX_OUTLINE_ENTRIES:
-            return
-        if isinstance(entry, list):
-            yield from _outline_entries(reader, entry, depth + 1, seen)
-            continue
-        seen[0] += 1
-        try:
-            page = reader.get_destination_page_number(entry)
-        except Exception:  # noqa: BLE001 - an entry pointing nowhere is skipped
-            continue
-        if page is not None:
-            yield depth, str(entry.title or ""), page
 
 
 def _useful_levels(entries: list[tuple[int, str, int]]) -> list[tuple[int, str, int]]:
