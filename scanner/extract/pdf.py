@@ -4,6 +4,7 @@ sections."""
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import threading
@@ -46,6 +47,10 @@ _PDF_DATE = re.compile(
 
 # PDFium is not thread-safe; threads that share a process (a Dask worker's) take turns.
 _PDFIUM = threading.Lock()
+
+# pypdfium2 logs what it works around (an outline that loops); what matters reaches the user as a
+# reason or warning.
+logging.getLogger("pypdfium2").setLevel(logging.ERROR)
 
 
 def read(source: Source, fmt: str, limits: Limits) -> Draft:
