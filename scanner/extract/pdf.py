@@ -4,6 +4,7 @@ sections."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import re
@@ -153,14 +154,12 @@ def _line_size(textpage: pdfium.PdfTextPage, start: int, line: str) -> float:
 def _outline(document: pdfium.PdfDocument) -> list[tuple[int, str, int]]:
     """(depth, title, 0-based page) for each outline entry that points at a page, in order."""
     entries: list[tuple[int, str, int]] = []
-    try:
+    with contextlib.suppress(Exception):  # a broken outline is no reason to lose the text (or its entries so far)
         for bookmark in islice(document.get_toc(max_depth=_MAX_OUTLINE_DEPTH), _MAX_OUTLINE_ENTRIES):
             destination = bookmark.get_dest()
             page = destination.get_index() if destination is not None else None
             if page is not None:
                 entries.append((bookmark.level, bookmark.get_title(), page))
-    except Exception:  # noqa: BLE001 - a broken outline is no reason to lose the text
-        return entries
     return entries
 
 
