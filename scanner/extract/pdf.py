@@ -120,12 +120,12 @@ def _page_lines(document: pdfium.PdfDocument, index: int) -> list[Line]:
 def _text_lines(textpage: pdfium.PdfTextPage) -> list[Line]:
     """The page's text in lines, each with the font size most of its characters are set in."""
     text = textpage.get_text_range(errors="replace")  # a lone surrogate becomes U+FFFD, as in other formats
-    if len(text) != textpage.count_chars():  # positions do not match (outside the BMP?): sizes unknown
-        return [Line(piece.replace(_JOINED_HYPHEN, "")) for piece in text.splitlines()]
+    # Where positions do not match the characters (outside the BMP?), sizes are unknown.
+    sized = len(text) == textpage.count_chars()
     lines: list[Line] = []
     start = 0
     for piece in text.split(_LINE_END):
-        size = _line_size(textpage, start, piece)
+        size = _line_size(textpage, start, piece) if sized else 0.0
         lines.extend(Line(part, size) for part in piece.replace(_JOINED_HYPHEN, "").splitlines() or [""])
         start += len(piece) + len(_LINE_END)
     return lines
