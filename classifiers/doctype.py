@@ -68,7 +68,8 @@ _WORDS: dict[str, dict[str, str]] = {
         "placeholder": r"TODO|TBD|Insert|Enter|Add|Describe|Name|Date|Your|Company|Organi[sz]ation|Owner|Title|Version"
                        r"|Signature|Role|Department|Product|Project|Location",
         "blank": r"TBD|TBC",
-        "prompt": r"(?:Enter|Insert|Describe|Specify|Provide)\b[^.\n]{0,60}(?:here|below)",
+        "prompt": r"Enter|Insert|Describe|Specify|Provide",
+        "prompt_end": r"here|below",
         "field": r"name|date|signature|signed|owner|approved by|prepared by|reviewed by|author|version|department"
                  r"|location|time|attendees|participants|chair|result|status|comments?|trainer|auditor",
         "month": r"jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec",
@@ -87,7 +88,8 @@ _WORDS: dict[str, dict[str, str]] = {
         "placeholder": r"Nombre|Fecha|Firma|Empresa|Organizaci[oó]n|Responsable|Cargo|Descripci[oó]n|Insertar"
                        r"|Introducir|Describir|Indicar|Completar|Proyecto|Producto|Versi[oó]n",
         "blank": r"A COMPLETAR|POR DEFINIR|POR COMPLETAR",
-        "prompt": r"(?:Indique|Describa|Introduzca|Inserte|Complete)\b[^.\n]{0,60}(?:aqu[ií]|a continuaci[oó]n)",
+        "prompt": r"Indique|Describa|Introduzca|Inserte|Complete",
+        "prompt_end": r"aqu[ií]|a continuaci[oó]n",
         "field": r"nombre|fecha|firma|responsable|aprobado por|elaborado por|revisado por|autor|versi[oó]n"
                  r"|departamento|[aá]rea|lugar|hora|asistentes|participantes|resultado|estado|comentarios"
                  r"|observaciones|auditor|instructor|capacitador",
@@ -105,10 +107,11 @@ _WORDS: dict[str, dict[str, str]] = {
         "plan": r"\w*plan|\w*pl[aä]ne|\w*programme?|\w*terminplan",
         "procedure": r"\w*verfahren|\w*anweisung(en)?|\w*prozess(e)?|\w*handbuch|\w*richtlinien?|\w*leitfaden"
                      r"|\w*standards?|\w*vorgaben?",
-        "placeholder": r"Name|Datum|Unterschrift|Firma|Unternehmen|Organisation|Verantwortlich(e|er)?|Funktion"
+        "placeholder": r"Name|Datum|Unterschrift|Firma|Unternehmen|Organisation|Verantwortlich(?:e|er)?|Funktion"
                        r"|Beschreibung|Einf[uü]gen|Eintragen|Projekt|Produkt|Version",
         "blank": r"OFFEN|TBD|N\.\s?N\.",
-        "prompt": r"(?:Tragen Sie|F[uü]gen Sie|Beschreiben Sie)\b[^.\n]{0,60}(?:hier|unten)",
+        "prompt": r"Tragen Sie|F[uü]gen Sie|Beschreiben Sie",
+        "prompt_end": r"hier|unten",
         "field": r"name|datum|unterschrift|verantwortlich|freigegeben von|erstellt von|gepr[uü]ft von|autor|version"
                  r"|abteilung|ort|uhrzeit|teilnehmer|ergebnis|status|bemerkungen?|kommentare?|auditor|trainer",
         "month": r"jan|feb|m[aä]r|apr|mai|jun|jul|aug|sep|okt|nov|dez",
@@ -128,8 +131,9 @@ _WORDS: dict[str, dict[str, str]] = {
                      r"|modes?\s+op[eé]ratoires?",
         "placeholder": r"Nom|Date|Signature|Soci[eé]t[eé]|Entreprise|Organisation|Responsable|Fonction|Description"
                        r"|Ins[eé]rer|Saisir|D[eé]crire|Indiquer|Projet|Produit|Version",
-        "blank": r"[AÀ] COMPL[EÉ]TER|[AÀ] D[EÉ]FINIR",
-        "prompt": r"(?:Indiquez|D[eé]crivez|Saisissez|Ins[eé]rez|Compl[eé]tez)\b[^.\n]{0,60}(?:ici|ci-dessous)",
+        "blank": r"A COMPL[EÉ]TER|À COMPL[EÉ]TER|A D[EÉ]FINIR|À D[EÉ]FINIR",
+        "prompt": r"Indiquez|D[eé]crivez|Saisissez|Ins[eé]rez|Compl[eé]tez",
+        "prompt_end": r"ici|ci-dessous",
         "field": r"nom|date|signature|responsable|approuv[eé] par|r[eé]dig[eé] par|v[eé]rifi[eé] par|auteur|version"
                  r"|service|lieu|heure|participants|pr[eé]sents|r[eé]sultat|statut|commentaires?|observations"
                  r"|auditeur|formateur",
@@ -150,7 +154,8 @@ _WORDS: dict[str, dict[str, str]] = {
         "placeholder": r"Nome|Data|Assinatura|Empresa|Organiza[cç][aã]o|Respons[aá]vel|Cargo|Descri[cç][aã]o|Inserir"
                        r"|Preencher|Descrever|Indicar|Projeto|Produto|Vers[aã]o",
         "blank": r"A PREENCHER|A DEFINIR",
-        "prompt": r"(?:Indique|Descreva|Insira|Preencha)\b[^.\n]{0,60}(?:aqui|abaixo)",
+        "prompt": r"Indique|Descreva|Insira|Preencha",
+        "prompt_end": r"aqui|abaixo",
         "field": r"nome|data|assinatura|respons[aá]vel|aprovado por|elaborado por|revisado por|autor|vers[aã]o"
                  r"|departamento|[aá]rea|local|hora|participantes|resultado|estado|status|coment[aá]rios"
                  r"|observa[cç][oõ]es|auditor|instrutor",
@@ -191,19 +196,7 @@ def _patterns(language: str) -> _Patterns:
         policy_name=re.compile(rf"\b({either('policy')})\b"),
         plan_name=re.compile(rf"\b({either('plan')})\b"),
         procedure_name=re.compile(rf"\b({either('procedure')})\b"),
-        # Placeholders a template leaves for the user: {{owner}}, <Date>, [Name], [TODO: ...],
-        # [INSERT COMPANY], xxx, a line of underscores, "Enter ..." prompts. Every repetition is
-        # bounded: the look ahead for two capitals stops where the bracket's 51 characters would
-        # (unbounded, a line of 65,000 "![" took minutes).
-        placeholder=re.compile(
-            r"\{\{[^{}\n]{0,80}\}\}"
-            r"|(?<!\w)<(?:[A-ZÀ-Þ][^\W_]*)(?:[ _/.-][^\W_]+){0,5}>"
-            r"|\[(?:(?=[^\]\n]{0,49}[A-ZÀ-Þ]{2})[A-ZÀ-Þ0-9][A-ZÀ-Þ0-9 _/&.,:'-]{1,50}"
-            rf"|(?:{either('placeholder')})\b[^\[\]\n]{{0,60}})\]"
-            rf"|\b[xX]{{3,}}\b|_{{4,}}|\.{{6,}}|\b(?:{either('blank')})\b"
-            rf"|(?:^|:)[ \t]*(?:{either('prompt')})\b",
-            re.MULTILINE,
-        ),
+        placeholder=_placeholder(words),
         # "Date:", "Approved by:" with nothing after them.
         unfilled_field=re.compile(
             rf"^[ \t]*(?:[\w/-]+[ \t]+){{0,2}}(?:{either('field')})[ \t]*:[ \t]*$", re.MULTILINE | re.IGNORECASE
@@ -218,6 +211,41 @@ def _patterns(language: str) -> _Patterns:
         ),
         prescriptive=re.compile(rf"\b({either('duty')})\b", re.IGNORECASE),
     )
+
+
+# Each alternative of the placeholder pattern starts with a literal character and checks what
+# precedes it (a word boundary, a line start) after that character rather than before: Python's
+# regex engine then tries a match only where one of those characters stands instead of at every
+# position, about 15 times faster on a spreadsheet's text, with the same matches.
+_AFTER_NON_WORD = r"(?<!\w.)"  # the character before the first one is not a letter, digit or _
+_AT_LINE_START = r"(?<![^\n].)"  # the first character starts a line
+
+
+def _placeholder(words: list[dict[str, str]]) -> re.Pattern:
+    """Placeholders a template leaves for the user: {{owner}}, <Date>, [Name], [TODO: ...],
+    [INSERT COMPANY], xxx, a line of underscores, TBD, "Enter ... here" prompts. Every repetition
+    is bounded: the look ahead for two capitals stops where the bracket's 51 characters would
+    (unbounded, a line of 65,000 "![" took minutes). Never matches across a line break."""
+
+    def checked(alternatives: list[str], check: str) -> list[str]:
+        return [alternative[0] + check + alternative[1:] for alternative in alternatives]
+
+    bracketed = "|".join(w["placeholder"] for w in words)
+    prompts = [rf"{verb}\b[^.\n]{{0,60}}(?:{w['prompt_end']})\b" for w in words for verb in w["prompt"].split("|")]
+    prompt = "|".join(prompts)
+    return re.compile("|".join([
+        r"\{\{[^{}\n]{0,80}\}\}",
+        rf"<{_AFTER_NON_WORD}(?:[A-ZÀ-Þ][^\W_]*)(?:[ _/.-][^\W_]+){{0,5}}>",
+        r"\[(?:(?=[^\]\n]{0,49}[A-ZÀ-Þ]{2})[A-ZÀ-Þ0-9][A-ZÀ-Þ0-9 _/&.,:'-]{1,50}"
+        rf"|(?:{bracketed})\b[^\[\]\n]{{0,60}})\]",
+        *checked([r"x[xX]{2,}\b", r"X[xX]{2,}\b"], _AFTER_NON_WORD),
+        r"__{3,}",
+        r"\.\.{5,}",
+        # A blank word ends where no letter follows ("N. N." as well as "TBD").
+        *checked([rf"{blank}(?!\w)" for w in words for blank in w["blank"].split("|")], _AFTER_NON_WORD),
+        rf":[ \t]*(?:{prompt})",
+        *checked([f" [ \t]*(?:{prompt})", f"\t[ \t]*(?:{prompt})", *prompts], _AT_LINE_START),
+    ]), re.MULTILINE)
 
 
 _UNTICKED = re.compile(r"\[\s\]|☐")

@@ -1,4 +1,6 @@
 import json
+import random
+import re
 import threading
 from importlib.resources import files
 
@@ -13,6 +15,8 @@ from gapscan.classifiers.doctype import (
     RECORD,
     REFERENCE,
     TEMPLATE,
+    _patterns,
+    _WORDS,
     document_kind,
     record_of,
 )
@@ -146,6 +150,57 @@ def test_a_form_with_placeholders_and_an_empty_table_is_a_template_whatever_its_
     kind = document_kind("audits/internal-audit-report-2026.md", "", [BLANK_AUDIT_REPORT])
     assert kind.kind == TEMPLATE
     assert "placeholders (e.g. <Date>): 4" in kind.signals and "tables with a header and no rows: 1" in kind.signals
+
+
+PLACEHOLDERS = {
+    "en": ["{{owner}}", "<Date>", "<Document Owner>", "[Name of the auditor]", "[INSERT COMPANY]", "[TODO: scope]",
+           "xxx", "XXXX", "____", "......", "TBD", "TBC", "Enter the scope here", ": Describe the risk below"],
+    "es": ["A COMPLETAR", "POR DEFINIR", "Indique el alcance aquí", "[Nombre del auditor]"],
+    "de": ["N. N.", "OFFEN", "Tragen Sie den Namen hier", "Fügen Sie das Datum unten"],
+    "fr": ["À COMPLÉTER", "A DÉFINIR", "Décrivez le risque ci-dessous", "[Nom du responsable]"],
+    "pt": ["A PREENCHER", "A DEFINIR", "Descreva o risco abaixo", "[Nome do auditor]"],
+}
+NOT_PLACEHOLDERS = ["boxxx", "aTBD", "TBDs", "<date>", "a<Date>", "___", ".....", "[x]", "Enter the scope.",
+                    "We enter it here", "OFFENE Punkte", "see [1]"]
+
+
+@pytest.mark.parametrize("language", sorted(PLACEHOLDERS))
+def test_placeholders_are_found_in_each_language_and_nothing_else(language):
+    found = _patterns(language).placeholder
+    for placeholder in PLACEHOLDERS[language] + PLACEHOLDERS["en"]:
+        for line in (placeholder, f"Scope: {placeholder}"):
+            assert placeholder.lstrip(": ") in "".join(found.findall(line)), (language, line)
+    for text in NOT_PLACEHOLDERS:
+        assert not found.search(text), (language, text)
+
+
+def _plain_placeholder(language: str) -> re.Pattern:
+    """The placeholder pattern as it reads most simply: word boundaries and line starts checked before
+    each alternative (the code's pattern checks them after its first character, to be fast)."""
+    words = [_WORDS["en"]] + ([_WORDS[language]] if language != "en" else [])
+    either = lambda key: "|".join(w[key] for w in words)  # noqa: E731
+    prompt = "|".join(rf"(?:{w['prompt']})\b[^.\n]{{0,60}}(?:{w['prompt_end']})" for w in words)
+    return re.compile(
+        r"\{\{[^{}\n]{0,80}\}\}"
+        r"|(?<!\w)<(?:[A-ZÀ-Þ][^\W_]*)(?:[ _/.-][^\W_]+){0,5}>"
+        r"|\[(?:(?=[^\]\n]{0,49}[A-ZÀ-Þ]{2})[A-ZÀ-Þ0-9][A-ZÀ-Þ0-9 _/&.,:'-]{1,50}"
+        rf"|(?:{either('placeholder')})\b[^\[\]\n]{{0,60}})\]"
+        rf"|\b[xX]{{3,}}\b|_{{4,}}|\.{{6,}}|\b(?:{either('blank')})(?!\w)"
+        rf"|(?:^|:)[ \t]*(?:{prompt})\b",
+        re.MULTILINE,
+    )
+
+
+@pytest.mark.parametrize("language", sorted(PLACEHOLDERS))
+def test_the_fast_placeholder_pattern_matches_where_the_plain_one_does(language):
+    plain, fast = _plain_placeholder(language), _patterns(language).placeholder
+    pieces = [*"{}<>[]xX_.:| \t\n\u00a0aZ1é-/", "  ", ": ", "ab", "xxx", "____", "......", "{{", "}}",
+              "<Date>", "[Name]", "[TODO: x]", "[INSERT COMPANY]", "Name", "Date", "here", "below"]
+    pieces += [word for w in PLACEHOLDERS.values() for text in w for word in text.split()]
+    rng = random.Random(language)
+    for _ in range(20_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 30)))
+        assert [m.span() for m in fast.finditer(text)] == [m.span() for m in plain.finditer(text)], repr(text)
 
 
 def test_a_filled_register_is_a_record_and_says_why():
