@@ -34,14 +34,16 @@ _SNOWBALL = {
 }  # fmt: skip
 # "Non-conforming", "non conforming" and "nonconforming" are one word; so are Spanish "no
 # conformidad" and "no-conformidad", and German "nicht konform".
+# Each negation starts with an "n" and checks the word boundary after that letter, not before: the
+# regex engine then looks only where an "n" stands.
 _NEGATION = {
-    language: re.compile(pattern, re.IGNORECASE)
-    for language, pattern in (
-        ("en", r"\b(non)(?:-[ \t]*|[ \t]+)(?=[^\W\d_])"),
-        ("fr", r"\b(non)(?:-[ \t]*|[ \t]+)(?=[^\W\d_])"),
-        ("es", r"\b(no)(?:-[ \t]*|[ \t]+)(?=conform)"),
-        ("pt", r"\b(não|nao|no)(?:-[ \t]*|[ \t]+)(?=conform)"),
-        ("de", r"\b(nicht)(?:-[ \t]*|[ \t]+)(?=konform)"),
+    language: re.compile(rf"([nN](?<!\w.)(?i:{rest}))(?:-[ \t]*|[ \t]+)(?=(?i:{following}))")
+    for language, rest, following in (
+        ("en", "on", r"[^\W\d_]"),
+        ("fr", "on", r"[^\W\d_]"),
+        ("es", "o", "conform"),
+        ("pt", "ão|ao|o", "conform"),
+        ("de", "icht", "konform"),
     )
 }
 

@@ -221,14 +221,16 @@ _AFTER_NON_WORD = r"(?<!\w.)"  # the character before the first one is not a let
 _AT_LINE_START = r"(?<![^\n].)"  # the first character starts a line
 
 
+def _first_then(alternatives: list[str], check: str) -> list[str]:
+    """``TBD`` -> ``T(?<!\\w.)BD``: each alternative's first character, then the check."""
+    return [alternative[0] + check + alternative[1:] for alternative in alternatives]
+
+
 def _placeholder(words: list[dict[str, str]]) -> re.Pattern:
     """Placeholders a template leaves for the user: {{owner}}, <Date>, [Name], [TODO: ...],
     [INSERT COMPANY], xxx, a line of underscores, TBD, "Enter ... here" prompts. Every repetition
     is bounded: the look ahead for two capitals stops where the bracket's 51 characters would
     (unbounded, a line of 65,000 "![" took minutes). Never matches across a line break."""
-
-    def checked(alternatives: list[str], check: str) -> list[str]:
-        return [alternative[0] + check + alternative[1:] for alternative in alternatives]
 
     bracketed = "|".join(w["placeholder"] for w in words)
     prompts = [rf"{verb}\b[^.\n]{{0,60}}(?:{w['prompt_end']})\b" for w in words for verb in w["prompt"].split("|")]
@@ -238,13 +240,13 @@ def _placeholder(words: list[dict[str, str]]) -> re.Pattern:
         rf"<{_AFTER_NON_WORD}(?:[A-ZÀ-Þ][^\W_]*)(?:[ _/.-][^\W_]+){{0,5}}>",
         r"\[(?:(?=[^\]\n]{0,49}[A-ZÀ-Þ]{2})[A-ZÀ-Þ0-9][A-ZÀ-Þ0-9 _/&.,:'-]{1,50}"
         rf"|(?:{bracketed})\b[^\[\]\n]{{0,60}})\]",
-        *checked([r"x[xX]{2,}\b", r"X[xX]{2,}\b"], _AFTER_NON_WORD),
+        *_first_then([r"x[xX]{2,}\b", r"X[xX]{2,}\b"], _AFTER_NON_WORD),
         r"__{3,}",
         r"\.\.{5,}",
         # A blank word ends where no letter follows ("N. N." as well as "TBD").
-        *checked([rf"{blank}(?!\w)" for w in words for blank in w["blank"].split("|")], _AFTER_NON_WORD),
+        *_first_then([rf"{blank}(?!\w)" for w in words for blank in w["blank"].split("|")], _AFTER_NON_WORD),
         rf":[ \t]*(?:{prompt})",
-        *checked([f" [ \t]*(?:{prompt})", f"\t[ \t]*(?:{prompt})", *prompts], _AT_LINE_START),
+        *_first_then([f" [ \t]*(?:{prompt})", f"\t[ \t]*(?:{prompt})", *prompts], _AT_LINE_START),
     ]), re.MULTILINE)
 
 
@@ -255,10 +257,13 @@ _WORD = re.compile(r"[^\W\d_]{2,}")
 # Requirement ids: CMMI practices anywhere ("PQA 2.1"), ISO clauses where they are cited rather
 # than numbering the document's own sections: in a table row ("7.5.3 | Control of documented
 # information"), or after other text on the line ("clause 9.2", "(8.4)").
+_PRACTICE_AREAS = ["CAR", "CM", "CONT", "DAR", "EST", "GOV", "II", "MC", "MPM", "OT", "PAD", "PCM", "PI", "PLAN", "PQA",
+                   "PR", "RDM", "RSK", "SAM", "TS", "VV"]
 _CMMI_PRACTICE = re.compile(
-    r"\b(?:CAR|CM|CONT|DAR|EST|GOV|II|MC|MPM|OT|PAD|PCM|PI|PLAN|PQA|PR|RDM|RSK|SAM|TS|VV)[ _]?[1-5]\.\d{1,2}\b"
+    f"(?:{'|'.join(_first_then(_PRACTICE_AREAS, _AFTER_NON_WORD))})" r"[ _]?[1-5]\.\d{1,2}\b"
 )
-_ISO_CLAUSE = re.compile(r"\b((?:[4-9]|10)\.[1-9]\d?(?:\.\d{1,2})*)\b(?![.\d])")
+# 4-9 or 10, then the clause's parts.
+_ISO_CLAUSE = re.compile(rf"([14-9]{_AFTER_NON_WORD}(?:(?<=1)0|(?<=[4-9]))\.[1-9]\d?(?:\.\d{{1,2}})*)\b(?![.\d])")
 # A short page that says its content is kept in another document ("Our architecture diagrams are
 # included within the Software Design Specification") points to the evidence and is not evidence
 # itself: a reference. Its title alone would otherwise make it evidence for what it names. (Where an

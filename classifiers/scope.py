@@ -12,6 +12,7 @@ procedure still resembles ISO 9001 7.5 more than "information security" and stay
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,9 +63,10 @@ class ScopeModel:
         self.columns = {framework: np.flatnonzero(owners == framework) for framework in self.frameworks}
         self.regime_columns = np.arange(len(self.owners), len(texts))
 
-    def scope(self, terms: list[str]) -> Scope:
-        """``terms`` of the document as the classifier reads it (header and substantive text)."""
-        cosines = self.similarity.decision_function([terms])[0]
+    def scope(self, counts: Counter[str]) -> Scope:
+        """``counts``: how often each term of the document occurs as the classifier reads it (header
+        and substantive text)."""
+        cosines = self.similarity.decision_function_of_counts([counts])[0]
         if not self.regimes:
             return Scope("", 0.0, tuple((f, float(cosines[c].max())) for f, c in self.columns.items()))
         closest = int(cosines[self.regime_columns].argmax())

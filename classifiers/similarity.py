@@ -58,6 +58,10 @@ class ProfileSimilarity(BaseEstimator):
     def decision_function(self, X: list) -> np.ndarray:
         return similarity(self.transform(X), self.profiles_)
 
+    def decision_function_of_counts(self, counts: list[Counter[str]]) -> np.ndarray:
+        """``decision_function`` of texts given as term counts."""
+        return similarity(self.transform_counts(counts), self.profiles_)
+
     def top_terms(self, vector: sparse.csr_matrix, class_index: int, k: int = 5) -> tuple[str, ...]:
         """The shared terms that contributed most to one text's similarity with one class."""
         if self._dense_profiles is None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -183,9 +184,9 @@ class Tagger(Decider):
             path=extract.document.path,
             kind=document_kind(extract.document.path, extract.metadata.title, (own,), language=extract.language,
                                focused=self._focused(scores), own_words=own_words),
-            scope=self._scope(scope_language).scope(read.tokens[(0, scope_language)]) if scope_language else _NO_SCOPE,
+            scope=self._scope(scope_language).scope(read.counts[(0, scope_language)]) if scope_language else _NO_SCOPE,
             activity=activity,
-            content_words=len(_WORD.findall(_AUTHOR_NOTE.sub(" ", " ".join(s.text for s in own_text)))),
+            content_words=_content_words(own_text, own_words),
             candidates=tuple(candidates),
         )
 
@@ -280,7 +281,18 @@ def document_text(extract: Extract) -> str:
 _WORD = re.compile(r"[^\W\d_]{2,}")
 # A note to the author where content is still to come ("TODO: Write this document based off of ...") is
 # not content: a page of such notes has no words of its own.
-_AUTHOR_NOTE = re.compile(r"(?:^|\n)[ \t>*-]*(?:TODO|FIXME|TBD)\b[^\n]*")
+_AUTHOR_MARKERS = ("TODO", "FIXME", "TBD")
+_AUTHOR_NOTE = re.compile(rf"(?:^|\n)[ \t>*-]*(?:{'|'.join(_AUTHOR_MARKERS)})\b[^\n]*")
+
+
+def _content_words(sections: Sequence[Section], words: int) -> int:
+    """How many of the ``words`` of these sections are not in notes to the author."""
+    text = " ".join(s.text for s in sections)
+    if not any(marker in text for marker in _AUTHOR_MARKERS):  # no note: the pattern need not scan the text
+        return words
+    return len(_WORD.findall(_AUTHOR_NOTE.sub(" ", text)))
+
+
 # Headings are read after their number: "1.5 Reference Documents" lists other documents' names as
 # much as "References" does (a procedure's "SDLC Procedure" there had made it read as design).
 _ADMINISTRATIVE = re.compile(

@@ -7,7 +7,7 @@ from importlib.resources import files
 import numpy as np
 import pytest
 
-from gapscan.classifiers.analysis import Analyzer, path_words, stem, terms
+from gapscan.classifiers.analysis import _NEGATION, Analyzer, path_words, stem, terms
 from gapscan.classifiers.doctype import (
     ACTIVITIES,
     POLICY,
@@ -15,6 +15,9 @@ from gapscan.classifiers.doctype import (
     RECORD,
     REFERENCE,
     TEMPLATE,
+    _CMMI_PRACTICE,
+    _ISO_CLAUSE,
+    _PRACTICE_AREAS,
     _patterns,
     _WORDS,
     document_kind,
@@ -191,16 +194,38 @@ def _plain_placeholder(language: str) -> re.Pattern:
     )
 
 
+def _same_matches(fast: re.Pattern, plain: re.Pattern, pieces: list[str], seed: str) -> None:
+    """Both patterns find the same matches, with the same groups, in 20,000 strings made of ``pieces``."""
+    rng = random.Random(seed)
+    for _ in range(20_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 30)))
+        found = [(m.span(), m.groups()) for m in fast.finditer(text)]
+        assert found == [(m.span(), m.groups()) for m in plain.finditer(text)], repr(text)
+
+
 @pytest.mark.parametrize("language", sorted(PLACEHOLDERS))
 def test_the_fast_placeholder_pattern_matches_where_the_plain_one_does(language):
-    plain, fast = _plain_placeholder(language), _patterns(language).placeholder
     pieces = [*"{}<>[]xX_.:| \t\n\u00a0aZ1é-/", "  ", ": ", "ab", "xxx", "____", "......", "{{", "}}",
               "<Date>", "[Name]", "[TODO: x]", "[INSERT COMPANY]", "Name", "Date", "here", "below"]
     pieces += [word for w in PLACEHOLDERS.values() for text in w for word in text.split()]
-    rng = random.Random(language)
-    for _ in range(20_000):
-        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 30)))
-        assert [m.span() for m in fast.finditer(text)] == [m.span() for m in plain.finditer(text)], repr(text)
+    _same_matches(_patterns(language).placeholder, _plain_placeholder(language), pieces, language)
+
+
+def test_the_fast_clause_and_practice_patterns_match_where_the_plain_ones_do():
+    pieces = [*"0123456789. _|\nabCMP-:", *_PRACTICE_AREAS, "10", "4.1", "7.5.3", "10.2", "9.", "CMMI", "xPQA"]
+    areas = "|".join(_PRACTICE_AREAS)
+    _same_matches(_CMMI_PRACTICE, re.compile(rf"\b(?:{areas})[ _]?[1-5]\.\d{{1,2}}\b"), pieces, "cmmi")
+    _same_matches(_ISO_CLAUSE, re.compile(r"\b((?:[4-9]|10)\.[1-9]\d?(?:\.\d{1,2})*)\b(?![.\d])"), pieces, "iso")
+
+
+@pytest.mark.parametrize(("language", "negation", "following"), [
+    ("en", "non", r"[^\W\d_]"), ("fr", "non", r"[^\W\d_]"), ("es", "no", "conform"), ("pt", "não|nao|no", "conform"),
+    ("de", "nicht", "konform")])
+def test_the_fast_negation_pattern_matches_where_the_plain_one_does(language, negation, following):
+    plain = re.compile(rf"\b({negation})(?:-[ \t]*|[ \t]+)(?={following})", re.IGNORECASE)
+    pieces = [*"nN oO-\t\nãÃaAxé", "non", "NON", "Non", "no", "NO", "não", "NÃO", "nao", "nicht", "NICHT", "conform",
+              "CONFORM", "konform", "Konform", "ing", "ab"]
+    _same_matches(_NEGATION[language], plain, pieces, language)
 
 
 def test_a_filled_register_is_a_record_and_says_why():
@@ -241,6 +266,19 @@ def test_a_page_that_points_to_another_document_is_a_reference_and_never_evidenc
     design = extract("design/architecture.md", ("Architecture", described), title="Software architecture")
     long_kind = document_kind(design.document.path, design.metadata.title, [design.text])
     assert long_kind.kind != REFERENCE, "too long to be a pointer"
+
+
+def test_notes_to_the_author_are_not_text_of_its_own(tagger):
+    notes = ("TODO: Write the internal audit procedure based off of the audit programme, the audit checklist,\n"
+             "TODO the independence of each auditor, the audit criteria, the audit scope and the audit report\n"
+             "- FIXME the internal audit schedule and the follow-up of audit findings with corrective action")
+    draft = extract("procedures/internal-audit.md", ("Internal audit", notes), title="Internal audit procedure")
+    found = tagger.evidence(draft)
+    assert found and not any(e.tag for e in found)
+    assert all("too little text of its own (0 words)" in e.decision for e in found)
+    text = notes.replace("TODO: ", "").replace("TODO ", "").replace("- FIXME ", "")
+    written = extract("procedures/internal-audit.md", ("Internal audit", text), title="Internal audit procedure")
+    assert not any("too little text of its own" in e.decision for e in tagger.evidence(written))
 
 
 def test_an_audit_programme_that_lists_clauses_is_about_internal_audit_not_a_reference(tagger):
