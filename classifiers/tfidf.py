@@ -276,8 +276,6 @@ def document_text(extract: Extract) -> str:
     return document_header(extract) + "\n".join(s.text for s in substantive_sections(extract))
 
 
-# Document-control furniture that every controlled document carries: it says the document is
-# controlled, not what it is evidence for, so it is left out of scoring.
 _WORD = re.compile(r"[^\W\d_]{2,}")
 # A note to the author where content is still to come ("TODO: Write this document based off of ...") is
 # not content: a page of such notes has no words of its own.
@@ -293,8 +291,10 @@ def _content_words(sections: Sequence[Section], words: int) -> int:
     return len(_WORD.findall(_AUTHOR_NOTE.sub(" ", text)))
 
 
-# Headings are read after their number: "1.5 Reference Documents" lists other documents' names as
-# much as "References" does (a procedure's "SDLC Procedure" there had made it read as design).
+# Document-control furniture that every controlled document carries: it says the document is
+# controlled, not what it is evidence for, so it is left out of scoring. Headings are read after
+# their number: "1.5 Reference Documents" lists other documents' names as much as "References"
+# does (a procedure's "SDLC Procedure" there had made it read as design).
 _ADMINISTRATIVE = re.compile(
     r"^[\W\d]*(approv|sign[- ]?off|signature|revision|change (history|log|record)"
     r"|document (history|control|information)"
