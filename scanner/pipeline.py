@@ -54,8 +54,11 @@ if TYPE_CHECKING:
     from gapscan.classifiers.tfidf import Tagger
 
 Progress = Callable[[str, int, int], None]  # stage, done, total (0 while unknown: files discovered so far)
-# Results written to the index together (and then held without their text).
+# Results written to the index together (and then held without their text): at most this many
+# documents, and no more text than this once the batch's last document is in (a run of
+# 1,500-row registers would otherwise hold 200 of them).
 _STORE_BATCH = 200
+_STORE_BATCH_CHARS = 4_000_000
 
 
 def tool_version() -> str:
@@ -306,6 +309,7 @@ class Scanner:
         fresh: list[ExtractResult] = []
         hashed: list[Document] = []
         scored: list[tuple[str, str, list]] = []
+        held_chars = 0  # of text in ``fresh``
         done = 0
         inside = str(self.root) if self.confined else None
         scorer = self.scorer
@@ -324,11 +328,13 @@ class Scanner:
             elif isinstance(result, Scored):
                 fresh.append(result.extract)
                 scored.append((result.extract.document.path, result.extract.document.sha256, result.scores))
+                held_chars += _text_chars(result.extract)
             else:
                 fresh.append(result)
-            if len(fresh) >= _STORE_BATCH:
+                held_chars += _text_chars(result)
+            if len(fresh) >= _STORE_BATCH or held_chars >= _STORE_BATCH_CHARS:
                 self._keep(fresh, scored)
-                fresh, scored = [], []
+                fresh, scored, held_chars = [], [], 0
             self.notify("extract", done, len(todo))
         self._keep(fresh, scored)
         self.index.record_files(hashed)
@@ -512,6 +518,10 @@ def scan(
             report = scanner.record(report)
             evidence = scanner.all_evidence()
     return ScanResult(report, replace(stats, seconds=time.monotonic() - started), evidence)
+
+
+def _text_chars(result: ExtractResult) -> int:
+    return sum(len(section.text) for section in result.sections) if isinstance(result, Extract) else 0
 
 
 def _displayable(results, evidence, dates, kinds):

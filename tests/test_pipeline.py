@@ -11,6 +11,7 @@ import pytest
 
 from gapscan.reports.model import NotRead
 from gapscan.scanner import index as index_module
+from gapscan.scanner import pipeline
 from gapscan.scanner.config import Config
 from gapscan.scanner.extract import Limits
 from gapscan.scanner.index import Index, stored_extracts
@@ -85,6 +86,22 @@ def test_unchanged_tree_rescans_from_the_index(tree, tmp_path):
     second = run(tree, tmp_path)
     assert second.stats.extracted == 0 and second.stats.reused == 4
     assert [d.tags for d in second.report.documents] == [d.tags for d in first.report.documents]
+
+
+def test_documents_stored_in_batches_bounded_by_their_text_give_the_same_report(tree, tmp_path, monkeypatch):
+    """The index takes freshly read documents a batch at a time, a batch ending where its text
+    passes a bound (a run of large registers is not all held at once): every batch is stored and
+    scored."""
+    (tmp_path / "whole").mkdir()
+    (tmp_path / "batched").mkdir()
+    whole = run(tree, tmp_path / "whole")
+    monkeypatch.setattr(pipeline, "_STORE_BATCH_CHARS", 1)  # a batch per document
+    batched = run(tree, tmp_path / "batched")
+    assert batched.stats.extracted == whole.stats.extracted == 4
+    assert batched.report.documents == whole.report.documents
+    assert batched.report.frameworks == whole.report.frameworks
+    stored = stored_extracts(tmp_path / "batched" / "index.sqlite")
+    assert len(stored) == 4 and sorted(stored) == sorted(stored_extracts(tmp_path / "whole" / "index.sqlite"))
 
 
 def test_changed_file_is_read_again_and_renamed_file_reuses_its_extract(tree, tmp_path):
