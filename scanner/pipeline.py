@@ -55,8 +55,8 @@ if TYPE_CHECKING:
 
 Progress = Callable[[str, int, int], None]  # stage, done, total (0 while unknown: files discovered so far)
 # Results written to the index together (and then held without their text): at most this many
-# documents, and no more text than this once the batch's last document is in (a run of
-# 1,500-row registers would otherwise hold 200 of them).
+# documents, and a batch ends once its text reaches this many characters (a run of 1,500-row
+# registers would otherwise be held 200 at a time).
 _STORE_BATCH = 200
 _STORE_BATCH_CHARS = 4_000_000
 
