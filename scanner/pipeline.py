@@ -58,7 +58,7 @@ Progress = Callable[[str, int, int], None]  # stage, done, total (0 while unknow
 # documents, and a batch ends once its text reaches this many characters (a run of 1,500-row
 # registers would otherwise be held 200 at a time).
 _STORE_BATCH = 200
-_STORE_BATCH_CHARS = 4_000_000
+_STORE_BATCH_CHARS = 1_000_000
 
 
 def tool_version() -> str:
