@@ -5,7 +5,7 @@ profiles or the supervised model, so a rescan whose scores are all cached never 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,7 +77,7 @@ class Classified:
 
     path: str
     kind: Kind
-    evidence: tuple[Evidence, ...]
+    evidence: Sequence[Evidence]  # one for each candidate, in the same order
 
 
 
@@ -100,26 +100,29 @@ class Decider:
                 framework_of.append(position)
             self.spans.append((first, len(self.keys)))
         self.framework_of = np.array(framework_of, dtype=int)  # each requirement's framework position
+        self.column = {key: i for i, key in enumerate(self.keys)}
         self.label_classes = [label_class(framework, requirement) for framework, requirement in self.keys]
         self.frameworks = tuple(catalog.id for catalog, _ in catalogs)
 
     def decide(self, documents: Sequence[DocumentScores]) -> list[Classified]:
         """Which of these documents' scores are evidence, weighed against the whole collection."""
         settings = self.settings
-        column = {key: i for i, key in enumerate(self.keys)}
+        column = self.column
+        positions = [[column[(item.framework, item.requirement)] for item in document.candidates]
+                     for document in documents]
         scores = np.zeros((len(documents), len(self.keys)), dtype=np.float64)
-        for row, document in enumerate(documents):
-            for item in document.candidates:
-                scores[row, column[(item.framework, item.requirement)]] = item.score
+        for row, (document, columns) in enumerate(zip(documents, positions, strict=True)):
+            scores[row, columns] = [item.score for item in document.candidates]
         baseline = np.zeros(len(self.keys))
         for framework in self.frameworks:
             ours = np.array([fw == framework for fw, _ in self.keys])
             if documents and ours.any():
                 baseline[ours] = self._baseline(scores[:, ours])
-        lifted = scores - settings.baseline_weight * baseline
-        # Python floats: indexing a NumPy row one score at a time costs more than the decision itself.
-        return [self._decide_one(document, values, column)
-                for document, values in zip(documents, lifted.tolist(), strict=True)]
+        scores -= settings.baseline_weight * baseline  # each score lifted above (or sunk below) its baseline
+        # Python floats, a document's candidates at a time: indexing a NumPy row one score at a time
+        # costs more than the decision itself, and the whole matrix as floats more than the scores.
+        return [self._decide_one(document, scores[row, columns].tolist())
+                for row, (document, columns) in enumerate(zip(documents, positions, strict=True))]
 
     def _baseline(self, scores: np.ndarray) -> np.ndarray:
         """Each requirement's background in this collection: what the documents that are mainly
@@ -136,8 +139,19 @@ class Decider:
         typical[some] = np.nanquantile(background[:, some], settings.baseline_quantile, axis=0)
         return (counted * typical + settings.baseline_prior * overall) / (counted + settings.baseline_prior)
 
-    def _decide_one(self, document: DocumentScores, lifted: list[float], column: dict) -> Classified:
+    def _decide_one(self, document: DocumentScores, values: list[float]) -> Classified:
+        """The document's kind and which of its candidates are tags; each candidate's decision, in
+        words, is written when it is read (:class:`_Decided`)."""
+        weighed = self._weigh(document, values)
+        tags = bytes(self._is_tag(weighed, item, value)
+                     for item, value in zip(document.candidates, values, strict=True))
+        return Classified(document.path, weighed.kind, _Decided(self, document, values, tags))
+
+    def _weigh(self, document: DocumentScores, values: list[float]) -> _Weighed:
+        """What the decision of each of the document's candidates depends on besides its own score
+        (``values``: each candidate's score against its baseline)."""
         settings = self.settings
+        column = self.column
         recorded = {(item.framework, item.requirement) for item in document.candidates
                     if document.activity
                     and document.activity in self.records_of[column[(item.framework, item.requirement)]]}
@@ -149,12 +163,10 @@ class Decider:
             kind = Kind(OUT_OF_SCOPE, (f"mainly about {document.scope.regime.lower()}",) + kind.signals[:1])
         best: dict[str, float] = {}
         main_class: dict[str, str] = {}  # the label class (ISO clause, CMMI area) of each framework's best
-        for item in document.candidates:
-            position = column[(item.framework, item.requirement)]
-            value = lifted[position]
+        for item, value in zip(document.candidates, values, strict=True):
             if value > best.get(item.framework, -1.0):
                 best[item.framework] = value
-                main_class[item.framework] = self.label_classes[position]
+                main_class[item.framework] = self.label_classes[column[(item.framework, item.requirement)]]
         record_frameworks = {framework for framework, _ in recorded}
         # What does not depend on the score is checked once per framework, not once per candidate.
         document_checks = {framework: self._document_checks(document, kind, other_record=framework in record_frameworks,
@@ -163,32 +175,40 @@ class Decider:
         # The first check each framework's document checks fail (None: they all pass).
         document_failed = {framework: next((check for check in checks if not check.passed), None)
                            for framework, checks in document_checks.items()}
-        decided = []
-        for item in document.candidates:
-            key = (item.framework, item.requirement)
-            if key in recorded:
-                record = Check("record rule", True, f"a record of {document.activity}")
-                decided.append(_evidence(item, tag=True, decision=record.detail, checks=(record,)))
-                continue
-            position = column[key]
-            sibling = self.label_classes[position] == main_class[item.framework]
-            decided.append(self._decided(item, document_checks[item.framework], document_failed[item.framework],
-                                         lifted[position], best[item.framework], sibling=sibling))
-        return Classified(document.path, kind, tuple(decided))
+        return _Weighed(kind, recorded, best, main_class, document_checks, document_failed)
 
-    def _decided(self, item: Evidence, document_checks: tuple[Check, ...], document_failed: Check | None,
-                 value: float, framework_best: float, *, sibling: bool) -> Evidence:
+    def _is_tag(self, weighed: _Weighed, item: Evidence, value: float) -> bool:
+        """Whether every check of :meth:`_decided` passes, without writing them."""
+        if (item.framework, item.requirement) in weighed.recorded:
+            return True
+        if weighed.document_failed[item.framework] is not None:
+            return False
+        best = weighed.best[item.framework]
+        return value >= self.settings.evidence_floor and value >= self._share(weighed, item) * best
+
+    def _share(self, weighed: _Weighed, item: Evidence) -> float:
+        """How much of the framework's best score the candidate needs: less for the other
+        requirements of the best one's clause or practice area."""
+        label = self.label_classes[self.column[(item.framework, item.requirement)]]
+        sibling = label == weighed.main_class[item.framework]
+        return self.settings.sibling_cutoff if sibling else self.settings.relative_cutoff
+
+    def _decided(self, document: DocumentScores, weighed: _Weighed, item: Evidence, value: float) -> Evidence:
         """The candidate decided: a tag when every check passes; why, from the first that fails or
         else the last. Only that check's words are written here; the others (``explain`` shows
         them all) when the evidence's checks are read (:class:`_Checks`)."""
-        checks = _Checks(self, document_checks, value, framework_best, sibling)
+        if (item.framework, item.requirement) in weighed.recorded:
+            record = Check("record rule", True, f"a record of {document.activity}")
+            return _evidence(item, tag=True, decision=record.detail, checks=(record,))
+        framework_best = weighed.best[item.framework]
+        cutoff = self._share(weighed, item) * framework_best
+        checks = _Checks(self, weighed.document_checks[item.framework], value, framework_best, cutoff)
+        document_failed = weighed.document_failed[item.framework]
         if document_failed is not None:
             return _evidence(item, tag=False, decision=document_failed.detail, checks=checks)
-        settings = self.settings
-        share = settings.sibling_cutoff if sibling else settings.relative_cutoff
-        if value < settings.evidence_floor:
+        if value < self.settings.evidence_floor:
             return _evidence(item, tag=False, decision=self._baseline_check(value).detail, checks=checks)
-        main = self._main_check(value, framework_best, share * framework_best)
+        main = self._main_check(value, framework_best, cutoff)
         return _evidence(item, tag=main.passed, decision=main.detail, checks=checks)
 
     def _document_checks(self, document: DocumentScores, kind: Kind, *, other_record: bool,
@@ -213,12 +233,9 @@ class Decider:
                   "of this framework"),
         )
 
-    def _score_checks(self, value: float, framework_best: float, *, sibling: bool) -> tuple[Check, ...]:
-        """The last steps of the decision, on the score itself. ``sibling``: the requirement belongs
-        to the clause or practice area of the document's best one."""
-        settings = self.settings
-        share = settings.sibling_cutoff if sibling else settings.relative_cutoff
-        return self._baseline_check(value), self._main_check(value, framework_best, share * framework_best)
+    def _score_checks(self, value: float, framework_best: float, cutoff: float) -> tuple[Check, ...]:
+        """The last steps of the decision, on the score itself (``cutoff``: see :meth:`_share`)."""
+        return self._baseline_check(value), self._main_check(value, framework_best, cutoff)
 
     def _baseline_check(self, value: float) -> Check:
         floor = self.settings.evidence_floor
@@ -236,23 +253,106 @@ class Decider:
         return Check("main subject", value >= cutoff, main)
 
 
+@dataclass(frozen=True)
+class _Weighed:
+    """What the decision of a document's candidates depends on besides each one's own score."""
+
+    kind: Kind
+    recorded: set[tuple[str, str]]  # the requirements the document is a record for
+    best: dict[str, float]  # each framework's best score against its baseline
+    main_class: dict[str, str]  # the label class (ISO clause, CMMI area) of each framework's best
+    document_checks: dict[str, tuple[Check, ...]]  # each framework's checks that do not depend on the score
+    document_failed: dict[str, Check | None]  # the first of those that fails
+
+
+class _Decided(Sequence[Evidence]):
+    """A document's candidates decided, each written out (:meth:`Decider._decided`) when it is
+    read: a report reads the tags and a few near misses (:func:`reported`) of a collection's hundreds
+    of thousands of candidates, ``explain`` the candidates of one document."""
+
+    __slots__ = ("_decider", "_document", "_values", "tags")
+
+    def __init__(self, decider: Decider, document: DocumentScores, values: list[float], tags: bytes):
+        self._decider, self._document, self._values = decider, document, values
+        self.tags = tags  # 1 where the candidate at that position is a tag
+
+    @property
+    def candidates(self) -> Sequence[Evidence]:
+        """The candidates undecided."""
+        return self._document.candidates
+
+    def _weighed(self) -> _Weighed:
+        return self._decider._weigh(self._document, self._values)  # noqa: SLF001 - its own decider's
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return tuple(self)[index]
+        candidates = self._document.candidates
+        return self._decider._decided(self._document, self._weighed(), candidates[index], self._values[index])  # noqa: SLF001
+
+    def __iter__(self) -> Iterator[Evidence]:
+        weighed, decider = self._weighed(), self._decider
+        for item, value in zip(self._document.candidates, self._values, strict=True):
+            yield decider._decided(self._document, weighed, item, value)  # noqa: SLF001 - its own decider's
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __eq__(self, other: object) -> bool:
+        return tuple(self) == tuple(other) if isinstance(other, Sequence) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return repr(tuple(self))
+
+
+def reported(classified: Iterable[Classified], near_misses: int) -> list[Evidence]:
+    """What a gap report weighs of a collection's decided candidates: every tag, and for each
+    requirement the ``near_misses`` best candidates that are not tags (by score, then path: the
+    order a report lists them in). Only these are written out."""
+    tags: list[Evidence] = []
+    closest: dict[tuple[str, str], list[tuple[float, str, int, Sequence[Evidence]]]] = {}
+    for document in classified:
+        decided = document.evidence
+        candidates, flags = ((decided.candidates, decided.tags) if isinstance(decided, _Decided)
+                             else (decided, [e.tag for e in decided]))
+        for index, (item, tag) in enumerate(zip(candidates, flags, strict=True)):
+            if tag:
+                tags.append(decided[index])
+                continue
+            near = closest.setdefault((item.framework, item.requirement), [])
+            near.append((-item.score, item.path, index, decided))
+            if len(near) > 4 * near_misses:  # keep the list short: the best few are all it is for
+                near.sort(key=_rank)
+                del near[near_misses:]
+    misses = [decided[index] for near in closest.values()
+              for _, _, index, decided in sorted(near, key=_rank)[:near_misses]]
+    return tags + misses
+
+
+def _rank(entry: tuple) -> tuple[float, str]:
+    return entry[0], entry[1]
+
+
 class _Checks(Sequence[Check]):
     """A decided candidate's checks, in order, written out when first read: a report reads only
     the decision (``Evidence.decision``), and a collection has hundreds of thousands of candidates.
     Equal to the tuple of the same checks."""
 
-    __slots__ = ("_built", "_decider", "_document_checks", "_framework_best", "_sibling", "_value")
+    __slots__ = ("_built", "_cutoff", "_decider", "_document_checks", "_framework_best", "_value")
 
     def __init__(self, decider: Decider, document_checks: tuple[Check, ...], value: float, framework_best: float,
-                 sibling: bool):
+                 cutoff: float):
         self._decider, self._document_checks = decider, document_checks
-        self._value, self._framework_best, self._sibling = value, framework_best, sibling
+        self._value, self._framework_best, self._cutoff = value, framework_best, cutoff
         self._built: tuple[Check, ...] | None = None
 
     def _checks(self) -> tuple[Check, ...]:
         if self._built is None:
             self._built = self._document_checks + self._decider._score_checks(  # noqa: SLF001 - its own decider's
-                self._value, self._framework_best, sibling=self._sibling)
+                self._value, self._framework_best, self._cutoff)
         return self._built
 
     def __getitem__(self, index):

@@ -19,11 +19,11 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
-from gapscan.classifiers.decision import Classified, Decider, DocumentScores, TaggerSettings
+from gapscan.classifiers.decision import Classified, Decider, DocumentScores, TaggerSettings, reported
 from gapscan.classifiers.labels import LabelsError, load_labels
 from gapscan.classifiers.models import default_model
 from gapscan.mappings import Catalog, bundled_crosswalks, load_catalogs
-from gapscan.reports.assess import AssessmentInputs, assess
+from gapscan.reports.assess import MAX_NEAR_MISSES, AssessmentInputs, assess
 from gapscan.reports.model import DocumentEntry, FrameworkResult, GapReport, HistoryPoint, NotRead, Tag
 from gapscan.scanner.common.clock import now_stamp
 from gapscan.scanner.common.collection import collection_paused
@@ -81,7 +81,7 @@ class ScanStats:
 class ScanResult:
     report: GapReport
     stats: ScanStats
-    evidence: tuple[Evidence, ...]
+    evidence: tuple[Evidence, ...]  # what the report weighed: every tag and the near misses it lists
 
 
 _LEADING = ("iso9001-2015", "cmmi-v2-dev")
@@ -433,7 +433,7 @@ class Scanner:
         """Assess every framework on the current evidence."""
         results = [self.results[p] for p in sorted(self.results)]
         classified = self.classified()
-        evidence = [e for document in classified for e in document.evidence]
+        evidence = self.reported_evidence()
         today = today or date.today()
         dates = {r.document.path: _content_date(r, self.commit_dates, today) for r in results}
         kinds = {document.path: document.kind for document in classified}
@@ -492,8 +492,9 @@ class Scanner:
             self._classified = self.decider.decide([self.scores[p] for p in sorted(self.scores)])
         return self._classified
 
-    def all_evidence(self) -> tuple[Evidence, ...]:
-        return tuple(e for document in self.classified() for e in document.evidence)
+    def reported_evidence(self) -> list[Evidence]:
+        """The decided candidates a report weighs: every tag, and the near misses it can list."""
+        return reported(self.classified(), MAX_NEAR_MISSES)
 
 
 def scan(
@@ -516,7 +517,7 @@ def scan(
         with collection_paused():
             report = scanner.report(today)
             report = scanner.record(report)
-            evidence = scanner.all_evidence()
+            evidence = tuple(scanner.reported_evidence())
     return ScanResult(report, replace(stats, seconds=time.monotonic() - started), evidence)
 
 

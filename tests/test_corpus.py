@@ -5,6 +5,7 @@ The corpus is not part of this repository (it is not ours to redistribute); thes
 """
 
 import csv
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from gapscan.reports.html import render_html
 from gapscan.reports.inert import md_text
 from gapscan.reports.markdown import render_markdown
 from gapscan.scanner.config import Config
-from gapscan.scanner.pipeline import scan
+from gapscan.scanner.pipeline import Scanner, scan
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 # Skipped when ../shared/corpus is absent (tests/conftest.py); slow: the module's first test scans the whole corpus.
@@ -139,3 +140,19 @@ def test_a_folder_of_templates_covers_no_requirement_that_asks_for_records(corpu
                 assert verdict.status != "covered", (framework.id, verdict.id, verdict.reason)
             if verdict.status == "partial":
                 assert "template" in verdict.reason, verdict.reason
+
+
+def test_a_report_weighs_every_tag_and_only_the_near_misses_it_lists(corpus_scan, corpus_index, monkeypatch):
+    """A collection's candidates are decided without writing each one out: the report built from
+    its tags and listed near misses is the one every decided candidate gives."""
+    with Scanner(CORPUS, Config(), index_path=corpus_index, jobs=2) as scanner:
+        scanner.sync()
+        every = [e for document in scanner.classified() for e in document.evidence]
+        reported = scanner.reported_evidence()
+        assert all(e.tag == all(check.passed for check in e.checks) for e in every)
+        assert [e for e in reported if e.tag] == [e for e in every if e.tag]
+        assert len(reported) < len(every) / 3
+        today = date(2026, 11, 25)
+        weighed = replace(scanner.report(today), generated_at="")
+        monkeypatch.setattr(scanner, "reported_evidence", lambda: every)
+        assert replace(scanner.report(today), generated_at="") == weighed
