@@ -5,6 +5,9 @@ profiles or the supervised model, so a rescan whose scores are all cached never 
 
 from __future__ import annotations
 
+import json
+import zlib
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -67,7 +70,94 @@ class DocumentScores:
     scope: Scope
     activity: str | None  # the activity the document is a record of ("training"), by its name
     content_words: int
-    candidates: tuple[Evidence, ...]  # every requirement scoring at least the near-miss floor, untagged
+    candidates: Candidates  # every requirement scoring at least the near-miss floor, untagged
+
+
+class _WrittenWhenRead(Sequence[Evidence]):
+    """Evidence held in another form and written out (``written``) only where it is read; equal
+    to the tuple of the same evidence."""
+
+    __slots__ = ()
+
+    def written(self, indices: Sequence[int]) -> list[Evidence]:
+        raise NotImplementedError
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return tuple(self)[index]
+        return self.written([range(len(self))[index]])[0]
+
+    def __iter__(self) -> Iterator[Evidence]:
+        return iter(self.written(range(len(self))))
+
+    def __eq__(self, other: object) -> bool:
+        return tuple(self) == tuple(other) if isinstance(other, Sequence) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({tuple(self)!r})"
+
+
+# The requirement keys of every document's candidates, held once (see Candidates).
+_KEYS: dict[tuple[str, str], tuple[str, str]] = {}
+
+
+class Candidates(_WrittenWhenRead):
+    """A document's candidates, held compactly: a collection's decision reads only each one's
+    requirement (``keys``) and score (``scores``), so those are all that is held as values; the
+    section and terms behind each (``details``) are kept compressed and read where a candidate is
+    written out as :class:`Evidence`. Equal to the tuple of the same evidence."""
+
+    __slots__ = ("_details", "keys", "path", "scores")
+
+    def __init__(self, path: str, keys: Iterable[tuple[str, str]], scores: Iterable[float],
+                 details: bytes | tuple[tuple[str, tuple[str, ...]], ...]):
+        self.path = path
+        self.keys = tuple(_KEYS.setdefault(key, key) for key in keys)  # (framework, requirement)
+        self.scores = array("d", scores)
+        self._details = details  # (locator, terms) of each candidate, or those as compressed JSON
+
+    @classmethod
+    def of(cls, path: str, evidence: Iterable[Evidence]) -> Candidates:
+        items = tuple(evidence)
+        return cls(path, ((e.framework, e.requirement) for e in items), (e.score for e in items),
+                   tuple((e.locator, tuple(e.terms)) for e in items))
+
+    def details(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """Each candidate's locator and terms."""
+        if isinstance(self._details, bytes):
+            return tuple((locator, tuple(terms)) for locator, terms in json.loads(zlib.decompress(self._details)))
+        return self._details
+
+    def packed_details(self) -> bytes:
+        """The details as stored: compressed JSON."""
+        if isinstance(self._details, bytes):
+            return self._details
+        return zlib.compress(json.dumps(self._details, ensure_ascii=False, separators=(",", ":")).encode())
+
+    def only(self, frameworks: Iterable[str]) -> Candidates:
+        """The candidates for these frameworks."""
+        wanted = set(frameworks)
+        kept = [i for i, (framework, _) in enumerate(self.keys) if framework in wanted]
+        if len(kept) == len(self.keys):
+            return self
+        details = self.details()
+        return Candidates(self.path, (self.keys[i] for i in kept), (self.scores[i] for i in kept),
+                          tuple(details[i] for i in kept))
+
+    def written(self, indices: Sequence[int]) -> list[Evidence]:
+        """The candidates at these positions as evidence, their details read once."""
+        details = self.details()
+        return [self._evidence(i, details[i]) for i in indices]
+
+    def _evidence(self, index: int, detail: tuple[str, tuple[str, ...]]) -> Evidence:
+        framework, requirement = self.keys[index]
+        return Evidence(self.path, framework, requirement, self.scores[index], detail[0], detail[1])
+
+    def __len__(self) -> int:
+        return len(self.keys)
 
 
 @dataclass(frozen=True)
@@ -108,11 +198,10 @@ class Decider:
         """Which of these documents' scores are evidence, weighed against the whole collection."""
         settings = self.settings
         column = self.column
-        positions = [[column[(item.framework, item.requirement)] for item in document.candidates]
-                     for document in documents]
+        positions = [[column[key] for key in document.candidates.keys] for document in documents]
         scores = np.zeros((len(documents), len(self.keys)), dtype=np.float64)
         for row, (document, columns) in enumerate(zip(documents, positions, strict=True)):
-            scores[row, columns] = [item.score for item in document.candidates]
+            scores[row, columns] = document.candidates.scores
         baseline = np.zeros(len(self.keys))
         for framework in self.frameworks:
             ours = np.array([fw == framework for fw, _ in self.keys])
@@ -143,18 +232,17 @@ class Decider:
         """The document's kind and which of its candidates are tags; each candidate's decision, in
         words, is written when it is read (:class:`_Decided`)."""
         weighed = self._weigh(document, values)
-        tags = bytes(self._is_tag(weighed, item, value)
-                     for item, value in zip(document.candidates, values, strict=True))
-        return Classified(document.path, weighed.kind, _Decided(self, document, values, tags))
+        keys = document.candidates.keys
+        tags = bytes(self._is_tag(weighed, key, value) for key, value in zip(keys, values, strict=True))
+        return Classified(document.path, weighed.kind, _Decided(self, document, array("d", values), tags))
 
-    def _weigh(self, document: DocumentScores, values: list[float]) -> _Weighed:
+    def _weigh(self, document: DocumentScores, values: Sequence[float]) -> _Weighed:
         """What the decision of each of the document's candidates depends on besides its own score
         (``values``: each candidate's score against its baseline)."""
         settings = self.settings
         column = self.column
-        recorded = {(item.framework, item.requirement) for item in document.candidates
-                    if document.activity
-                    and document.activity in self.records_of[column[(item.framework, item.requirement)]]}
+        keys = document.candidates.keys
+        recorded = {key for key in keys if document.activity and document.activity in self.records_of[column[key]]}
         in_scope = {f for f in self.frameworks if document.scope.margin(f) >= settings.scope_margin}
         kind = document.kind
         if recorded:
@@ -163,10 +251,11 @@ class Decider:
             kind = Kind(OUT_OF_SCOPE, (f"mainly about {document.scope.regime.lower()}",) + kind.signals[:1])
         best: dict[str, float] = {}
         main_class: dict[str, str] = {}  # the label class (ISO clause, CMMI area) of each framework's best
-        for item, value in zip(document.candidates, values, strict=True):
-            if value > best.get(item.framework, -1.0):
-                best[item.framework] = value
-                main_class[item.framework] = self.label_classes[column[(item.framework, item.requirement)]]
+        for key, value in zip(keys, values, strict=True):
+            framework = key[0]
+            if value > best.get(framework, -1.0):
+                best[framework] = value
+                main_class[framework] = self.label_classes[column[key]]
         record_frameworks = {framework for framework, _ in recorded}
         # What does not depend on the score is checked once per framework, not once per candidate.
         document_checks = {framework: self._document_checks(document, kind, other_record=framework in record_frameworks,
@@ -177,20 +266,19 @@ class Decider:
                            for framework, checks in document_checks.items()}
         return _Weighed(kind, recorded, best, main_class, document_checks, document_failed)
 
-    def _is_tag(self, weighed: _Weighed, item: Evidence, value: float) -> bool:
+    def _is_tag(self, weighed: _Weighed, key: tuple[str, str], value: float) -> bool:
         """Whether every check of :meth:`_decided` passes, without writing them."""
-        if (item.framework, item.requirement) in weighed.recorded:
+        if key in weighed.recorded:
             return True
-        if weighed.document_failed[item.framework] is not None:
+        framework = key[0]
+        if weighed.document_failed[framework] is not None:
             return False
-        best = weighed.best[item.framework]
-        return value >= self.settings.evidence_floor and value >= self._share(weighed, item) * best
+        return value >= self.settings.evidence_floor and value >= self._share(weighed, key) * weighed.best[framework]
 
-    def _share(self, weighed: _Weighed, item: Evidence) -> float:
+    def _share(self, weighed: _Weighed, key: tuple[str, str]) -> float:
         """How much of the framework's best score the candidate needs: less for the other
         requirements of the best one's clause or practice area."""
-        label = self.label_classes[self.column[(item.framework, item.requirement)]]
-        sibling = label == weighed.main_class[item.framework]
+        sibling = self.label_classes[self.column[key]] == weighed.main_class[key[0]]
         return self.settings.sibling_cutoff if sibling else self.settings.relative_cutoff
 
     def _decided(self, document: DocumentScores, weighed: _Weighed, item: Evidence, value: float) -> Evidence:
@@ -201,7 +289,7 @@ class Decider:
             record = Check("record rule", True, f"a record of {document.activity}")
             return _evidence(item, tag=True, decision=record.detail, checks=(record,))
         framework_best = weighed.best[item.framework]
-        cutoff = self._share(weighed, item) * framework_best
+        cutoff = self._share(weighed, (item.framework, item.requirement)) * framework_best
         checks = _Checks(self, weighed.document_checks[item.framework], value, framework_best, cutoff)
         document_failed = weighed.document_failed[item.framework]
         if document_failed is not None:
@@ -265,71 +353,68 @@ class _Weighed:
     document_failed: dict[str, Check | None]  # the first of those that fails
 
 
-class _Decided(Sequence[Evidence]):
+class _Decided(_WrittenWhenRead):
     """A document's candidates decided, each written out (:meth:`Decider._decided`) when it is
     read: a report reads the tags and a few near misses (:func:`reported`) of a collection's hundreds
     of thousands of candidates, ``explain`` the candidates of one document."""
 
     __slots__ = ("_decider", "_document", "_values", "tags")
 
-    def __init__(self, decider: Decider, document: DocumentScores, values: list[float], tags: bytes):
+    def __init__(self, decider: Decider, document: DocumentScores, values: array, tags: bytes):
         self._decider, self._document, self._values = decider, document, values
         self.tags = tags  # 1 where the candidate at that position is a tag
 
     @property
-    def candidates(self) -> Sequence[Evidence]:
+    def candidates(self) -> Candidates:
         """The candidates undecided."""
         return self._document.candidates
 
-    def _weighed(self) -> _Weighed:
-        return self._decider._weigh(self._document, self._values)  # noqa: SLF001 - its own decider's
-
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return tuple(self)[index]
-        candidates = self._document.candidates
-        return self._decider._decided(self._document, self._weighed(), candidates[index], self._values[index])  # noqa: SLF001
-
-    def __iter__(self) -> Iterator[Evidence]:
-        weighed, decider = self._weighed(), self._decider
-        for item, value in zip(self._document.candidates, self._values, strict=True):
-            yield decider._decided(self._document, weighed, item, value)  # noqa: SLF001 - its own decider's
+    def written(self, indices: Sequence[int]) -> list[Evidence]:
+        """The candidates at these positions decided."""
+        weighed = self._decider._weigh(self._document, self._values)  # noqa: SLF001 - its own decider's
+        items = self._document.candidates.written(indices)
+        return [self._decider._decided(self._document, weighed, item, self._values[index])  # noqa: SLF001
+                for index, item in zip(indices, items, strict=True)]
 
     def __len__(self) -> int:
         return len(self._values)
-
-    def __eq__(self, other: object) -> bool:
-        return tuple(self) == tuple(other) if isinstance(other, Sequence) else NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(tuple(self))
-
-    def __repr__(self) -> str:
-        return repr(tuple(self))
 
 
 def reported(classified: Iterable[Classified], near_misses: int) -> list[Evidence]:
     """What a gap report weighs of a collection's decided candidates: every tag, and for each
     requirement the ``near_misses`` best candidates that are not tags (by score, then path: the
     order a report lists them in). Only these are written out."""
-    tags: list[Evidence] = []
-    closest: dict[tuple[str, str], list[tuple[float, str, int, Sequence[Evidence]]]] = {}
-    for document in classified:
-        decided = document.evidence
-        candidates, flags = ((decided.candidates, decided.tags) if isinstance(decided, _Decided)
-                             else (decided, [e.tag for e in decided]))
-        for index, (item, tag) in enumerate(zip(candidates, flags, strict=True)):
+    documents = [document.evidence for document in classified]
+    tags: list[tuple[int, int]] = []  # (document, candidate) positions
+    closest: dict[tuple[str, str], list[tuple[float, str, int, int]]] = {}
+    for number, decided in enumerate(documents):
+        if isinstance(decided, _Decided):
+            candidates = decided.candidates
+            path, keys, scores, flags = candidates.path, candidates.keys, candidates.scores, decided.tags
+        else:
+            path = decided[0].path if decided else ""
+            keys = tuple((e.framework, e.requirement) for e in decided)
+            scores, flags = array("d", (e.score for e in decided)), bytes(e.tag for e in decided)
+        for index, (key, score, tag) in enumerate(zip(keys, scores, flags, strict=True)):
             if tag:
-                tags.append(decided[index])
+                tags.append((number, index))
                 continue
-            near = closest.setdefault((item.framework, item.requirement), [])
-            near.append((-item.score, item.path, index, decided))
+            near = closest.setdefault(key, [])
+            near.append((-score, path, number, index))
             if len(near) > 4 * near_misses:  # keep the list short: the best few are all it is for
                 near.sort(key=_rank)
                 del near[near_misses:]
-    misses = [decided[index] for near in closest.values()
-              for _, _, index, decided in sorted(near, key=_rank)[:near_misses]]
-    return tags + misses
+    misses = [(number, index) for near in closest.values()
+              for _, _, number, index in sorted(near, key=_rank)[:near_misses]]
+    wanted: dict[int, list[int]] = {}
+    for number, index in tags + misses:
+        wanted.setdefault(number, []).append(index)
+    written: dict[tuple[int, int], Evidence] = {}
+    for number, indices in wanted.items():  # each document's details read once
+        decided = documents[number]
+        items = decided.written(indices) if isinstance(decided, _Decided) else [decided[i] for i in indices]
+        written.update(zip(((number, index) for index in indices), items, strict=True))
+    return [written[position] for position in tags + misses]
 
 
 def _rank(entry: tuple) -> tuple[float, str]:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gapscan.classifiers.analysis import SurfaceForms, analyzer, path_words
-from gapscan.classifiers.decision import Classified, Decider, DocumentScores, TaggerSettings
+from gapscan.classifiers.decision import Candidates, Classified, Decider, DocumentScores, TaggerSettings
 from gapscan.classifiers.doctype import document_kind, record_of
 from gapscan.classifiers.labels import label_class
 from gapscan.classifiers.profiles import profile_text
@@ -187,7 +187,7 @@ class Tagger(Decider):
             scope=self._scope(scope_language).scope(read.counts[(0, scope_language)]) if scope_language else _NO_SCOPE,
             activity=activity,
             content_words=_content_words(own_text, own_words),
-            candidates=tuple(candidates),
+            candidates=Candidates.of(extract.document.path, candidates),
         )
 
     def read(self, extract: Extract) -> Reading:

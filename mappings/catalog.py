@@ -245,8 +245,27 @@ def _describe(path: Path, data: dict, error: jsonschema.ValidationError) -> str:
     return ": ".join(parts)
 
 
+# Catalogs read, by file and its state: a scan reads each several times (its options are
+# checked before the scan, the crosswalks name the bundled ones), a watch service at every batch.
+_READ: dict[tuple[str, int, int], Catalog] = {}
+_READ_KEPT = 64
+
+
 def load_catalog(path: str | Path) -> Catalog:
     path = Path(path)
+    try:
+        status = path.stat()
+    except OSError:
+        return _load_catalog(path)  # which says why it cannot be read
+    key = (str(path.absolute()), status.st_mtime_ns, status.st_size)
+    if key not in _READ:
+        if len(_READ) >= _READ_KEPT:
+            _READ.clear()
+        _READ[key] = _load_catalog(path)
+    return _READ[key]
+
+
+def _load_catalog(path: Path) -> Catalog:
     data = _read_toml(path, "catalog_schema.json")
     requirements = tuple(
         Requirement(

@@ -56,7 +56,7 @@ CREATE TABLE IF NOT EXISTS extracts (
     sections BLOB,                 -- zlib-compressed JSON: [[locator, text, language], ...]
     PRIMARY KEY (sha256, extractor)
 );
-CREATE TABLE IF NOT EXISTS scores (   -- classifier scores (Tagger.score), compressed JSON
+CREATE TABLE IF NOT EXISTS scores (   -- classifier scores (Tagger.score), as scanner/scoring.py stores them
     path TEXT NOT NULL,
     sha256 TEXT NOT NULL,
     fingerprint TEXT NOT NULL,
@@ -181,7 +181,7 @@ _COMPRESSION = 6  # zlib level: text shrinks about fourfold; higher levels gain 
 
 
 def pack(value: object) -> bytes:
-    """JSON, compressed: how text and scores are stored."""
+    """JSON, compressed: how text is stored."""
     return zlib.compress(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), _COMPRESSION)
 
 
@@ -425,10 +425,10 @@ class Index:
         return row is not None
 
     @_guarded
-    def cached_scores_of(self, documents: list[tuple[str, str]], fingerprint: str) -> dict[tuple[str, str], list]:
+    def cached_scores_of(self, documents: list[tuple[str, str]], fingerprint: str) -> dict[tuple[str, str], bytes]:
         """The scores stored under this fingerprint for these (path, content hash) pairs, as stored,
         by pair; a pair without stored scores is left out. One query for many documents."""
-        found: dict[tuple[str, str], list] = {}
+        found: dict[tuple[str, str], bytes] = {}
         wanted = set(documents)
         for first in range(0, len(documents), _QUERY_BATCH):
             keys = [_key(path) for path, _ in documents[first:first + _QUERY_BATCH]]
@@ -440,19 +440,19 @@ class Index:
             for path, sha256, payload in rows:
                 pair = (_path(path), sha256)
                 if pair in wanted:
-                    found[pair] = unpack(payload)
+                    found[pair] = payload
         return found
 
     @_guarded
-    def store_scores(self, scores: list[tuple[str, str, list]], fingerprint: str) -> None:
-        """Store (path, content hash, scores as JSON values) under this fingerprint; the scores of
+    def store_scores(self, scores: list[tuple[str, str, bytes]], fingerprint: str) -> None:
+        """Store (path, content hash, scores as stored) under this fingerprint; the scores of
         a path's earlier content go."""
         self._db.executemany(
             "DELETE FROM scores WHERE path=? AND sha256!=?", [(_key(path), sha256) for path, sha256, _ in scores]
         )
         self._db.executemany(
             "INSERT OR REPLACE INTO scores VALUES (?, ?, ?, ?)",
-            [(_key(path), sha256, fingerprint, pack(value)) for path, sha256, value in scores],
+            [(_key(path), sha256, fingerprint, stored) for path, sha256, stored in scores],
         )
         self._db.commit()
 

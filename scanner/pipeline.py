@@ -47,7 +47,7 @@ from gapscan.scanner.extract import EXTRACTOR_VERSION, Known, Scored, extract_al
 from gapscan.scanner.extract.cluster import cluster_address, extract_on_cluster
 from gapscan.scanner.extract.guards import TOO_LARGE, too_large
 from gapscan.scanner.index import Index, KnownContent, StoredExtract, default_index_path
-from gapscan.scanner.scoring import Scorer, fingerprint, scores_from_json, scores_to_json
+from gapscan.scanner.scoring import Scorer, fingerprint, scores_from_stored, stored_scores
 
 if TYPE_CHECKING:
     from gapscan.classifiers.supervised import SupervisedModel
@@ -172,6 +172,7 @@ class Scanner:
         self.results: dict[str, ExtractResult] = {}
         self.scores: dict[str, DocumentScores] = {}
         self._classified: list[Classified] | None = None  # decided over ``scores`` as they are (None: changed since)
+        self._reported: tuple[list[Classified], list[Evidence]] | None = None  # of which classified
         self.git = False  # whether the root is read as a git work tree (tracked files only)
         self.commit_dates: dict[str, str] = {}
         self.folder_warnings: tuple[str, ...] = ()
@@ -308,7 +309,7 @@ class Scanner:
 
         fresh: list[ExtractResult] = []
         hashed: list[Document] = []
-        scored: list[tuple[str, str, list]] = []
+        scored: list[tuple[str, str, bytes]] = []
         held_chars = 0  # of text in ``fresh``
         done = 0
         inside = str(self.root) if self.confined else None
@@ -345,7 +346,7 @@ class Scanner:
             self._score_all(ready)
         return len(todo) - len(hashed)
 
-    def _keep(self, fresh: list[ExtractResult], scored: list[tuple[str, str, list]]) -> None:
+    def _keep(self, fresh: list[ExtractResult], scored: list[tuple[str, str, bytes]]) -> None:
         """Store freshly read documents and their scores in the index, and hold them without their
         text; a document its worker did not score is scored here."""
         held = self.index.store(fresh, EXTRACTOR_VERSION)
@@ -360,7 +361,7 @@ class Scanner:
         for result in held:
             self.results[result.document.path] = result
             if result.document.path in from_workers:
-                self._keep_scores(result, scores_from_json(result.document.path, from_workers[result.document.path]))
+                self._keep_scores(result, scores_from_stored(result.document.path, from_workers[result.document.path]))
             else:
                 unscored.append(result)
         self._score_all(unscored)
@@ -368,8 +369,8 @@ class Scanner:
     def _score_all(self, results: list[ExtractResult]) -> None:
         """Hold these results and their scores: taken from the index where it has them under the
         current fingerprint, else computed here (from the text in the index) and stored."""
-        computed: list[tuple[str, str, list]] = []
-        known: dict[tuple[str, str], list] = {}
+        computed: list[tuple[str, str, bytes]] = []
+        known: dict[tuple[str, str], bytes] = {}
         for done, result in enumerate(results, 1):
             path = result.document.path
             self.results[path] = result
@@ -385,10 +386,10 @@ class Scanner:
                 stored = known.get((path, result.document.sha256)) if cacheable else None
                 if stored is None:
                     assert isinstance(result, Extract)  # an unreadable document has no readers
-                    stored = scores_to_json(self.tagger.score(result))
+                    stored = stored_scores(self.tagger.score(result))
                     if cacheable:
                         computed.append((path, result.document.sha256, stored))
-                self._keep_scores(result, scores_from_json(path, stored))
+                self._keep_scores(result, scores_from_stored(path, stored))
             if len(computed) >= _STORE_BATCH:
                 self.index.store_scores(computed, self.fingerprint)
                 computed = []
@@ -422,7 +423,7 @@ class Scanner:
             self._classified = None
             return
         self._classified = None
-        self.scores[path] = replace(scores, candidates=tuple(e for e in scores.candidates if e.framework in readers))
+        self.scores[path] = replace(scores, candidates=scores.candidates.only(readers))
 
     def _readers(self, result: ExtractResult) -> list[Catalog]:
         if not isinstance(result, Extract):
@@ -494,7 +495,10 @@ class Scanner:
 
     def reported_evidence(self) -> list[Evidence]:
         """The decided candidates a report weighs: every tag, and the near misses it can list."""
-        return reported(self.classified(), MAX_NEAR_MISSES)
+        classified = self.classified()
+        if self._reported is None or self._reported[0] is not classified:
+            self._reported = (classified, reported(classified, MAX_NEAR_MISSES))
+        return self._reported[1]
 
 
 def scan(

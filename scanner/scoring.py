@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
+import zlib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -22,12 +24,11 @@ from sys import intern
 from typing import TYPE_CHECKING
 
 import numpy as np
-from gapscan.classifiers.decision import DocumentScores, TaggerSettings
+from gapscan.classifiers.decision import Candidates, DocumentScores, TaggerSettings
 from gapscan.classifiers.doctype import Kind
 from gapscan.classifiers.scope import Scope
 from gapscan.mappings import Catalog
 from gapscan.scanner.common.documents import Extract
-from gapscan.scanner.common.evidence import Evidence
 from gapscan.scanner.extract import EXTRACTOR_VERSION
 
 if TYPE_CHECKING:  # building a tagger needs scikit-learn, imported only when a document is scored
@@ -42,6 +43,8 @@ _SCORING_SUFFIXES = (".py", ".toml", ".json", ".npz")
 # code does not change a score (its settings do, and are hashed as ``settings``), so changing it
 # does not re-score every document.
 _NOT_SCORING = frozenset({("classifiers", "decision.py")})
+# The stored form of scores (``stored_scores``): scores stored in another form are not read.
+STORED_FORM = 2
 
 
 def fingerprint(catalogs: list[tuple[Catalog, int | None]], settings: TaggerSettings,
@@ -49,7 +52,7 @@ def fingerprint(catalogs: list[tuple[Catalog, int | None]], settings: TaggerSett
     """What, besides the document, its scores depend on, as a hex digest: the inputs of the tagger
     (``Tagger(catalogs, settings, supervised)``), so that it is known without building the tagger."""
     digest = hashlib.sha256()
-    digest.update(f"extractor {EXTRACTOR_VERSION}\n{settings!r}\n".encode())
+    digest.update(f"extractor {EXTRACTOR_VERSION}\nstored {STORED_FORM}\n{settings!r}\n".encode())
     for package in _SCORING_PACKAGES:
         for path in sorted(_package_files(Path(str(resources.files(package))))):
             digest.update(path.name.encode())
@@ -78,33 +81,46 @@ def _package_files(folder: Path) -> list[Path]:
             and (folder.name, path.name) not in _NOT_SCORING]
 
 
-def scores_to_json(scores: DocumentScores) -> list:
-    """The scores as JSON values, without the path (the index row's key). Candidates are never
-    decided yet (``Tagger.score``), so only their scores, sections and terms are kept."""
-    return [
+def stored_scores(scores: DocumentScores) -> bytes:
+    """The scores as stored, without the path (the index row's key): what the decision reads (kind,
+    scope, activity, words, and each candidate's requirement and score) as compressed JSON, then
+    the candidates' sections and terms compressed apart (see :class:`Candidates`). Candidates are
+    never decided yet (``Tagger.score``), so nothing of a decision is kept."""
+    candidates = scores.candidates
+    frameworks = list(dict.fromkeys(framework for framework, _ in candidates.keys))
+    head = _pack([
         [scores.kind.kind, list(scores.kind.signals)],
         [scores.scope.regime, float(scores.scope.regime_similarity),
          [[framework, float(value)] for framework, value in scores.scope.frameworks]],
         scores.activity,
         scores.content_words,
-        [[e.framework, e.requirement, e.score, e.locator, list(e.terms)] for e in scores.candidates],
-    ]
+        frameworks,
+        [frameworks.index(framework) for framework, _ in candidates.keys],
+        [requirement for _, requirement in candidates.keys],
+        list(candidates.scores),
+    ])
+    return len(head).to_bytes(4, "little") + head + candidates.packed_details()
 
 
-def scores_from_json(path: str, value: list) -> DocumentScores:
-    kind, scope, activity, words, candidates = value
+def scores_from_stored(path: str, stored: bytes) -> DocumentScores:
+    split = 4 + int.from_bytes(stored[:4], "little")
+    kind, scope, activity, words, frameworks, framework_of, requirements, scores = json.loads(
+        zlib.decompress(stored[4:split]))
     return DocumentScores(
         path=path,
-        kind=Kind(kind[0], tuple(kind[1])),
-        scope=Scope(scope[0], scope[1], tuple((framework, similarity) for framework, similarity in scope[2])),
-        activity=activity,
+        # Held for every document until the report: the words that repeat across them, once.
+        kind=Kind(intern(kind[0]), tuple(map(intern, kind[1]))),
+        scope=Scope(scope[0] and intern(scope[0]), scope[1],
+                    tuple((intern(framework), similarity) for framework, similarity in scope[2])),
+        activity=activity and intern(activity),
         content_words=words,
-        # Every document's scores are held for the decision: the names they repeat (frameworks,
-        # requirements, terms) are held once, not once per candidate.
-        candidates=tuple(Evidence(path, intern(framework), intern(requirement), score, locator,
-                                  tuple(map(intern, terms)))
-                         for framework, requirement, score, locator, terms in candidates),
+        candidates=Candidates(path, ((frameworks[f], r) for f, r in zip(framework_of, requirements, strict=True)),
+                              scores, stored[split:]),
     )
+
+
+def _pack(value: object) -> bytes:
+    return zlib.compress(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
 
 
 @dataclass(frozen=True)
@@ -137,8 +153,8 @@ class Scorer:
         for language in dict.fromkeys(catalog.languages[0] for catalog, _ in self.catalogs):
             tagger._scope(language)  # noqa: SLF001 - the tagger builds it on first use; here that is the point
 
-    def __call__(self, extract: Extract) -> list:
-        return scores_to_json(self.tagger().score(extract))
+    def __call__(self, extract: Extract) -> bytes:
+        return stored_scores(self.tagger().score(extract))
 
     def __reduce__(self):
         """Pickled with the model's fields (the model's term counter holds a cache that does not

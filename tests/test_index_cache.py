@@ -11,7 +11,8 @@ from gapscan.scanner.config import Config
 from gapscan.scanner.extract import Limits, extract_file
 from gapscan.scanner.index import SCHEMA_VERSION, Index, StoredExtract
 from gapscan.scanner.pipeline import Scanner, scan
-from gapscan.scanner.scoring import scores_from_json, scores_to_json
+from gapscan.scanner import scoring
+from gapscan.scanner.scoring import scores_from_stored, stored_scores
 from fixtures.documents import write_text_file as write
 
 CONTROL = """# Document control procedure
@@ -91,6 +92,19 @@ def test_other_catalog_settings_rescore_from_the_index_without_reading_a_file(tr
     assert fingerprints == (2, 6)  # three documents under each settings' fingerprint
 
 
+def test_scores_stored_in_another_form_are_scored_again_not_misread(tree, tmp_path, monkeypatch):
+    """The stored form's version is part of the fingerprint: scores that an earlier gapscan stored
+    in another form are never read as this one's."""
+    index = tmp_path / "index.sqlite"
+    first = scan(tree, Config(), index_path=index, jobs=2)
+    monkeypatch.setattr(scoring, "STORED_FORM", scoring.STORED_FORM + 1)
+    again = scan(tree, Config(), index_path=index, jobs=2)
+    assert again.stats.extracted == 0
+    assert assessed(again) == assessed(first)
+    with sqlite3.connect(index) as db:
+        assert db.execute("SELECT count(DISTINCT fingerprint), count(*) FROM scores").fetchone() == (2, 6)
+
+
 def test_documents_are_scored_in_the_workers_that_read_them(tree, tmp_path, monkeypatch):
     main = os.getpid()
     score = Tagger.score
@@ -105,7 +119,7 @@ def test_documents_are_scored_in_the_workers_that_read_them(tree, tmp_path, monk
         monkeypatch.undo()
         assert len(scanner.scores) == 3
         for path, scores in scanner.scores.items():  # the same as scoring here, through the stored form
-            assert scores == scores_from_json(path, scores_to_json(scanner.tagger.score(scanner.results[path])))
+            assert scores == scores_from_stored(path, stored_scores(scanner.tagger.score(scanner.results[path])))
 
 
 def test_extracts_are_held_without_their_text_which_stays_in_the_index(tree, tmp_path):

@@ -100,11 +100,11 @@ class Scored:
     """An extract and what the caller's ``scorer`` made of it, in the worker that read it."""
 
     extract: Extract
-    scores: list  # JSON values, as the scorer made them
+    scores: bytes  # as the scorer made them (scanner/scoring.py: stored_scores)
 
 
 # The scorer of this worker process (see ``extract_all``), set when the worker starts.
-_scorer: Callable[[Extract], list] | None = None
+_scorer: Callable[[Extract], bytes] | None = None
 
 
 def extract_file(
@@ -145,7 +145,7 @@ def extract_all(
     inside: str | None = None,
     known: Container[str] | None = None,
     tick: Callable[[], None] | None = None,
-    scorer: Callable[[Extract], list] | None = None,
+    scorer: Callable[[Extract], bytes] | None = None,
 ) -> Iterator[ExtractResult | Known | Scored]:
     """Extract every job in worker processes; yields one result per job as each completes.
 
@@ -345,7 +345,7 @@ def _exit_description(exitcode: int) -> str:
     return f"worker exited with code {exitcode}"
 
 
-def _prepare_worker(max_memory_bytes: int, scorer: Callable[[Extract], list] | None = None) -> None:
+def _prepare_worker(max_memory_bytes: int, scorer: Callable[[Extract], bytes] | None = None) -> None:
     global _scorer  # noqa: PLW0603 - one per worker process, set once as it starts
     _scorer = scorer
     warnings.simplefilter("ignore")

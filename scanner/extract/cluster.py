@@ -47,7 +47,7 @@ def extract_on_cluster(  # noqa: PLR0913 - the arguments of extract_all
     address: str,
     *,
     inside: str | None = None,
-    scorer: Callable[[Extract], list] | None = None,
+    scorer: Callable[[Extract], bytes] | None = None,
     tick: Callable[[], None] | None = None,
 ) -> Iterator[ExtractResult | Scored]:
     """Extract (and, with ``scorer``, score) every job on the cluster at ``address``; yields one
@@ -95,7 +95,7 @@ def _collect(pending: dict, client, wait, tick: Callable[[], None] | None) -> It
 
 
 def _on_worker(
-    path: str, document: Document, limits: Limits, inside: str | None, scorer: Callable[[Extract], list] | None
+    path: str, document: Document, limits: Limits, inside: str | None, scorer: Callable[[Extract], bytes] | None
 ) -> ExtractResult | Scored:
     """Runs on a Dask worker: what a local extraction worker does for one file."""
     result = extract_file(Path(path), document, limits, inside)
