@@ -127,8 +127,12 @@ class Candidates(_WrittenWhenRead):
 
     def details(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
         """Each candidate's locator and terms."""
+        return tuple((locator, tuple(terms)) for locator, terms in self._read_details())
+
+    def _read_details(self) -> Sequence[Sequence]:
+        """Each candidate's locator and terms, as stored (lists where read from JSON)."""
         if isinstance(self._details, bytes):
-            return tuple((locator, tuple(terms)) for locator, terms in json.loads(zlib.decompress(self._details)))
+            return json.loads(zlib.decompress(self._details))
         return self._details
 
     def packed_details(self) -> bytes:
@@ -149,12 +153,12 @@ class Candidates(_WrittenWhenRead):
 
     def written(self, indices: Sequence[int]) -> list[Evidence]:
         """The candidates at these positions as evidence, their details read once."""
-        details = self.details()
+        details = self._read_details()
         return [self._evidence(i, details[i]) for i in indices]
 
-    def _evidence(self, index: int, detail: tuple[str, tuple[str, ...]]) -> Evidence:
+    def _evidence(self, index: int, detail: Sequence) -> Evidence:
         framework, requirement = self.keys[index]
-        return Evidence(self.path, framework, requirement, self.scores[index], detail[0], detail[1])
+        return Evidence(self.path, framework, requirement, self.scores[index], detail[0], tuple(detail[1]))
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -242,7 +246,8 @@ class Decider:
         settings = self.settings
         column = self.column
         keys = document.candidates.keys
-        recorded = {key for key in keys if document.activity and document.activity in self.records_of[column[key]]}
+        activity = document.activity
+        recorded = {key for key in keys if activity in self.records_of[column[key]]} if activity else set()
         in_scope = {f for f in self.frameworks if document.scope.margin(f) >= settings.scope_margin}
         kind = document.kind
         if recorded:
@@ -257,21 +262,18 @@ class Decider:
                 best[framework] = value
                 main_class[framework] = self.label_classes[column[key]]
         record_frameworks = {framework for framework, _ in recorded}
-        # What does not depend on the score is checked once per framework, not once per candidate.
-        document_checks = {framework: self._document_checks(document, kind, other_record=framework in record_frameworks,
-                                                            in_scope=framework in in_scope)
-                           for framework in best}
-        # The first check each framework's document checks fail (None: they all pass).
-        document_failed = {framework: next((check for check in checks if not check.passed), None)
-                           for framework, checks in document_checks.items()}
-        return _Weighed(kind, recorded, best, main_class, document_checks, document_failed)
+        # What does not depend on the score is judged once per framework, not once per candidate.
+        enough_words = document.content_words >= settings.min_content_words
+        document_passes = {framework: framework not in record_frameworks and kind.is_evidence and enough_words
+                           and framework in in_scope for framework in best}
+        return _Weighed(kind, recorded, record_frameworks, in_scope, best, main_class, document_passes)
 
     def _is_tag(self, weighed: _Weighed, key: tuple[str, str], value: float) -> bool:
         """Whether every check of :meth:`_decided` passes, without writing them."""
         if key in weighed.recorded:
             return True
         framework = key[0]
-        if weighed.document_failed[framework] is not None:
+        if not weighed.document_passes[framework]:
             return False
         return value >= self.settings.evidence_floor and value >= self._share(weighed, key) * weighed.best[framework]
 
@@ -290,10 +292,13 @@ class Decider:
             return _evidence(item, tag=True, decision=record.detail, checks=(record,))
         framework_best = weighed.best[item.framework]
         cutoff = self._share(weighed, (item.framework, item.requirement)) * framework_best
-        checks = _Checks(self, weighed.document_checks[item.framework], value, framework_best, cutoff)
-        document_failed = weighed.document_failed[item.framework]
-        if document_failed is not None:
-            return _evidence(item, tag=False, decision=document_failed.detail, checks=checks)
+        document_checks = self._document_checks(document, weighed.kind,
+                                                other_record=item.framework in weighed.record_frameworks,
+                                                in_scope=item.framework in weighed.in_scope)
+        checks = _Checks(self, document_checks, value, framework_best, cutoff)
+        if not weighed.document_passes[item.framework]:
+            failed = next(check for check in document_checks if not check.passed)
+            return _evidence(item, tag=False, decision=failed.detail, checks=checks)
         if value < self.settings.evidence_floor:
             return _evidence(item, tag=False, decision=self._baseline_check(value).detail, checks=checks)
         main = self._main_check(value, framework_best, cutoff)
@@ -347,10 +352,13 @@ class _Weighed:
 
     kind: Kind
     recorded: set[tuple[str, str]]  # the requirements the document is a record for
+    record_frameworks: set[str]  # the frameworks of those
+    in_scope: set[str]  # the frameworks whose scope the document is in
     best: dict[str, float]  # each framework's best score against its baseline
     main_class: dict[str, str]  # the label class (ISO clause, CMMI area) of each framework's best
-    document_checks: dict[str, tuple[Check, ...]]  # each framework's checks that do not depend on the score
-    document_failed: dict[str, Check | None]  # the first of those that fails
+    # Whether the document passes each framework's checks that do not depend on the score
+    # (``Decider._document_checks``, written out only for the candidates a report reads).
+    document_passes: dict[str, bool]
 
 
 class _Decided(_WrittenWhenRead):

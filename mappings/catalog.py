@@ -10,12 +10,14 @@ from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
-
-import jsonschema
+from typing import TYPE_CHECKING
 
 from gapscan.scanner.common.errors import GapscanError
 from gapscan.scanner.common.languages import reads
 from gapscan.scanner.common.reading import InputError, read_toml
+
+if TYPE_CHECKING:
+    import jsonschema
 
 _PACKAGE = resources.files("gapscan.mappings")
 
@@ -176,6 +178,8 @@ def _read_toml(path: Path, schema_name: str) -> dict:
         raise CatalogError(str(exc)) from None
     if _validated_when_built(path, schema_name):
         return data
+    import jsonschema  # noqa: PLC0415 - a rescan reads only the bundled files, validated when built
+
     validator = jsonschema.Draft202012Validator(_schema(schema_name))
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
@@ -199,6 +203,8 @@ def validation_digest(path: Path, schema_name: str) -> str:
 
 def bundled_digests() -> dict[str, str]:
     """Each bundled file's name and ``validation_digest``, validating it (what ``VALIDATED`` lists)."""
+    import jsonschema  # noqa: PLC0415 - see _read_toml
+
     digests = {}
     for suffix, schema_name in _BUNDLED_SCHEMAS:
         for path in _bundled_paths(suffix):

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import jinja2
 import jinja2.bccache
+import markupsafe
 
 from gapscan.mappings import EVIDENCE_KINDS
 from gapscan.scanner.common.languages import names
@@ -229,6 +230,8 @@ def _environment(template_dir: str | None) -> jinja2.Environment:
         shown_evidence=SHOWN_EVIDENCE,
         document_status_labels=DOCUMENT_STATUS_LABELS,
         donut_radius=_DONUT_RADIUS,
+        doc_link=_doc_link,
+        req_anchor=req_anchor,
     )
     return env
 
@@ -448,6 +451,19 @@ def tile_label(verdict: Verdict) -> str:
 def slug(value: str) -> str:
     """A value usable in an id attribute and a fragment: "PQA 2.1" -> "PQA-2.1"."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", str(value)).strip("-") or "x"
+
+
+@jinja2.pass_context
+def _doc_link(context: jinja2.runtime.Context, path: str) -> markupsafe.Markup:
+    """A document's path as a link to it (a function, not a macro: the documents table calls it
+    once per document, and a macro call costs ten times as much)."""
+    return markupsafe.Markup('<a class="path" href="{}">{}</a>').format(
+        document_href(path, context.get("link_base", "")), path)
+
+
+def req_anchor(framework_id: str, requirement_id: str) -> str:
+    """The id of a requirement's row: "req-iso9001-2015-8.2.1"."""
+    return f"req-{slug(framework_id)}-{slug(requirement_id)}"
 
 
 @jinja2.pass_context

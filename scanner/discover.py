@@ -104,13 +104,15 @@ def file_type(relative: str) -> str:
 
 
 def inspect(  # noqa: PLR0911  one return per state the file can be found in
-        root: Path, relative: str, fmt: str, confined: bool = True) -> Candidate | Refusal | None:
+        root: Path, relative: str, fmt: str, confined: bool = True,
+        real_folders: dict[str, str] | None = None) -> Candidate | Refusal | None:
     """The file at ``relative`` as it is now: a candidate, a refusal, or None when it is not there.
 
     ``root`` is the resolved root. Confined, a file whose real path (every symlink followed) lies
     outside it is refused. A symlink that leads nowhere (dangling, or a loop) is still a document
     someone put there: a candidate with the link's own size and time, whose reading says why not.
-    Nothing is opened here."""
+    Nothing is opened here. ``real_folders`` keeps each folder's real path for the next file in
+    it (a walk inspects thousands of files in a few hundred folders)."""
     absolute = root / relative
     try:
         link = os.lstat(absolute)
@@ -119,11 +121,11 @@ def inspect(  # noqa: PLR0911  one return per state the file can be found in
     except OSError as exc:
         return Refusal(relative, f"cannot read: {exc.strerror or exc}")
     if confined:
-        real = os.path.realpath(absolute)
+        real = _real_path(absolute, link, real_folders)
         if not is_inside(real, str(root)):
             return Refusal(relative, outside(display_path(real)))
     try:
-        info = os.stat(absolute)
+        info = os.stat(absolute) if stat.S_ISLNK(link.st_mode) else link
     except OSError as exc:
         if stat.S_ISLNK(link.st_mode):
             return Candidate(relative, absolute, fmt, link.st_size, link.st_mtime)
@@ -133,6 +135,16 @@ def inspect(  # noqa: PLR0911  one return per state the file can be found in
     if not stat.S_ISREG(info.st_mode):
         return Refusal(relative, not_regular(info.st_mode))
     return Candidate(relative, absolute, fmt, info.st_size, info.st_mtime)
+
+
+def _real_path(absolute: Path, link: os.stat_result, real_folders: dict[str, str] | None) -> str:
+    """Where ``absolute`` really is: a file that is not itself a symlink is where its folder really is."""
+    if real_folders is None or stat.S_ISLNK(link.st_mode):
+        return os.path.realpath(absolute)
+    folder = os.path.dirname(absolute)
+    if folder not in real_folders:
+        real_folders[folder] = os.path.realpath(folder)
+    return os.path.join(real_folders[folder], absolute.name)
 
 
 def discover(
@@ -165,6 +177,7 @@ def discover(
 
     candidates, refused = [], []
     not_read: dict[str, Counter[str]] = {}
+    real_folders: dict[str, str] = {}
     for number, relative in enumerate(paths, 1):
         if seen is not None and number % _SEEN_EVERY == 0:
             # In a repository the listing is instant and reading each file's status is what takes
@@ -175,7 +188,7 @@ def discover(
             if passed_over and root / relative not in skip_resolved:  # our waivers file is no loss
                 not_read.setdefault(passed_over, Counter())[file_type(relative)] += 1
             continue
-        found = inspect(root, relative, fmt, confined)
+        found = inspect(root, relative, fmt, confined, real_folders)
         if isinstance(found, Candidate):
             candidates.append(found)
         elif found is not None:

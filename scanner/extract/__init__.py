@@ -24,8 +24,6 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
-from pebble import ProcessExpired, ProcessPool
-
 from gapscan.scanner.common.documents import (
     LEGACY_FORMATS,
     Document,
@@ -163,6 +161,8 @@ def extract_all(
     first = next(jobs, None)
     if first is None:
         return
+    from pebble import ProcessPool  # noqa: PLC0415 - a rescan with nothing to read never starts a pool
+
     pool = ProcessPool(
         max_workers=workers,
         max_tasks=_TASKS_PER_WORKER,
@@ -321,6 +321,8 @@ def _collect(
 
 
 def _outcome(future: Future, document: Document, limits: Limits) -> ExtractResult | Known:
+    from pebble import ProcessExpired  # noqa: PLC0415 - imported with the pool
+
     try:
         return future.result()
     except TimeoutError:
