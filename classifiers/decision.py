@@ -108,7 +108,8 @@ class Candidates(_WrittenWhenRead):
     """A document's candidates, held compactly: a collection's decision reads only each one's
     requirement (``keys``) and score (``scores``), so those are all that is held as values; the
     section and terms behind each (``details``) are kept compressed and read where a candidate is
-    written out as :class:`Evidence`. Equal to the tuple of the same evidence."""
+    written out as :class:`Evidence` (a report writes out a few of a document's dozens). Equal to
+    the tuple of the same evidence."""
 
     __slots__ = ("_details", "keys", "path", "scores")
 
@@ -127,19 +128,22 @@ class Candidates(_WrittenWhenRead):
 
     def details(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
         """Each candidate's locator and terms."""
-        return tuple((locator, tuple(terms)) for locator, terms in self._read_details())
+        return tuple((locator, tuple(terms)) for locator, terms in self._details_at(range(len(self))))
 
-    def _read_details(self) -> Sequence[Sequence]:
-        """Each candidate's locator and terms, as stored (lists where read from JSON)."""
+    def _details_at(self, indices: Iterable[int]) -> list[Sequence]:
+        """The locator and terms of the candidates at these positions, as held (read from JSON:
+        lists); only those are decoded."""
         if isinstance(self._details, bytes):
-            return json.loads(zlib.decompress(self._details))
-        return self._details
+            lines = zlib.decompress(self._details).split(b"\n")
+            return [json.loads(lines[index]) for index in indices]
+        return [self._details[index] for index in indices]
 
     def packed_details(self) -> bytes:
-        """The details as stored: compressed JSON."""
+        """The details as stored: each candidate's as JSON on a line of its own, compressed."""
         if isinstance(self._details, bytes):
             return self._details
-        return zlib.compress(json.dumps(self._details, ensure_ascii=False, separators=(",", ":")).encode())
+        return zlib.compress(b"\n".join(json.dumps(detail, ensure_ascii=False, separators=(",", ":")).encode()
+                                         for detail in self._details))
 
     def only(self, frameworks: Iterable[str]) -> Candidates:
         """The candidates for these frameworks."""
@@ -153,8 +157,7 @@ class Candidates(_WrittenWhenRead):
 
     def written(self, indices: Sequence[int]) -> list[Evidence]:
         """The candidates at these positions as evidence, their details read once."""
-        details = self._read_details()
-        return [self._evidence(i, details[i]) for i in indices]
+        return [self._evidence(index, detail) for index, detail in zip(indices, self._details_at(indices), strict=True)]
 
     def _evidence(self, index: int, detail: Sequence) -> Evidence:
         framework, requirement = self.keys[index]

@@ -457,8 +457,8 @@ def slug(value: str) -> str:
 def _doc_link(context: jinja2.runtime.Context, path: str) -> markupsafe.Markup:
     """A document's path as a link to it (a function, not a macro: the documents table calls it
     once per document, and a macro call costs ten times as much)."""
-    return markupsafe.Markup('<a class="path" href="{}">{}</a>').format(
-        document_href(path, context.get("link_base", "")), path)
+    href = markupsafe.escape(document_href(path, context.get("link_base", "")))
+    return markupsafe.Markup(f'<a class="path" href="{href}">{markupsafe.escape(path)}</a>')
 
 
 def req_anchor(framework_id: str, requirement_id: str) -> str:

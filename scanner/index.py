@@ -37,7 +37,12 @@ from gapscan.scanner.common.errors import GapscanError
 # 2: text compressed apart from the metadata, and the scores table. An index of an older schema
 # is emptied and built anew (its scan history is kept).
 SCHEMA_VERSION = 2
-_REBUILT_TABLES = ("files", "extracts", "failures", "scores")
+_REBUILT_TABLES = ("files", "extracts", "failures", "scores", "fingerprints")
+# Scores are kept under the fingerprints of this many configurations last used (the frameworks and
+# levels scanned, the model, the gapscan version): an upgrade or a changed catalog does not leave
+# the scores of every earlier one behind, and a folder scanned with a few configurations in turn is
+# not scored again each time.
+FINGERPRINTS_KEPT = 3
 HISTORY_KEPT = 10_000  # scans in the history; the report shows the latest 50
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -62,6 +67,10 @@ CREATE TABLE IF NOT EXISTS scores (   -- classifier scores (Tagger.score), as sc
     fingerprint TEXT NOT NULL,
     payload BLOB NOT NULL,
     PRIMARY KEY (path, sha256, fingerprint)
+);
+CREATE TABLE IF NOT EXISTS fingerprints (  -- which fingerprints scores were last used under, in order
+    fingerprint TEXT PRIMARY KEY,
+    used INTEGER NOT NULL          -- higher: used later
 );
 CREATE TABLE IF NOT EXISTS failures (  -- failures not cached by content: the file as it was
     path TEXT PRIMARY KEY,
@@ -299,16 +308,6 @@ class Index:
     # -- files ---------------------------------------------------------------------------------
 
     @_guarded
-    def known_hash(self, path: str, size: int, mtime: float) -> str | None:
-        """The content hash recorded for a path, if the file still has the same size and mtime."""
-        return self._unchanged("SELECT size, mtime, sha256 FROM files WHERE path=?", path, size, mtime)
-
-    def _unchanged(self, query: str, path: str, size: int, mtime: float) -> str | None:
-        """The third column of ``query``'s row for ``path``, if its size and mtime are these."""
-        row = self._db.execute(query, (_key(path),)).fetchone()
-        return row[2] if row and row[0] == size and row[1] == mtime else None
-
-    @_guarded
     def record_files(self, documents: list[Document]) -> None:
         self._db.executemany(
             "INSERT OR REPLACE INTO files (path, size, mtime, sha256) VALUES (?, ?, ?, ?)",
@@ -320,7 +319,8 @@ class Index:
     @_guarded
     def known_failure(self, path: str, size: int, mtime: float) -> str | None:
         """Why the file failed last time, if it still has the same size and mtime."""
-        return self._unchanged("SELECT size, mtime, reason FROM failures WHERE path=?", path, size, mtime)
+        row = self._db.execute("SELECT size, mtime, reason FROM failures WHERE path=?", (_key(path),)).fetchone()
+        return row[2] if row and row[0] == size and row[1] == mtime else None
 
     @_guarded
     def record_failures(self, results: list[Unreadable]) -> None:
@@ -359,12 +359,35 @@ class Index:
             "SELECT status, reason, info FROM extracts WHERE sha256=? AND extractor=?",
             (document.sha256, extractor),
         ).fetchone()
-        if row is None:
-            return None
-        status, reason, info = row
+        return None if row is None else self._held(document, extractor, *row)
+
+    @_guarded
+    def cached_unchanged(self, documents: list[Document], extractor: int) -> dict[str, Extract | Unreadable]:
+        """By path, the extracts of those of these documents whose files have the size and mtime
+        their content hash was recorded with, in a few queries."""
+        found: dict[str, Extract | Unreadable] = {}
+        by_path = {document.path: document for document in documents}
+        for first in range(0, len(documents), _QUERY_BATCH):
+            keys = [_key(document.path) for document in documents[first:first + _QUERY_BATCH]]
+            rows = self._db.execute(
+                "SELECT files.path, files.size, files.mtime, files.sha256, status, reason, info FROM files "
+                "JOIN extracts ON extracts.sha256=files.sha256 AND extractor=? "
+                f"WHERE files.path IN ({','.join('?' * len(keys))})",
+                (extractor, *keys),
+            )
+            for key, size, mtime, sha256, status, reason, info in rows:
+                document = by_path[_path(key)]
+                if document.size == size and document.mtime == mtime:
+                    found[document.path] = self._held(
+                        Document(document.path, document.format, size, mtime, sha256), extractor, status, reason, info)
+        return found
+
+    def _held(self, document: Document, extractor: int, status: str, reason: str | None,
+              info: str | None) -> Extract | Unreadable:
+        """A stored extract as a scan holds it: its sections left in the index."""
         if status != "ok":
             return Unreadable(document, reason or "unreadable", skipped=status == "skipped")
-        data = json.loads(info)
+        data = json.loads(info or "")  # a readable extract without its info is damage (see _guarded)
         return StoredExtract(
             document,
             metadata=Metadata(**{**data["metadata"], "dates_in_text": tuple(data["metadata"]["dates_in_text"])}),
@@ -423,6 +446,22 @@ class Index:
         """Whether any document's scores are stored under this fingerprint."""
         row = self._db.execute("SELECT 1 FROM scores WHERE fingerprint=? LIMIT 1", (fingerprint,)).fetchone()
         return row is not None
+
+    @_guarded
+    def use_fingerprint(self, fingerprint: str) -> None:
+        """Scores are read and stored under this fingerprint now; those under fingerprints other
+        than the ``FINGERPRINTS_KEPT`` last used go."""
+        latest, = self._db.execute("SELECT max(used) FROM fingerprints").fetchone()
+        if latest is not None and self._db.execute("SELECT 1 FROM fingerprints WHERE fingerprint=? AND used=?",
+                                                   (fingerprint, latest)).fetchone():
+            return
+        self._db.execute("INSERT OR REPLACE INTO fingerprints VALUES (?, ?)", (fingerprint, (latest or 0) + 1))
+        latest_first = "SELECT fingerprint FROM fingerprints ORDER BY used DESC LIMIT ?"
+        kept = [value for (value,) in self._db.execute(latest_first, (FINGERPRINTS_KEPT,))]
+        marks = ",".join("?" * len(kept))
+        self._db.execute(f"DELETE FROM scores WHERE fingerprint NOT IN ({marks})", kept)
+        self._db.execute(f"DELETE FROM fingerprints WHERE fingerprint NOT IN ({marks})", kept)
+        self._db.commit()
 
     @_guarded
     def cached_scores_of(self, documents: list[tuple[str, str]], fingerprint: str) -> dict[tuple[str, str], bytes]:

@@ -294,10 +294,11 @@ class Scanner:
         timeout = timed_out(limits)
         todo: list[tuple[Path, Document]] = []
         ready: list[ExtractResult] = []
-        for candidate in candidates:
-            document = Document(candidate.path, candidate.format, candidate.size, candidate.mtime)
-            sha = self.index.known_hash(candidate.path, candidate.size, candidate.mtime)
-            cached = self.index.cached(replace(document, sha256=sha), EXTRACTOR_VERSION) if sha else None
+        documents = [Document(candidate.path, candidate.format, candidate.size, candidate.mtime)
+                     for candidate in candidates]
+        known = self.index.cached_unchanged(documents, EXTRACTOR_VERSION)
+        for candidate, document in zip(candidates, documents, strict=True):
+            cached = known.get(candidate.path)
             if cached is not None:
                 ready.append(cached)
             elif self.index.known_failure(candidate.path, candidate.size, candidate.mtime) == timeout:
@@ -371,6 +372,7 @@ class Scanner:
         current fingerprint, else computed here (from the text in the index) and stored."""
         computed: list[tuple[str, str, bytes]] = []
         known: dict[tuple[str, str], bytes] = {}
+        self.index.use_fingerprint(self.fingerprint)
         for done, result in enumerate(results, 1):
             path = result.document.path
             self.results[path] = result

@@ -15,7 +15,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import sys
 import zlib
+from array import array
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -44,7 +46,7 @@ _SCORING_SUFFIXES = (".py", ".toml", ".json", ".npz")
 # does not re-score every document.
 _NOT_SCORING = frozenset({("classifiers", "decision.py")})
 # The stored form of scores (``stored_scores``): scores stored in another form are not read.
-STORED_FORM = 2
+STORED_FORM = 3
 
 
 def fingerprint(catalogs: list[tuple[Catalog, int | None]], settings: TaggerSettings,
@@ -83,9 +85,10 @@ def _package_files(folder: Path) -> list[Path]:
 
 def stored_scores(scores: DocumentScores) -> bytes:
     """The scores as stored, without the path (the index row's key): what the decision reads (kind,
-    scope, activity, words, and each candidate's requirement and score) as compressed JSON, then
-    the candidates' sections and terms compressed apart (see :class:`Candidates`). Candidates are
-    never decided yet (``Tagger.score``), so nothing of a decision is kept."""
+    scope, activity, words, and each candidate's requirement) as compressed JSON, each candidate's
+    score as a little-endian double, then the candidates' sections and terms compressed apart (see
+    :class:`Candidates`). Candidates are never decided yet (``Tagger.score``), so nothing of a
+    decision is kept."""
     candidates = scores.candidates
     frameworks = list(dict.fromkeys(framework for framework, _ in candidates.keys))
     head = _pack([
@@ -97,15 +100,20 @@ def stored_scores(scores: DocumentScores) -> bytes:
         frameworks,
         [frameworks.index(framework) for framework, _ in candidates.keys],
         [requirement for _, requirement in candidates.keys],
-        list(candidates.scores),
     ])
-    return len(head).to_bytes(4, "little") + head + candidates.packed_details()
+    values = array("d", candidates.scores)
+    if sys.byteorder == "big":
+        values.byteswap()
+    return len(head).to_bytes(4, "little") + head + values.tobytes() + candidates.packed_details()
 
 
 def scores_from_stored(path: str, stored: bytes) -> DocumentScores:
-    split = 4 + int.from_bytes(stored[:4], "little")
-    kind, scope, activity, words, frameworks, framework_of, requirements, scores = json.loads(
-        zlib.decompress(stored[4:split]))
+    start = 4 + int.from_bytes(stored[:4], "little")
+    kind, scope, activity, words, frameworks, framework_of, requirements = json.loads(zlib.decompress(stored[4:start]))
+    end = start + 8 * len(requirements)
+    values = array("d", stored[start:end])
+    if sys.byteorder == "big":
+        values.byteswap()
     return DocumentScores(
         path=path,
         # Held for every document until the report: the words that repeat across them, once.
@@ -115,7 +123,7 @@ def scores_from_stored(path: str, stored: bytes) -> DocumentScores:
         activity=activity and intern(activity),
         content_words=words,
         candidates=Candidates(path, ((frameworks[f], r) for f, r in zip(framework_of, requirements, strict=True)),
-                              scores, stored[split:]),
+                              values, stored[end:]),
     )
 
 

@@ -9,7 +9,7 @@ from gapscan.classifiers.tfidf import Tagger
 from gapscan.scanner.common.documents import Document, Extract
 from gapscan.scanner.config import Config
 from gapscan.scanner.extract import Limits, extract_file
-from gapscan.scanner.index import SCHEMA_VERSION, Index, StoredExtract
+from gapscan.scanner.index import FINGERPRINTS_KEPT, SCHEMA_VERSION, Index, StoredExtract
 from gapscan.scanner.pipeline import Scanner, scan
 from gapscan.scanner import scoring
 from gapscan.scanner.scoring import scores_from_stored, stored_scores
@@ -105,6 +105,27 @@ def test_scores_stored_in_another_form_are_scored_again_not_misread(tree, tmp_pa
         assert db.execute("SELECT count(DISTINCT fingerprint), count(*) FROM scores").fetchone() == (2, 6)
 
 
+def test_scores_are_kept_under_the_last_few_fingerprints_used(tree, tmp_path, monkeypatch):
+    """An upgrade or a changed catalog does not leave every earlier configuration's scores in the
+    index, and going back to one of the last few used scores nothing again."""
+    index = tmp_path / "index.sqlite"
+    first = scan(tree, Config(), index_path=index, jobs=2)
+    form = scoring.STORED_FORM
+    for later in range(1, FINGERPRINTS_KEPT + 1):  # each a new fingerprint: the first falls out
+        monkeypatch.setattr(scoring, "STORED_FORM", form + later)
+        scan(tree, Config(), index_path=index, jobs=2)
+    with sqlite3.connect(index) as db:
+        kept = db.execute("SELECT count(DISTINCT fingerprint), count(*) FROM scores").fetchone()
+    assert kept == (FINGERPRINTS_KEPT, 3 * FINGERPRINTS_KEPT)  # three documents under each
+
+    def never(self, extract):
+        raise AssertionError(f"{extract.document.path} scored again")
+
+    monkeypatch.setattr(scoring, "STORED_FORM", form + 1)  # the oldest of those kept
+    monkeypatch.setattr(Tagger, "score", never)
+    assert assessed(scan(tree, Config(), index_path=index, jobs=2)) == assessed(first)
+
+
 def test_documents_are_scored_in_the_workers_that_read_them(tree, tmp_path, monkeypatch):
     main = os.getpid()
     score = Tagger.score
@@ -163,10 +184,10 @@ def test_an_index_of_the_first_schema_is_rebuilt_keeping_its_scan_history(tmp_pa
     db.close()
     with Index(path) as index:
         assert [h["documents"] for h in index.history()] == [1]
-        assert index.known_hash("a.md", 3, 1.0) is None
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT value FROM meta WHERE key='schema'").fetchone() == (str(SCHEMA_VERSION),)
         assert db.execute("SELECT count(*) FROM extracts").fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM files").fetchone() == (0,)
         assert "sections" in {row[1] for row in db.execute("PRAGMA table_info(extracts)")}
     db.close()
 

@@ -9,6 +9,7 @@ import io
 import json
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from datetime import date
 from importlib.resources import files
 from pathlib import Path
@@ -27,7 +28,7 @@ from gapscan.reports.gate import (
 )
 from gapscan.reports.csv_report import COLUMNS, render_csv
 from gapscan.reports.inert import md_code, md_text, spreadsheet_text
-from gapscan.reports.json_report import report_dict
+from gapscan.reports.json_report import render_json, report_dict
 from gapscan.reports.junit import render_junit
 from gapscan.reports.markdown import MAX_CHARS, render_markdown
 from gapscan.reports.sarif import render_sarif
@@ -409,3 +410,24 @@ def test_real_scan_history_reaches_the_report(scanned):
     assert len(again.report.history) == len(result.report.history) + 1
     assert again.report.history[-1].coverage_of("iso9001-2015") == again.report.frameworks[0].coverage
     assert "history" not in report_dict(again.report)  # report.json keeps its contract
+
+
+# -- report.json: its layout ------------------------------------------------------------------------
+
+
+def test_json_lists_each_document_on_a_line_and_reads_back_whatever_the_values_hold():
+    stand_in = "\0documents\0"
+    sample = sample_report()
+    documents = tuple(replace(document, path=f"{stand_in}/{document.path}", title=stand_in, reason=stand_in)
+                      for document in sample.documents)
+    report = replace(sample, root=stand_in, documents=documents)  # written before the documents, as they are
+
+    text = render_json(report)
+
+    assert json.loads(text) == json.loads(json.dumps(report_dict(report)))
+    lines = text.splitlines()
+    start = lines.index('  "documents": [')
+    assert [json.loads(line.strip().rstrip(",")) for line in lines[start + 1:start + 1 + len(documents)]] == \
+        report_dict(report)["documents"]
+    assert lines[start + 1 + len(documents):] == ["  ]", "}"]
+    assert render_json(replace(sample, documents=())).endswith('  "documents": []\n}\n')
