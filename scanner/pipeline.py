@@ -43,7 +43,15 @@ from gapscan.scanner.discover import (
     git_tracked,
     inspect,
 )
-from gapscan.scanner.extract import EXTRACTOR_VERSION, Known, Scored, extract_all, stop_worker_server, timed_out
+from gapscan.scanner.extract import (
+    EXTRACTOR_VERSION,
+    Known,
+    Scored,
+    extract_all,
+    score_all,
+    stop_worker_server,
+    timed_out,
+)
 from gapscan.scanner.extract.cluster import cluster_address, extract_on_cluster
 from gapscan.scanner.extract.guards import TOO_LARGE, too_large
 from gapscan.scanner.index import Index, KnownContent, StoredExtract, default_index_path
@@ -58,6 +66,9 @@ Progress = Callable[[str, int, int], None]  # stage, done, total (0 while unknow
 # documents, and a batch ends once its text reaches this many characters (a run of 1,500-row
 # registers would otherwise be held 200 at a time).
 _STORE_BATCH = 200
+# Documents to score from the index at least, for worker processes to score them: fewer take less
+# time than the workers' start.
+_SCORED_IN_WORKERS = 200
 _STORE_BATCH_CHARS = 1_000_000
 
 
@@ -369,33 +380,47 @@ class Scanner:
 
     def _score_all(self, results: list[ExtractResult]) -> None:
         """Hold these results and their scores: taken from the index where it has them under the
-        current fingerprint, else computed here (from the text in the index) and stored."""
-        computed: list[tuple[str, str, bytes]] = []
-        known: dict[tuple[str, str], bytes] = {}
+        current fingerprint, else computed (from the text in the index) and stored."""
         self.index.use_fingerprint(self.fingerprint)
-        for done, result in enumerate(results, 1):
-            path = result.document.path
-            self.results[path] = result
-            if done % _STORE_BATCH == 1:  # the stored scores of this result and the batch after it, in one query
-                known = self.index.cached_scores_of(
-                    [(r.document.path, r.document.sha256) for r in results[done - 1:done - 1 + _STORE_BATCH]
-                     if isinstance(r, StoredExtract)], self.fingerprint)
-            if not self._readers(result):
-                self.scores.pop(path, None)
-                self._classified = None
-            else:
-                cacheable = isinstance(result, StoredExtract)
-                stored = known.get((path, result.document.sha256)) if cacheable else None
-                if stored is None:
+        unscored: list[Extract] = []
+        for first in range(0, len(results), _STORE_BATCH):  # the stored scores of a batch in one query
+            batch = results[first:first + _STORE_BATCH]
+            known = self.index.cached_scores_of(
+                [(r.document.path, r.document.sha256) for r in batch if isinstance(r, StoredExtract)], self.fingerprint)
+            for result in batch:
+                path = result.document.path
+                self.results[path] = result
+                stored = known.get((path, result.document.sha256))
+                if not self._readers(result):
+                    self.scores.pop(path, None)
+                    self._classified = None
+                elif stored is not None:
+                    self._keep_scores(result, scores_from_stored(path, stored))
+                else:
                     assert isinstance(result, Extract)  # an unreadable document has no readers
-                    stored = stored_scores(self.tagger.score(result))
-                    if cacheable:
-                        computed.append((path, result.document.sha256, stored))
-                self._keep_scores(result, scores_from_stored(path, stored))
+                    unscored.append(result)
+        self._score(unscored)
+
+    def _score(self, extracts: list[Extract]) -> None:
+        """Score these extracts, in worker processes when there are many (a new model or catalog
+        scores every document again), and store the scores of those the index holds."""
+        computed: list[tuple[str, str, bytes]] = []
+        done = 0
+        tick = lambda: self.notify("classify", done, len(extracts))  # noqa: E731
+        scored: Iterable[Scored | Extract] = extracts
+        if len(extracts) >= _SCORED_IN_WORKERS and self.jobs > 1:
+            scored = score_all(extracts, self.scorer, self.config.limits, self.jobs, tick)
+        for done, result in enumerate(scored, 1):
+            extract, stored = (result.extract, result.scores) if isinstance(result, Scored) else (result, None)
+            if stored is None:
+                stored = stored_scores(self.tagger.score(extract))
+            if isinstance(extract, StoredExtract):
+                computed.append((extract.document.path, extract.document.sha256, stored))
+            self._keep_scores(extract, scores_from_stored(extract.document.path, stored))
             if len(computed) >= _STORE_BATCH:
                 self.index.store_scores(computed, self.fingerprint)
                 computed = []
-            self.notify("classify", done, len(results))
+            self.notify("classify", done, len(extracts))
         self.index.store_scores(computed, self.fingerprint)
 
     def restore_index(self) -> str | None:

@@ -11,7 +11,7 @@ from gapscan.scanner.config import Config
 from gapscan.scanner.extract import Limits, extract_file
 from gapscan.scanner.index import FINGERPRINTS_KEPT, SCHEMA_VERSION, Index, StoredExtract
 from gapscan.scanner.pipeline import Scanner, scan
-from gapscan.scanner import scoring
+from gapscan.scanner import pipeline, scoring
 from gapscan.scanner.scoring import scores_from_stored, stored_scores
 from fixtures.documents import write_text_file as write
 
@@ -141,6 +141,28 @@ def test_documents_are_scored_in_the_workers_that_read_them(tree, tmp_path, monk
         assert len(scanner.scores) == 3
         for path, scores in scanner.scores.items():  # the same as scoring here, through the stored form
             assert scores == scores_from_stored(path, stored_scores(scanner.tagger.score(scanner.results[path])))
+
+
+def test_a_collection_scored_again_from_the_index_is_scored_in_worker_processes(tree, tmp_path, monkeypatch):
+    """A new model, catalog or gapscan version scores every document again from its stored text,
+    in as many processes as a scan reads files with."""
+    index = tmp_path / "index.sqlite"
+    first = scan(tree, Config(), index_path=index, jobs=2)
+    monkeypatch.setattr(scoring, "STORED_FORM", scoring.STORED_FORM + 1)
+    monkeypatch.setattr(pipeline, "_SCORED_IN_WORKERS", 2)
+    main = os.getpid()
+    score = Tagger.score
+
+    def only_in_workers(self, extract):
+        assert os.getpid() != main, f"{extract.document.path} scored in the main process"
+        return score(self, extract)
+
+    monkeypatch.setattr(Tagger, "score", only_in_workers)
+    again = scan(tree, Config(), index_path=index, jobs=2)
+    assert again.stats.extracted == 0
+    assert assessed(again) == assessed(first)
+    with sqlite3.connect(index) as db:
+        assert db.execute("SELECT count(DISTINCT fingerprint), count(*) FROM scores").fetchone() == (2, 6)
 
 
 def test_extracts_are_held_without_their_text_which_stays_in_the_index(tree, tmp_path):

@@ -99,6 +99,10 @@ class Extract:
     def text(self) -> str:
         return "\n".join(section.text for section in self.sections)
 
+    def loaded(self) -> Extract:
+        """This extract with its sections in memory (one the index holds reads them)."""
+        return self
+
 
 @dataclass(frozen=True)
 class Unreadable:

@@ -19,7 +19,7 @@ import os
 import signal
 import sys
 import warnings
-from collections.abc import Callable, Container, Iterable, Iterator, Sized
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence, Sized
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
@@ -48,8 +48,8 @@ from gapscan.scanner.extract.guards import (
     read_document,
 )
 
-__all__ = ["EXTRACTOR_VERSION", "Known", "Limits", "Scored", "extract_all", "extract_file", "stop_worker_server",
-           "timed_out"]
+__all__ = ["EXTRACTOR_VERSION", "Known", "Limits", "Scored", "extract_all", "extract_file", "score_all",
+           "stop_worker_server", "timed_out"]
 
 # Bump whenever the text, sections or metadata produced for the same bytes change.
 EXTRACTOR_VERSION = 4
@@ -161,15 +161,7 @@ def extract_all(
     first = next(jobs, None)
     if first is None:
         return
-    from pebble import ProcessPool  # noqa: PLC0415 - a rescan with nothing to read never starts a pool
-
-    pool = ProcessPool(
-        max_workers=workers,
-        max_tasks=_TASKS_PER_WORKER,
-        initializer=_prepare_worker,
-        initargs=(limits.max_memory_bytes, scorer),
-        context=_worker_context(server=replaced, preload=getattr(scorer, "preload", ())),
-    )
+    pool = _pool(workers, limits, scorer, replaced=replaced)
     pending: dict[Future[ExtractResult | Known | Scored], Document] = {}
     try:
         for path, document in itertools.chain([first], jobs):
@@ -185,6 +177,62 @@ def extract_all(
         # Also reached when the caller stops iterating early: don't wait for queued work.
         pool.stop()
         pool.join()
+
+
+def score_all(
+    extracts: Sequence[Extract], scorer: Callable[[Extract], bytes], limits: Limits, workers: int,
+    tick: Callable[[], None] | None = None,
+) -> Iterator[Scored | Extract]:
+    """Score extracts the caller holds (a new model or catalog scores a collection again from the
+    text in its index) in worker processes, each with ``scorer``; yields each as it is done,
+    :class:`Scored`, or alone where its worker could not score it in time or at all (for the
+    caller to score, and see why). ``tick`` as for :func:`extract_all`."""
+    if not extracts:
+        return
+    workers = max(1, workers)
+    # Started from the fork server where there is one: the caller holds a collection's scores.
+    pool = _pool(workers, limits, scorer, replaced=True)
+    pending: dict[Future[bytes], Extract] = {}
+    try:
+        for extract in extracts:
+            if len(pending) >= workers * _QUEUE_PER_WORKER:
+                yield from _scored(pending, tick)
+            # Loaded here: the index that holds a stored extract's text is this thread's.
+            task = pool.schedule(_score, args=(extract.loaded(),), timeout=limits.timeout_seconds)
+            pending[task] = extract
+        while pending:
+            yield from _scored(pending, tick)
+    finally:
+        pool.stop()
+        pool.join()
+
+
+def _scored(pending: dict[Future[bytes], Extract], tick: Callable[[], None] | None) -> Iterator[Scored | Extract]:
+    for future in _completed(pending, tick):
+        extract = pending.pop(future)
+        try:
+            yield Scored(extract, future.result())
+        except Exception:  # noqa: BLE001 - timed out, crashed or failed: the caller scores it and sees why
+            yield extract
+
+
+def _score(extract: Extract) -> bytes:
+    assert _scorer is not None  # set by _prepare_worker
+    return _scorer(extract)
+
+
+def _pool(workers: int, limits: Limits, scorer: Callable[[Extract], bytes] | None, *, replaced: bool):
+    """Worker processes, each prepared with ``scorer`` (see _prepare_worker); ``replaced``: see
+    _worker_context."""
+    from pebble import ProcessPool  # noqa: PLC0415 - a rescan with nothing to read never starts a pool
+
+    return ProcessPool(
+        max_workers=workers,
+        max_tasks=_TASKS_PER_WORKER,
+        initializer=_prepare_worker,
+        initargs=(limits.max_memory_bytes, scorer),
+        context=_worker_context(server=replaced, preload=getattr(scorer, "preload", ())),
+    )
 
 
 # The process that started this process's fork server (None: none started yet).
@@ -310,14 +358,18 @@ def _finish(document: Document, draft: Draft, limits: Limits) -> ExtractResult:
 def _collect(
     pending: dict[Future, Document], limits: Limits, tick: Callable[[], None] | None
 ) -> Iterator[ExtractResult | Known]:
+    for future in _completed(pending, tick):
+        yield _outcome(future, pending.pop(future), limits)
+
+
+def _completed(pending: Mapping[Future, object], tick: Callable[[], None] | None) -> set[Future]:
+    """The pending jobs done once one is, ``tick`` called every ``_TICK_SECONDS`` meanwhile."""
     while True:
         done, _ = wait(pending, timeout=_TICK_SECONDS if tick else None, return_when=FIRST_COMPLETED)
         if done:
-            break
+            return done
         assert tick is not None  # without a tick, wait() returns only once a job is done
         tick()
-    for future in done:
-        yield _outcome(future, pending.pop(future), limits)
 
 
 def _outcome(future: Future, document: Document, limits: Limits) -> ExtractResult | Known:
