@@ -126,7 +126,8 @@ def test_scores_are_kept_under_the_last_few_fingerprints_used(tree, tmp_path, mo
     assert assessed(scan(tree, Config(), index_path=index, jobs=2)) == assessed(first)
 
 
-def test_documents_are_scored_in_the_workers_that_read_them(tree, tmp_path, monkeypatch):
+def score_only_in_workers(monkeypatch) -> None:
+    """From here on, a document scored in this process fails the test."""
     main = os.getpid()
     score = Tagger.score
 
@@ -135,6 +136,10 @@ def test_documents_are_scored_in_the_workers_that_read_them(tree, tmp_path, monk
         return score(self, extract)
 
     monkeypatch.setattr(Tagger, "score", only_in_workers)
+
+
+def test_documents_are_scored_in_the_workers_that_read_them(tree, tmp_path, monkeypatch):
+    score_only_in_workers(monkeypatch)
     with Scanner(tree, Config(), index_path=tmp_path / "index.sqlite", jobs=2) as scanner:
         scanner.sync()
         monkeypatch.undo()
@@ -150,14 +155,7 @@ def test_a_collection_scored_again_from_the_index_is_scored_in_worker_processes(
     first = scan(tree, Config(), index_path=index, jobs=2)
     monkeypatch.setattr(scoring, "STORED_FORM", scoring.STORED_FORM + 1)
     monkeypatch.setattr(pipeline, "_SCORED_IN_WORKERS", 2)
-    main = os.getpid()
-    score = Tagger.score
-
-    def only_in_workers(self, extract):
-        assert os.getpid() != main, f"{extract.document.path} scored in the main process"
-        return score(self, extract)
-
-    monkeypatch.setattr(Tagger, "score", only_in_workers)
+    score_only_in_workers(monkeypatch)
     again = scan(tree, Config(), index_path=index, jobs=2)
     assert again.stats.extracted == 0
     assert assessed(again) == assessed(first)
