@@ -44,7 +44,7 @@ def main() -> None:
     files: Counter[str] = Counter()
     extracting: dict[str, float] = {}
     scoring: dict[str, float] = {}
-    scores: dict[str, list | None] = {}
+    scores: dict[str, bytes | None] = {}
     for path in sorted(p for p in arguments.folder.rglob("*") if p.is_file()):
         fmt = format_of(path.name)
         if fmt is None:
@@ -79,7 +79,8 @@ def main() -> None:
     if profile and arguments.profile:
         profile.dump_stats(arguments.profile)
     if arguments.scores:
-        arguments.scores.write_text(json.dumps(scores, sort_keys=True), encoding="utf-8")
+        stored = {path: value and value.hex() for path, value in scores.items()}  # the stored form's bytes
+        arguments.scores.write_text(json.dumps(stored, sort_keys=True), encoding="utf-8")
 
 
 if __name__ == "__main__":
