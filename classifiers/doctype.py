@@ -356,10 +356,8 @@ def _blanks(text: str, patterns: _Patterns, tables: list[list[list[str]]]) -> li
 
 
 def _filled(tables: list[list[list[str]]], text: str, patterns: _Patterns) -> list[tuple[int, str]]:
-    rows = [row for block in tables for row in block[1:]]
-    cells = _Cells(patterns)
     return [
-        (sum(1 for row in rows if _is_filled(row, cells)), "filled table rows"),
+        (_filled_rows([row for block in tables for row in block[1:] if len(row) >= 2], patterns), "filled table rows"),
         (len(_TICKED.findall(text)), "ticked boxes"),
     ]
 
@@ -383,35 +381,25 @@ def _table_rows(text: str) -> list[list[list[str]]]:
     return [block for block in blocks if len(block[0]) >= 3 or len(block) > 1]
 
 
-class _Cells:
-    """What a table cell holds, judged once per distinct cell of a document (registers repeat
-    their statuses, names and dates row after row)."""
-
-    def __init__(self, patterns: _Patterns):
-        self.patterns = patterns
-        self.real: dict[str, bool] = {}
-        self.entry: dict[str, bool] = {}
-
-    def is_real(self, cell: str) -> bool:
-        """Holds something that is not a placeholder."""
-        if cell not in self.real:
-            self.real[cell] = bool(cell) and not self.patterns.placeholder.search(cell) and not _UNTICKED.search(cell)
-        return self.real[cell]
-
-    def is_entry(self, cell: str) -> bool:
-        """A date, a status, a result or a number."""
-        if cell not in self.entry:
-            self.entry[cell] = self.patterns.entry.search(cell) is not None
-        return self.entry[cell]
-
-
-def _is_filled(cells: list[str], judged: _Cells) -> bool:
-    """An entry of a register: three quarters of the row's cells hold something that is not a
-    placeholder, and one of them is a date, a status, a result or a number."""
-    if len(cells) < 2:
-        return False
-    real = [cell for cell in cells if judged.is_real(cell)]
-    return len(real) >= 2 and len(real) >= 0.75 * len(cells) and any(judged.is_entry(cell) for cell in real)
+def _filled_rows(rows: list[list[str]], patterns: _Patterns) -> int:
+    """How many rows are entries of a register: three quarters of the row's cells hold something
+    that is not a placeholder, and one of them is a date, a status, a result or a number. Each
+    distinct cell is judged once (registers repeat their statuses, names and dates row after row)."""
+    real = {cell: bool(cell) and not patterns.placeholder.search(cell) and not _UNTICKED.search(cell)
+            for cell in {cell for row in rows for cell in row}}
+    entry: dict[str, bool] = {}
+    filled = 0
+    for row in rows:
+        kept = [cell for cell in row if real[cell]]
+        if len(kept) < 2 or len(kept) < 0.75 * len(row):
+            continue
+        for cell in kept:
+            if cell not in entry:
+                entry[cell] = patterns.entry.search(cell) is not None
+            if entry[cell]:
+                filled += 1
+                break
+    return filled
 
 
 # --- records of an activity ------------------------------------------------------------------

@@ -62,15 +62,18 @@ class ProfileSimilarity(BaseEstimator):
         """``decision_function`` of texts given as term counts."""
         return similarity(self.transform_counts(counts), self.profiles_)
 
-    def top_terms(self, vector: sparse.csr_matrix, class_index: int, k: int = 5) -> tuple[str, ...]:
-        """The shared terms that contributed most to one text's similarity with one class."""
+    def top_terms(self, texts: sparse.csr_matrix, row: int, class_index: int, k: int = 5) -> tuple[str, ...]:
+        """The shared terms that contributed most to the similarity of one text (a ``row`` of
+        ``transform_counts``'s rows) with one class."""
         if self._dense_profiles is None:
             self._dense_profiles = self.profiles_.toarray()
-        # The element-wise product of the two rows (``vector.multiply``), without its sparse machinery:
-        # the text's terms in column order, those the profile shares.
-        products = vector.data * self._dense_profiles[class_index, vector.indices]
+        # The element-wise product of the two rows (``texts[row].multiply``), without its sparse
+        # machinery: the text's terms in column order, those the profile shares.
+        start, end = texts.indptr[row], texts.indptr[row + 1]
+        terms = texts.indices[start:end]
+        products = texts.data[start:end] * self._dense_profiles[class_index, terms]
         shared = products != 0
-        data, indices = products[shared], vector.indices[shared]
+        data, indices = products[shared], terms[shared]
         if data.size == 0:
             return ()
         order = np.argsort(-data)[:k]

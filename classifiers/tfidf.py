@@ -49,7 +49,7 @@ class Reading:
     chunks: list[tuple[str, str, str]]  # (locator, text, language) of each section scored
     tokens: dict[tuple[int, str], list[str]]  # (unit, language) -> terms; unit 0 is the whole document
     counts: dict[tuple[int, str], Counter[str]]  # (unit, language) -> how often each of its terms occurs
-    vectors: dict[tuple[int, int], tuple]  # (unit, framework position) -> (TF-IDF row, language)
+    vectors: dict[tuple[int, int], tuple]  # (unit, framework position) -> (TF-IDF rows, its row, language)
     cosine: np.ndarray  # the better of the whole document's and its best section's (weighted)
     from_section: np.ndarray  # whether the best section gave it
     best_section: np.ndarray  # index into ``chunks``
@@ -161,11 +161,11 @@ class Tagger(Decider):
             row = 1 + read.best_section[index] if from_section else 0
             framework, requirement = self.keys[index]
             position = self.framework_of[index]
-            vector, language = read.vectors[(row, position)]
+            matrix, matrix_row, language = read.vectors[(row, position)]
             explanation: tuple[str, ...] = (f"{activity} record",) if recorded[index] else ()
             explanation += supervised_terms.get(self.columns[index], ())[:3]
             profile = self._profile(position, language)
-            top = profile.top_terms(vector, index - self.spans[position][0], settings.top_terms)
+            top = profile.top_terms(matrix, matrix_row, index - self.spans[position][0], settings.top_terms)
             explanation += tuple(t for t in map(written_in(language), top) if t not in explanation)
             candidates.append(
                 Evidence(
@@ -220,7 +220,7 @@ class Tagger(Decider):
                 matrix = model.transform_counts([counts[(row, language)] for row in rows])
                 cosines[rows, first:end] = similarity(matrix, model.profiles_)
                 for i, row in enumerate(rows):
-                    vectors[(row, position)] = (matrix[i], language)
+                    vectors[(row, position)] = (matrix, i, language)
         document_cosine = cosines[0]
         if len(chunks) > 1:
             best_section = cosines[1:].argmax(axis=0)
