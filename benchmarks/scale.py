@@ -64,7 +64,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="gapscan-scale-", dir=args.work) as tmp:
         work = Path(tmp)
         corpus = work / "corpus"
-        results: dict[str, float | int | str] = {"load_before": _load()}
+        results: dict[str, float | int | str] = {"load_before": load()}
         if args.corpus:
             shutil.copytree(args.corpus, corpus)
         else:
@@ -79,25 +79,25 @@ def main() -> None:
             file.read_bytes()
 
         if args.same_libs:
-            results["same_libs_s"] = _timed([args.bench_python, "-c", _SAME_LIBS, str(SHARED_BENCH), str(corpus),
+            results["same_libs_s"] = timed([args.bench_python, "-c", _SAME_LIBS, str(SHARED_BENCH), str(corpus),
                                              str(args.jobs)])[0]
-        results["fast_e2e_s"] = _timed([args.bench_python, str(SHARED_BENCH / "scan_e2e.py"), str(corpus),
+        results["fast_e2e_s"] = timed([args.bench_python, str(SHARED_BENCH / "scan_e2e.py"), str(corpus),
                                         str(work / "e2e.sqlite"), "--workers", str(args.jobs)])[0]
 
         index, out = work / "index.sqlite", work / "report"
         scan = [args.gapscan, "scan", str(corpus), "--out", str(out), "--index", str(index), "--format", "json",
                 "--quiet", "--jobs", str(args.jobs)]
-        results["cold_s"], results["cold_peak_rss_MiB"] = _timed(scan)
-        results["warm_s"], results["warm_peak_rss_MiB"] = _timed(scan)
+        results["cold_s"], results["cold_peak_rss_MiB"], _ = timed(scan)
+        results["warm_s"], results["warm_peak_rss_MiB"], _ = timed(scan)
         victim = next(f for f in sorted(files) if f.suffix == ".md")
         with victim.open("a", encoding="utf-8") as handle:
             handle.write("\nInternal audit programme reviewed.\n")
-        results["one_changed_s"], _ = _timed(scan)
-        results["help_s"] = min(_timed([args.gapscan, "--help"])[0] for _ in range(3))
+        results["one_changed_s"], _, _ = timed(scan)
+        results["help_s"] = min(timed([args.gapscan, "--help"])[0] for _ in range(3))
         index_bytes = sum(p.stat().st_size for p in work.glob("index.sqlite*"))
         results["index_MB"] = round(index_bytes / 1e6, 1)
         results["discovery_s"], results["discovery_files"] = _discovery(args.gapscan, work, args.discovery_files)
-        results["load_after"] = _load()
+        results["load_after"] = load()
 
     results["cold_vs_fast_e2e"] = round(float(results["cold_s"]) / float(results["fast_e2e_s"]), 2)
     if "same_libs_s" in results:
@@ -154,16 +154,18 @@ def _run(command: list[str]) -> None:
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
 
 
-def _timed(command: list[str]) -> tuple[float, float]:
-    """Wall seconds of a command, and the peak of its process tree's summed resident memory (MiB)."""
+def timed(command: list[str]) -> tuple[float, float, float]:
+    """Wall seconds of a command, the peak of its process tree's summed resident memory, and the
+    peak of its own process's (MiB)."""
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    peak = [0]
+    peak = [0, 0]
     done = threading.Event()
 
     def sample() -> None:
         while not done.wait(0.1):
-            peak[0] = max(peak[0], _tree_rss(process.pid))
+            tree, own = _tree_rss(process.pid)
+            peak[0], peak[1] = max(peak[0], tree), max(peak[1], own)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -173,11 +175,11 @@ def _timed(command: list[str]) -> tuple[float, float]:
     sampler.join()
     if process.returncode not in (0, 1):  # 1: a gate (gaps, unreadable files), not a failure
         raise SystemExit(f"{command[0]} failed ({process.returncode}): {errors[-2000:]}")
-    return round(seconds, 2), round(peak[0] / 2**20, 1)
+    return round(seconds, 2), round(peak[0] / 2**20, 1), round(peak[1] / 2**20, 1)
 
 
-def _tree_rss(root: int) -> int:
-    """Resident bytes of a process and all its descendants (from /proc)."""
+def _tree_rss(root: int) -> tuple[int, int]:
+    """Resident bytes of a process and all its descendants, and of the process alone (from /proc)."""
     parents: dict[int, int] = {}
     resident: dict[int, int] = {}
     page = os.sysconf("SC_PAGE_SIZE")
@@ -198,10 +200,10 @@ def _tree_rss(root: int) -> int:
         children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
         tree.update(children)
         frontier.extend(children)
-    return sum(resident.get(pid, 0) for pid in tree)
+    return sum(resident.get(pid, 0) for pid in tree), resident.get(root, 0)
 
 
-def _load() -> str:
+def load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 

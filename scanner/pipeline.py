@@ -217,9 +217,10 @@ class Scanner:
     def sync(self) -> ScanStats:
         """Bring every document up to date with the disk: only new and changed files are read."""
         started = time.monotonic()
-        found = discover(self.root, include=self.config.include, exclude=self.config.exclude,
-                         all_files=self.config.all_files, skip=self.skip, confined=self.confined,
-                         seen=lambda files: self.notify("discover", files, 0))
+        with collection_paused():  # a candidate for every file, each held to the end of the scan
+            found = discover(self.root, include=self.config.include, exclude=self.config.exclude,
+                             all_files=self.config.all_files, skip=self.skip, confined=self.confined,
+                             seen=lambda files: self.notify("discover", files, 0))
         self.git = found.git
         self.commit_dates = found.commit_dates
         self.folder_warnings = found.warnings
@@ -307,7 +308,8 @@ class Scanner:
         ready: list[ExtractResult] = []
         documents = [Document(candidate.path, candidate.format, candidate.size, candidate.mtime)
                      for candidate in candidates]
-        known = self.index.cached_unchanged(documents, EXTRACTOR_VERSION)
+        with collection_paused():  # every unchanged document, held to the end of the scan
+            known = self.index.cached_unchanged(documents, EXTRACTOR_VERSION)
         for candidate, document in zip(candidates, documents, strict=True):
             cached = known.get(candidate.path)
             if cached is not None:
