@@ -15,7 +15,6 @@ from importlib import resources
 from itertools import pairwise, repeat
 from typing import TYPE_CHECKING
 
-import snowballstemmer
 
 if TYPE_CHECKING:
     from scipy import sparse
@@ -55,6 +54,9 @@ class Analyzer:
         self.language = language
         self.stop_words = stop_words
         algorithm = _SNOWBALL.get(language)
+        # Imported here: a rescan that scores nothing reads kinds (``doctype``) but stems no word.
+        import snowballstemmer  # noqa: PLC0415
+
         self._stemmer = snowballstemmer.stemmer(algorithm) if algorithm else None
         # A snowball stemmer keeps the word it works on in itself: threads sharing this analyzer (a
         # Dask worker's threads) take turns, or one's word is cut with another's cursor.

@@ -7,20 +7,14 @@ scanned folder, and it must be writable. Every failure is an :class:`OutputError
 from __future__ import annotations
 
 import glob
+import importlib
 import os
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from gapscan.reports.gate import Publication
-from gapscan.reports.csv_report import render_csv
-from gapscan.reports.html import render_html
-from gapscan.reports.json_report import render_json
-from gapscan.reports.junit import render_junit
-from gapscan.reports.markdown import render_markdown
 from gapscan.reports.model import GapReport
-from gapscan.reports.sarif import render_sarif
 from gapscan.scanner.common.choices import DEFAULT_FORMATS, FORMATS, link_base, with_json  # noqa: F401 - re-exported
 from gapscan.scanner.discover import VCS_FOLDERS
 from gapscan.scanner.common.errors import GapscanError
@@ -151,22 +145,24 @@ def write_reports(
     diff, waivers, gate options, link base) feeds every one of them."""
     publication = publication or Publication()
     links = publication.link_base or relative_link_base(report.root, out_dir)
-    renderers: dict[str, Callable[[GapReport], str | bytes]] = {
-        "html": lambda r: render_html(r, template_dir=template_dir, link_base=links, publication=publication),
-        "json": lambda r: render_json(r, publication),
-        "md": lambda r: render_markdown(r, publication),
-        "junit": lambda r: render_junit(r, publication),
-        "xlsx": lambda r: _render_xlsx(r, publication),
-        "csv": lambda r: render_csv(r, publication),
-        "sarif": lambda r: render_sarif(r, publication),
-    }
-    files = [(out_dir / FILE_NAMES[fmt], renderers[fmt](report)) for fmt in formats]
+    files: list[tuple[Path, str | bytes]] = []
+    for fmt in formats:
+        module, function = _RENDERERS[fmt]
+        render = getattr(importlib.import_module(module), function)
+        options = {"template_dir": template_dir, "link_base": links} if fmt == "html" else {}
+        files.append((out_dir / FILE_NAMES[fmt], render(report, publication=publication, **options)))
     write_all(files)
     return [path for path, _ in files]
 
 
-def _render_xlsx(report: GapReport, publication: Publication) -> bytes:
-    # openpyxl takes longer to import than most rescans take to decide: only when xlsx is asked for.
-    from gapscan.reports.xlsx import render_xlsx  # noqa: PLC0415
-
-    return render_xlsx(report, publication)
+# Each format's renderer, imported when the format is asked for: Jinja and openpyxl take longer
+# to import than an unchanged rescan takes to decide.
+_RENDERERS = {
+    "html": ("gapscan.reports.html", "render_html"),
+    "json": ("gapscan.reports.json_report", "render_json"),
+    "md": ("gapscan.reports.markdown", "render_markdown"),
+    "junit": ("gapscan.reports.junit", "render_junit"),
+    "xlsx": ("gapscan.reports.xlsx", "render_xlsx"),
+    "csv": ("gapscan.reports.csv_report", "render_csv"),
+    "sarif": ("gapscan.reports.sarif", "render_sarif"),
+}
