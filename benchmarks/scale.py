@@ -11,9 +11,9 @@ by, printed as seconds and as the ratios of the bar.
   SQLite, TF-IDF) with ``--jobs`` workers; with ``--same-libs`` also the project's own libraries
   extracting in a pool (``perf.py``'s floor, slow).
 - gapscan (``--gapscan``, default: the one on PATH): cold scan on a fresh index, rescan with nothing
-  changed, rescan with one file changed, ``gapscan --help``; the index's size (with its WAL) against
-  the corpus's bytes, and the peak resident memory of the whole process tree (the scan and its
-  workers, summed, sampled every 0.1 s).
+  changed (twice: the second reads the index from the page cache), rescan with one file changed,
+  ``gapscan --help``; the index's size (with its WAL) against the corpus's bytes, and the peak
+  resident memory of the whole process tree (the scan and its workers, summed, sampled every 0.1 s).
 - Discovery of ``--discovery-files`` (100,000) small files in a temporary tree, through
   ``gapscan.scanner.discover`` in the gapscan's own interpreter.
 
@@ -89,6 +89,9 @@ def main() -> None:
                 "--quiet", "--jobs", str(args.jobs)]
         results["cold_s"], results["cold_peak_rss_MiB"], _ = timed(scan)
         results["warm_s"], results["warm_peak_rss_MiB"], _ = timed(scan)
+        # Again at once: the index and gapscan's libraries are then in the page cache, which this
+        # machine keeps small; the first rescan after other work reads them from disk.
+        results["warm_again_s"], _, _ = timed(scan)
         victim = next(f for f in sorted(files) if f.suffix == ".md")
         with victim.open("a", encoding="utf-8") as handle:
             handle.write("\nInternal audit programme reviewed.\n")
@@ -216,6 +219,7 @@ def _print_table(results: dict) -> None:
         ("gapscan cold", f"{results['cold_s']} s", f"{results['cold_vs_fast_e2e']}x ref (bar 1.5x)"),
         ("gapscan rescan, nothing changed", f"{results['warm_s']} s",
          f"{results['warm_vs_cold']:.1%} of cold (bar 3 s, 5 %)"),
+        ("gapscan rescan, at once again", f"{results['warm_again_s']} s", "index and libraries in the page cache"),
         ("gapscan rescan, one changed", f"{results['one_changed_s']} s",
          f"{results['one_changed_vs_cold']:.1%} of cold (bar 10 %)"),
         ("gapscan --help", f"{results['help_s']} s", "bar 0.3 s"),
