@@ -80,9 +80,9 @@ def main() -> None:
 
         if args.same_libs:
             results["same_libs_s"] = timed([args.bench_python, "-c", _SAME_LIBS, str(SHARED_BENCH), str(corpus),
-                                             str(args.jobs)])[0]
+                                            str(args.jobs)])[0]
         results["fast_e2e_s"] = timed([args.bench_python, str(SHARED_BENCH / "scan_e2e.py"), str(corpus),
-                                        str(work / "e2e.sqlite"), "--workers", str(args.jobs)])[0]
+                                       str(work / "e2e.sqlite"), "--workers", str(args.jobs)])[0]
 
         index, out = work / "index.sqlite", work / "report"
         scan = [args.gapscan, "scan", str(corpus), "--out", str(out), "--index", str(index), "--format", "json",
