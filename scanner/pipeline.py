@@ -66,10 +66,10 @@ Progress = Callable[[str, int, int], None]  # stage, done, total (0 while unknow
 # documents, and a batch ends once its text reaches this many characters (a run of 1,500-row
 # registers would otherwise be held 200 at a time).
 _STORE_BATCH = 200
+_STORE_BATCH_CHARS = 1_000_000
 # Documents to score from the index at least, for worker processes to score them: fewer take less
 # time than the workers' start.
 _SCORED_IN_WORKERS = 200
-_STORE_BATCH_CHARS = 1_000_000
 
 
 def tool_version() -> str:

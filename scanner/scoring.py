@@ -101,19 +101,15 @@ def stored_scores(scores: DocumentScores) -> bytes:
         [frameworks.index(framework) for framework, _ in candidates.keys],
         [requirement for _, requirement in candidates.keys],
     ])
-    values = array("d", candidates.scores)
-    if sys.byteorder == "big":
-        values.byteswap()
-    return len(head).to_bytes(4, "little") + head + values.tobytes() + candidates.packed_details()
+    return len(head).to_bytes(4, "little") + head + _little_endian(array("d", candidates.scores)).tobytes() \
+        + candidates.packed_details()
 
 
 def scores_from_stored(path: str, stored: bytes) -> DocumentScores:
     start = 4 + int.from_bytes(stored[:4], "little")
     kind, scope, activity, words, frameworks, framework_of, requirements = json.loads(zlib.decompress(stored[4:start]))
     end = start + 8 * len(requirements)
-    values = array("d", stored[start:end])
-    if sys.byteorder == "big":
-        values.byteswap()
+    values = _little_endian(array("d", stored[start:end]))
     return DocumentScores(
         path=path,
         # Held for every document until the report: the words that repeat across them, once.
@@ -125,6 +121,13 @@ def scores_from_stored(path: str, stored: bytes) -> DocumentScores:
         candidates=Candidates(path, ((frameworks[f], r) for f, r in zip(framework_of, requirements, strict=True)),
                               values, stored[end:]),
     )
+
+
+def _little_endian(values: array) -> array:
+    """Doubles as stored (little-endian) from this machine's order, or back: the same swap."""
+    if sys.byteorder == "big":
+        values.byteswap()
+    return values
 
 
 def _pack(value: object) -> bytes:
