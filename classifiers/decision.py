@@ -203,36 +203,43 @@ class Decider:
 
     def decide(self, documents: Sequence[DocumentScores]) -> list[Classified]:
         """Which of these documents' scores are evidence, weighed against the whole collection."""
-        settings = self.settings
         column = self.column
         positions = [[column[key] for key in document.candidates.keys] for document in documents]
-        scores = np.zeros((len(documents), len(self.keys)), dtype=np.float64)
-        for row, (document, columns) in enumerate(zip(documents, positions, strict=True)):
-            scores[row, columns] = document.candidates.scores
+        # Every candidate's document, requirement and score, flat: a framework's scores are laid
+        # out as a matrix only while its baseline is weighed, one framework at a time.
+        rows = np.repeat(np.arange(len(documents)), [len(columns) for columns in positions])
+        cols = np.fromiter((c for columns in positions for c in columns), dtype=np.intp, count=len(rows))
+        values = np.concatenate([np.frombuffer(document.candidates.scores) for document in documents] or [np.zeros(0)])
         baseline = np.zeros(len(self.keys))
-        for framework in self.frameworks:
-            ours = np.array([fw == framework for fw, _ in self.keys])
-            if documents and ours.any():
-                baseline[ours] = self._baseline(scores[:, ours])
-        scores -= settings.baseline_weight * baseline  # each score lifted above (or sunk below) its baseline
-        # Python floats, a document's candidates at a time: indexing a NumPy row one score at a time
-        # costs more than the decision itself, and the whole matrix as floats more than the scores.
-        return [self._decide_one(document, scores[row, columns].tolist())
-                for row, (document, columns) in enumerate(zip(documents, positions, strict=True))]
+        for first, end in self.spans:
+            if not documents or first == end:
+                continue
+            ours = (cols >= first) & (cols < end)
+            scores = np.zeros((len(documents), end - first))
+            scores[rows[ours], cols[ours] - first] = values[ours]
+            baseline[first:end] = self._baseline(scores)
+        # Each score lifted above (or sunk below) its baseline, as Python floats a document at a
+        # time: indexing NumPy one score at a time costs more than the decision itself.
+        lift = (self.settings.baseline_weight * baseline).tolist()
+        return [self._decide_one(document, [score - lift[c]
+                                            for score, c in zip(document.candidates.scores, columns, strict=True)])
+                for document, columns in zip(documents, positions, strict=True)]
 
     def _baseline(self, scores: np.ndarray) -> np.ndarray:
         """Each requirement's background in this collection: what the documents that are mainly
         about other requirements score for it. A folder of monthly audit reports does not raise the
         bar for internal audit; a software company's documents that all read a little like design
-        and development do raise it for design and development."""
+        and development do raise it for design and development. ``scores`` (a framework's, documents
+        by requirements) is used up as it is weighed, not copied."""
         settings = self.settings
-        background = scores.copy()
-        background[np.arange(len(scores)), scores.argmax(axis=1)] = np.nan
-        counted = (~np.isnan(background)).sum(axis=0)
-        overall = np.nanquantile(background, settings.baseline_quantile) if counted.any() else 0.0
+        scores[np.arange(len(scores)), scores.argmax(axis=1)] = np.nan  # what each document is mainly about
+        counted = (~np.isnan(scores)).sum(axis=0)
         typical = np.zeros(scores.shape[1])
         some = counted > 0
-        typical[some] = np.nanquantile(background[:, some], settings.baseline_quantile, axis=0)
+        if some.any():
+            typical[some] = np.nanquantile(scores if some.all() else scores[:, some], settings.baseline_quantile,
+                                           axis=0)
+        overall = np.nanquantile(scores, settings.baseline_quantile, overwrite_input=True) if some.any() else 0.0
         return (counted * typical + settings.baseline_prior * overall) / (counted + settings.baseline_prior)
 
     def _decide_one(self, document: DocumentScores, values: list[float]) -> Classified:
