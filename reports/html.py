@@ -18,6 +18,7 @@ import functools
 import hashlib
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -156,9 +157,20 @@ def render_html(
     root. ``publication`` adds the CI view: gate verdict, changes since the baseline, waivers.
     ``template_dir`` is searched for ``report.html.j2`` before the bundled template.
     """
+    return "".join(html_pieces(report, link_base=link_base, template_dir=template_dir, publication=publication))
+
+
+def html_pieces(
+    report: GapReport,
+    *,
+    link_base: str = "",
+    template_dir: Path | str | None = None,
+    publication: Publication | None = None,
+) -> Iterator[str]:
+    """The page :func:`render_html` returns, a piece at a time as the template makes it."""
     env = _environment(os.path.abspath(template_dir) if template_dir is not None else None)
     template = env.get_template(TEMPLATE_NAME)
-    return template.render(**_context(report, link_base, publication or Publication()))
+    return template.generate(**_context(report, link_base, publication or Publication()))
 
 
 # -- environment -------------------------------------------------------------------------------

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 from gapscan.reports.actions import Action, action_plan
 from gapscan.reports.gate import Publication, StatusChange, Waiver, gate_failures
-from gapscan.reports.model import GapReport
+from gapscan.reports.model import DocumentEntry, GapReport
 
 SCHEMA = "gapscan.report/2"
 
 
-def report_dict(report: GapReport, publication: Publication | None = None) -> dict:
+def report_dict(report: GapReport, publication: Publication | None = None, *, documents: bool = True) -> dict:
+    """The report as JSON data; without its documents (the last key) when not ``documents``."""
     publication = publication or Publication()
-    return {
+    data = {
         "schema": SCHEMA,
         "tool": {"name": "gapscan", "version": report.tool_version},
         "generated_at": report.generated_at,
@@ -53,25 +55,25 @@ def report_dict(report: GapReport, publication: Publication | None = None) -> di
         ],
         "actions": [_action(action) for action in action_plan(report)],
         "gate": _gate(report, publication) if publication.gated else None,
-        "documents": [
-            {
-                "path": document.path,
-                "format": document.format,
-                "bytes": document.bytes,
-                "sha256": document.sha256,
-                "modified": document.modified,
-                "status": document.status,
-                "reason": document.reason,
-                "kind": document.kind or None,
-                "language": document.language,
-                "assessed": document.assessed,
-                "tags": [
-                    {"framework": t.framework, "requirement": t.requirement, "score": t.score}
-                    for t in document.tags
-                ],
-            }
-            for document in report.documents
-        ],
+    }
+    if documents:
+        data["documents"] = [_document(document) for document in report.documents]
+    return data
+
+
+def _document(document: DocumentEntry) -> dict:
+    return {
+        "path": document.path,
+        "format": document.format,
+        "bytes": document.bytes,
+        "sha256": document.sha256,
+        "modified": document.modified,
+        "status": document.status,
+        "reason": document.reason,
+        "kind": document.kind or None,
+        "language": document.language,
+        "assessed": document.assessed,
+        "tags": [{"framework": t.framework, "requirement": t.requirement, "score": t.score} for t in document.tags],
     }
 
 
@@ -141,19 +143,28 @@ def _waiver(waiver: Waiver) -> dict:
             "expires": waiver.expires.isoformat()}
 
 
-# Stands for the documents, the report's last value, while the rest is indented.
-_DOCUMENTS = "\0documents\0"
 _ONE_LINE = json.JSONEncoder(ensure_ascii=False).encode
+_INDENTED = json.JSONEncoder(ensure_ascii=False, indent=2)
 
 
 def render_json(report: GapReport, publication: Publication | None = None) -> str:
-    """The report indented by two spaces, each document on a line of its own: a report lists
-    thousands of documents, and their fields, one per line, were most of the file and of the
-    time to write it."""
-    data = report_dict(report, publication)
-    documents = data["documents"]
-    data["documents"] = _DOCUMENTS
-    listed = "[\n" + ",\n".join("    " + _ONE_LINE(document) for document in documents) + "\n  ]" if documents else "[]"
-    # The last place the stand-in is written is where it stands (a value before it could read the same).
-    before, _, after = json.dumps(data, indent=2, ensure_ascii=False).rpartition(_ONE_LINE(_DOCUMENTS))
-    return before + listed + after + "\n"
+    return "".join(json_pieces(report, publication))
+
+
+def json_pieces(report: GapReport, publication: Publication | None = None) -> Iterator[str]:
+    """The report indented by two spaces, each document on a line of its own (a report lists
+    thousands of documents, and their fields, one per line, were most of the file and of the time
+    to write it), a piece at a time: each document's line is made as it is written."""
+    pieces = _INDENTED.iterencode(report_dict(report, publication, documents=False))
+    closing = [next(pieces), next(pieces)]  # held back: the documents go before the object's end
+    for piece in pieces:
+        yield closing.pop(0)
+        closing.append(piece)
+    assert "".join(closing) == "\n}", closing
+    if not report.documents:
+        yield ',\n  "documents": []\n}\n'
+        return
+    yield ',\n  "documents": [\n'
+    for number, document in enumerate(report.documents):
+        yield ("    " if number == 0 else ",\n    ") + _ONE_LINE(_document(document))
+    yield "\n  ]\n}\n"

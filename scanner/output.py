@@ -11,6 +11,7 @@ import importlib
 import os
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from gapscan.reports.gate import Publication
@@ -73,51 +74,70 @@ def relative_link_base(root: str, out_dir: Path) -> str:
     return "".join(percent_encoded(segment) + "/" for segment in Path(way).parts)
 
 
-def write_atomic(path: Path, text: str | bytes) -> None:
+# What a renderer returns: text, bytes (an xlsx workbook), or text a piece at a time (a report
+# of many documents is written as it is made, never held whole).
+Content = str | bytes | Iterable[str]
+
+
+def write_atomic(path: Path, content: Content) -> None:
     """Write to a temporary file beside ``path`` and rename it over: readers never see half a file.
-    ``text`` is written as UTF-8; ``bytes`` (an xlsx workbook) as they are. Raises OSError."""
-    os.replace(_temporary(path, text), path)
+    Text is written as UTF-8; ``bytes`` (an xlsx workbook) as they are. Raises OSError."""
+    os.replace(_temporary(path, content), path)
 
 
-def write_all(files: list[tuple[Path, str | bytes]]) -> None:
-    """Write every file or none: each goes to a temporary file first, and only when all of them are
-    on disk are they renamed into place (a full disk leaves the previous reports as they were).
-    Raises :class:`OutputError`."""
+def write_all(folder: Path, files: Iterable[tuple[str, Callable[[], Content]]]) -> list[Path]:
+    """Write every file (a name in ``folder``, and what renders its content) or none: each goes to
+    a temporary file as it is rendered, one file's content at a time, and only when all of them
+    are on disk are they renamed into place (a full disk leaves the previous reports as they
+    were). Raises :class:`OutputError`."""
     written: list[tuple[str, Path]] = []
     try:
-        for path, content in files:
-            written.append((_temporary(path, content), path))
+        try:
+            for name, render in files:
+                written.append((_temporary(folder / name, render()), folder / name))
+            for temporary, path in written:
+                os.replace(temporary, path)
+        except BaseException:
+            for temporary, _ in written:
+                Path(temporary).unlink(missing_ok=True)
+            raise
     except OSError as exc:
-        for temporary, _ in written:
-            Path(temporary).unlink(missing_ok=True)
-        folder = files[len(written)][0].parent
         raise OutputError(f"{folder}: cannot write the reports: {exc.strerror or exc}") from None
-    try:
-        for temporary, path in written:
-            os.replace(temporary, path)
-    except OSError as exc:
-        for temporary, _ in written:
-            Path(temporary).unlink(missing_ok=True)
-        raise OutputError(f"{path.parent}: cannot write the reports: {exc.strerror or exc}") from None
+    return [path for _, path in written]
 
 
-def _temporary(path: Path, text: str | bytes) -> str:
-    """A temporary file beside ``path`` holding ``text``, readable by all; its name."""
+def _temporary(path: Path, content: Content) -> str:
+    """A temporary file beside ``path`` holding ``content``, readable by all; its name."""
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_abandoned(path)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        if isinstance(text, bytes):
+        if isinstance(content, bytes):
             with os.fdopen(handle, "wb") as binary:
-                binary.write(text)
+                binary.write(content)
         else:
             with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-                stream.write(text)
+                for text in [content] if isinstance(content, str) else _joined(content):
+                    stream.write(text)
         os.chmod(temporary, 0o644)  # mkstemp makes it private; a report is for its readers
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
     return temporary
+
+
+def _joined(pieces: Iterable[str], size: int = 1 << 16) -> Iterator[str]:
+    """The pieces joined into texts of about ``size`` characters: a template makes many short
+    pieces, each costly to write alone."""
+    batch: list[str] = []
+    held = 0
+    for piece in pieces:
+        batch.append(piece)
+        held += len(piece)
+        if held >= size:
+            yield "".join(batch)
+            batch, held = [], 0
+    yield "".join(batch)
 
 
 # A temporary file this old was left by a writer that was killed, not one still writing.
@@ -145,21 +165,21 @@ def write_reports(
     diff, waivers, gate options, link base) feeds every one of them."""
     publication = publication or Publication()
     links = publication.link_base or relative_link_base(report.root, out_dir)
-    files: list[tuple[Path, str | bytes]] = []
-    for fmt in formats:
+
+    def renderer(fmt: str) -> Callable[[], Content]:
         module, function = _RENDERERS[fmt]
         render = getattr(importlib.import_module(module), function)
         options = {"template_dir": template_dir, "link_base": links} if fmt == "html" else {}
-        files.append((out_dir / FILE_NAMES[fmt], render(report, publication=publication, **options)))
-    write_all(files)
-    return [path for path, _ in files]
+        return lambda: render(report, publication=publication, **options)
+
+    return write_all(out_dir, ((FILE_NAMES[fmt], renderer(fmt)) for fmt in formats))
 
 
 # Each format's renderer, imported when the format is asked for: Jinja and openpyxl take longer
 # to import than an unchanged rescan takes to decide.
 _RENDERERS = {
-    "html": ("gapscan.reports.html", "render_html"),
-    "json": ("gapscan.reports.json_report", "render_json"),
+    "html": ("gapscan.reports.html", "html_pieces"),
+    "json": ("gapscan.reports.json_report", "json_pieces"),
     "md": ("gapscan.reports.markdown", "render_markdown"),
     "junit": ("gapscan.reports.junit", "render_junit"),
     "xlsx": ("gapscan.reports.xlsx", "render_xlsx"),

@@ -403,6 +403,24 @@ def test_real_scan_writes_every_format(scanned, junit_schema, sarif_validator):
     assert len(rows) == sum(len(f.verdicts) for f in result.report.frameworks)
 
 
+def test_a_report_that_fails_part_way_through_leaves_the_previous_reports(scanned, tmp_path):
+    """Reports go to their files as they are made: a template that fails part way through the page,
+    after the JSON and half the page are on disk, leaves the previous reports as they were and no
+    temporary file behind."""
+    base, result = scanned
+    out = base / "all-or-none"
+    write_reports(result.report, out, ("json", "html"))
+    before = {path.name: path.read_bytes() for path in out.iterdir()}
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "report.html.j2").write_text("<p>{{ report.root }}</p>{% for d in report.documents %}"
+                                              "{{ d.path }}{% endfor %}{{ 1 // 0 }}", encoding="utf-8")
+    with pytest.raises(ZeroDivisionError):
+        write_reports(result.report, out, ("json", "html"), template_dir=templates)
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == before
+    assert json.loads(before["report.json"]) == json.loads(json.dumps(report_dict(result.report)))
+
+
 def test_real_scan_history_reaches_the_report(scanned):
     base, result = scanned
     assert result.report.history and result.report.history[-1].finished == result.report.generated_at
