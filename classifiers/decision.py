@@ -9,7 +9,7 @@ import json
 import zlib
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -302,9 +302,11 @@ class Decider:
             return _evidence(item, tag=True, decision=record.detail, checks=(record,))
         framework_best = weighed.best[item.framework]
         cutoff = self._share(weighed, (item.framework, item.requirement)) * framework_best
-        document_checks = self._document_checks(document, weighed.kind,
-                                                other_record=item.framework in weighed.record_frameworks,
-                                                in_scope=item.framework in weighed.in_scope)
+        document_checks = weighed.document_checks.get(item.framework)
+        if document_checks is None:  # the same for each of the document's candidates in the framework
+            document_checks = weighed.document_checks[item.framework] = self._document_checks(
+                document, weighed.kind, other_record=item.framework in weighed.record_frameworks,
+                in_scope=item.framework in weighed.in_scope)
         checks = _Checks(self, document_checks, value, framework_best, cutoff)
         if not weighed.document_passes[item.framework]:
             failed = next(check for check in document_checks if not check.passed)
@@ -369,6 +371,8 @@ class _Weighed:
     # Whether the document passes each framework's checks that do not depend on the score
     # (``Decider._document_checks``, written out only for the candidates a report reads).
     document_passes: dict[str, bool]
+    # Those checks written out, by framework, once a candidate in it is read.
+    document_checks: dict[str, tuple[Check, ...]] = field(default_factory=dict)
 
 
 class _Decided(_WrittenWhenRead):
