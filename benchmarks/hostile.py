@@ -175,7 +175,7 @@ def extraction_times(tree: Path, timeout: float) -> list[tuple[float, str, str]]
     """Every file of ``tree`` through the real worker pool with one worker: the time between one
     result and the next is what that file cost, worker replacement after a time-out included."""
     found = discover(tree)
-    jobs = [(c.absolute, Document(c.path, c.format, c.size, c.mtime)) for c in found.candidates]
+    jobs = [(found.root / c.path, Document(c.path, c.format, c.size, c.mtime)) for c in found.candidates]
     times = []
     last = time.monotonic()
     for result in extract_all(jobs, Limits(timeout_seconds=timeout), 1):

@@ -61,7 +61,7 @@ class TaggerSettings:
     top_terms: int = 6
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DocumentScores:
     """What classification says about one document on its own (``Tagger.score``)."""
 
@@ -167,7 +167,7 @@ class Candidates(_WrittenWhenRead):
         return len(self.keys)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Classified:
     """A document's kind and evidence once the collection is weighed (``Tagger.decide``); each
     piece of evidence says in ``decision`` why it is, or is not, a tag."""

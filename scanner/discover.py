@@ -35,12 +35,11 @@ JUNK_FILES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 UNSUPPORTED, EXCLUDED = "unsupported", "excluded"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Candidate:
     """A file discovery found: where it is, and what the filesystem says about it."""
 
     path: str  # relative to the root, with "/"
-    absolute: Path
     format: str
     size: int
     mtime: float
@@ -128,13 +127,13 @@ def inspect(  # noqa: PLR0911  one return per state the file can be found in
         info = os.stat(absolute) if stat.S_ISLNK(link.st_mode) else link
     except OSError as exc:
         if stat.S_ISLNK(link.st_mode):
-            return Candidate(relative, absolute, fmt, link.st_size, link.st_mtime)
+            return Candidate(relative, fmt, link.st_size, link.st_mtime)
         if isinstance(exc, FileNotFoundError):
             return None
         return Refusal(relative, f"cannot read: {exc.strerror or exc}")
     if not stat.S_ISREG(info.st_mode):
         return Refusal(relative, not_regular(info.st_mode))
-    return Candidate(relative, absolute, fmt, info.st_size, info.st_mtime)
+    return Candidate(relative, fmt, info.st_size, info.st_mtime)
 
 
 def _real_path(absolute: Path, link: os.stat_result, real_folders: dict[str, str] | None) -> str:

@@ -25,7 +25,7 @@ import json
 import os
 import sqlite3
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -203,22 +203,24 @@ class StoredExtract(Extract):
     read (and decompressed) from the index each time they are asked for. Anything that builds a
     new extract from it (``dataclasses.replace``) gets a plain :class:`Extract`."""
 
-    _load: Callable[[], tuple[Section, ...]]
+    __slots__ = ("_extractor", "_index")
+    _index: Index
+    _extractor: int
 
-    def __new__(cls, *args, load: Callable[[], tuple[Section, ...]] | None = None, **kwargs):
-        if load is None:
+    def __new__(cls, *args, index: Index | None = None, **kwargs):
+        if index is None:
             return Extract(*args, **kwargs)
         return super().__new__(cls)
 
     def __init__(self, document: Document, *, metadata: Metadata, warnings: tuple[str, ...], language: str,
-                 load: Callable[[], tuple[Section, ...]]):
+                 index: Index, extractor: int):
         for name, value in (("document", document), ("metadata", metadata), ("warnings", warnings),
-                            ("language", language), ("includes", ()), ("_load", load)):
+                            ("language", language), ("includes", ()), ("_index", index), ("_extractor", extractor)):
             object.__setattr__(self, name, value)
 
     @property
     def sections(self) -> tuple[Section, ...]:
-        return self._load()
+        return self._index.sections(self.document.sha256, self._extractor)
 
     def loaded(self) -> Extract:
         """This extract with its sections in memory."""
@@ -393,7 +395,8 @@ class Index:
             metadata=Metadata(**{**data["metadata"], "dates_in_text": tuple(data["metadata"]["dates_in_text"])}),
             warnings=tuple(data["warnings"]),
             language=data["language"],
-            load=functools.partial(self.sections, document.sha256, extractor),
+            index=self,
+            extractor=extractor,
         )
 
     @_guarded
@@ -427,9 +430,8 @@ class Index:
                 sha = result.document.sha256
                 rows.append((sha, extractor, "ok", None, json.dumps(info, ensure_ascii=False),
                              pack(_sections_json(result.sections))))
-                load = functools.partial(self.sections, sha, extractor)
                 held.append(StoredExtract(result.document, metadata=result.metadata, warnings=result.warnings,
-                                          language=result.language, load=load))
+                                          language=result.language, index=self, extractor=extractor))
                 continue
             held.append(result)
             if result.document.sha256 and is_cacheable(result):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -304,7 +304,7 @@ class Scanner:
         parse the same bytes, so an extract is cached under the hash of exactly what it came from."""
         limits = self.config.limits
         timeout = timed_out(limits)
-        todo: list[tuple[Path, Document]] = []
+        todo: list[Document] = []
         ready: list[ExtractResult] = []
         documents = [Document(candidate.path, candidate.format, candidate.size, candidate.mtime)
                      for candidate in candidates]
@@ -319,7 +319,7 @@ class Scanner:
             elif candidate.size > limits.max_file_bytes:  # never read
                 ready.append(Unreadable(document, too_large(candidate.size, limits)))
             else:
-                todo.append((candidate.absolute, document))
+                todo.append(document)
 
         fresh: list[ExtractResult] = []
         hashed: list[Document] = []
@@ -329,11 +329,12 @@ class Scanner:
         inside = str(self.root) if self.confined else None
         scorer = self.scorer
         tick = lambda: self.notify("extract", done, len(todo))  # noqa: E731
+        jobs = _Jobs(self.root, todo)
         results: Iterator[ExtractResult | Known | Scored]
         if self.cluster:
-            results = extract_on_cluster(todo, limits, self.cluster, inside=inside, scorer=scorer, tick=tick)
+            results = extract_on_cluster(jobs, limits, self.cluster, inside=inside, scorer=scorer, tick=tick)
         else:
-            results = extract_all(todo, limits, self.jobs, inside=inside, tick=tick, scorer=scorer,
+            results = extract_all(jobs, limits, self.jobs, inside=inside, tick=tick, scorer=scorer,
                                   known=KnownContent(self.index.path, EXTRACTOR_VERSION))
         for done, result in enumerate(results, 1):
             if isinstance(result, Known):  # renamed or copied: its content is in the index
@@ -348,42 +349,52 @@ class Scanner:
                 fresh.append(result)
                 held_chars += _text_chars(result)
             if len(fresh) >= _STORE_BATCH or held_chars >= _STORE_BATCH_CHARS:
-                self._keep(fresh, scored)
+                ready += self._keep(fresh, scored)
                 fresh, scored, held_chars = [], [], 0
             self.notify("extract", done, len(todo))
-        self._keep(fresh, scored)
+        ready += self._keep(fresh, scored)
         self.index.record_files(hashed)
 
         # The workers are gone (see collection_paused); scoring makes next to no cycles (2 objects
-        # unreachable after scoring 40 documents of the generated corpus).
+        # unreachable after scoring 40 documents of the generated corpus). The scores of what they
+        # read are taken from the index only now: held while they ran, a collection's scores would
+        # add to their memory.
         with collection_paused():
             self._score_all(ready)
         return len(todo) - len(hashed)
 
-    def _keep(self, fresh: list[ExtractResult], scored: list[tuple[str, str, bytes]]) -> None:
-        """Store freshly read documents and their scores in the index, and hold them without their
-        text; a document its worker did not score is scored here."""
+    def _keep(self, fresh: list[ExtractResult], scored: list[tuple[str, str, bytes]]) -> list[ExtractResult]:
+        """Store freshly read documents and their scores in the index; returns them without their
+        text, for their scores to be taken from the index (or computed, where their worker did not
+        score them) once every document is read."""
         held = self.index.store(fresh, EXTRACTOR_VERSION)
         self.index.record_files([r.document for r in fresh if r.document.sha256])
         timeout = timed_out(self.config.limits)
         self.index.record_failures([r for r in fresh if isinstance(r, Unreadable) and r.reason == timeout])
-        # An extract that includes other files is read again each scan, and so scored again.
+        # An extract that includes other files is read again each scan, and so scored again: neither
+        # it nor its scores are stored, and it is held with them now.
         includes = {r.document.path for r in fresh if isinstance(r, Extract) and r.includes}
         self.index.store_scores([row for row in scored if row[0] not in includes], self.fingerprint)
-        from_workers = {path: value for path, _, value in scored}
-        unscored = []
+        from_workers = {path: value for path, _, value in scored if path in includes}
         for result in held:
-            self.results[result.document.path] = result
             if result.document.path in from_workers:
+                self.results[result.document.path] = result
                 self._keep_scores(result, scores_from_stored(result.document.path, from_workers[result.document.path]))
-            else:
-                unscored.append(result)
-        self._score_all(unscored)
+        return [result for result in held if result.document.path not in from_workers]
 
     def _score_all(self, results: list[ExtractResult]) -> None:
         """Hold these results and their scores: taken from the index where it has them under the
-        current fingerprint, else computed (from the text in the index) and stored."""
+        current fingerprint, else computed (from the text in the index), stored, and taken from
+        the index once computed: held while the workers score, a collection's scores would add to
+        their memory."""
         self.index.use_fingerprint(self.fingerprint)
+        unscored = self._hold(results)
+        self._score(unscored)
+        left = self._hold([result for result in unscored if isinstance(result, StoredExtract)])
+        assert not left, f"scores stored and not found: {[r.document.path for r in left[:3]]}"
+
+    def _hold(self, results: list[ExtractResult]) -> list[Extract]:
+        """Hold these results, and the scores the index has for them; returns those it has none for."""
         unscored: list[Extract] = []
         for first in range(0, len(results), _STORE_BATCH):  # the stored scores of a batch in one query
             batch = results[first:first + _STORE_BATCH]
@@ -401,11 +412,12 @@ class Scanner:
                 else:
                     assert isinstance(result, Extract)  # an unreadable document has no readers
                     unscored.append(result)
-        self._score(unscored)
+        return unscored
 
     def _score(self, extracts: list[Extract]) -> None:
         """Score these extracts, in worker processes when there are many (a new model or catalog
-        scores every document again), and store the scores of those the index holds."""
+        scores every document again), and store the scores of those the index holds; only the
+        others' are held here."""
         computed: list[tuple[str, str, bytes]] = []
         done = 0
         tick = lambda: self.notify("classify", done, len(extracts))  # noqa: E731
@@ -418,7 +430,8 @@ class Scanner:
                 stored = stored_scores(self.tagger.score(extract))
             if isinstance(extract, StoredExtract):
                 computed.append((extract.document.path, extract.document.sha256, stored))
-            self._keep_scores(extract, scores_from_stored(extract.document.path, stored))
+            else:  # its text depends on other files (see Index.store): neither it nor its scores are stored
+                self._keep_scores(extract, scores_from_stored(extract.document.path, stored))
             if len(computed) >= _STORE_BATCH:
                 self.index.store_scores(computed, self.fingerprint)
                 computed = []
@@ -552,6 +565,22 @@ def scan(
             report = scanner.record(report)
             evidence = tuple(scanner.reported_evidence())
     return ScanResult(report, replace(stats, seconds=time.monotonic() - started), evidence)
+
+
+class _Jobs(Sequence[tuple[Path, Document]]):
+    """Documents to read, each with its path on disk, made as the workers take it: a path object
+    for every file of a large scan, held to its end, would cost more than the document."""
+
+    def __init__(self, root: Path, documents: list[Document]):
+        self.root, self.documents = root, documents
+
+    def __len__(self) -> int:
+        return len(self.documents)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [(self.root / document.path, document) for document in self.documents[index]]
+        return self.root / self.documents[index].path, self.documents[index]
 
 
 def _text_chars(result: ExtractResult) -> int:

@@ -1,6 +1,7 @@
 """What the index keeps between scans: extracts with their text compressed and out of memory,
 and each document's scores under the fingerprint of the classifier that gave them."""
 
+import gc
 import os
 import sqlite3
 
@@ -148,6 +149,24 @@ def test_documents_are_scored_in_the_workers_that_read_them(tree, tmp_path, monk
             assert scores == scores_from_stored(path, stored_scores(scanner.tagger.score(scanner.results[path])))
 
 
+def test_scores_are_held_only_once_the_workers_are_gone(tree, tmp_path, monkeypatch):
+    """The coordinating process holds no scores while the workers read: what they score goes to
+    the index, and is taken from there once they are gone (held meanwhile, a collection's scores
+    would add to the workers' memory at the scan's peak)."""
+    score_only_in_workers(monkeypatch)
+    monkeypatch.setattr(pipeline, "_STORE_BATCH", 1)  # each document stored as soon as it is read
+    held_while_reading: list[int] = []
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage == "extract" and done:
+            held_while_reading.append(len(scanner.scores))
+
+    with Scanner(tree, Config(), index_path=tmp_path / "index.sqlite", jobs=2, progress=progress) as scanner:
+        scanner.sync()
+        assert held_while_reading == [0, 0, 0]
+        assert len(scanner.scores) == 3
+
+
 def test_a_collection_scored_again_from_the_index_is_scored_in_worker_processes(tree, tmp_path, monkeypatch):
     """A new model, catalog or gapscan version scores every document again from its stored text,
     in as many processes as a scan reads files with."""
@@ -167,10 +186,12 @@ def test_extracts_are_held_without_their_text_which_stays_in_the_index(tree, tmp
     with Scanner(tree, Config(), index_path=tmp_path / "index.sqlite", jobs=1) as scanner:
         scanner.sync()
         for path, held in scanner.results.items():
-            assert isinstance(held, StoredExtract) and "sections" not in vars(held)
             file = tree / path
             read = extract_file(file, Document(path, "md", file.stat().st_size, file.stat().st_mtime), Limits())
-            assert isinstance(read, Extract)
+            assert isinstance(held, StoredExtract) and isinstance(read, Extract)
+            held_values = gc.get_referents(held)
+            assert read.sections not in held_values and not [text for text in held_values if isinstance(text, str)
+                                                             and read.sections[-1].text in text]
             assert held.sections == read.sections and held == read and held.text == read.text
 
 

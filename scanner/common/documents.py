@@ -42,7 +42,7 @@ def format_of(name: str) -> str | None:
     return FORMATS.get(suffix) or LEGACY_FORMATS.get(suffix)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Document:
     """A file found by discovery. ``path`` is relative to the scanned root, with ``/``."""
 
@@ -53,7 +53,7 @@ class Document:
     sha256: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Section:
     """A piece of a document that is scored on its own: a heading's text, a page, a sheet, a slide."""
 
@@ -62,7 +62,7 @@ class Section:
     language: str = ""  # ISO 639-1, where it differs from the document's (an English appendix)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Metadata:
     """What a document says about itself. Dates are ISO 8601 strings (``YYYY-MM-DD`` or longer)."""
 
@@ -82,7 +82,7 @@ class Metadata:
                    created=fields.get("created", ""), modified=fields.get("modified", ""))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Extract:
     """The text of a readable document, split into sections, with metadata and non-fatal warnings."""
 
@@ -104,7 +104,7 @@ class Extract:
         return self
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Unreadable:
     """A document that could not be read. ``skipped`` means gapscan did not try (legacy format)."""
 
