@@ -60,7 +60,11 @@ def fingerprint(catalogs: list[tuple[Catalog, int | None]], settings: TaggerSett
             digest.update(path.name.encode())
             digest.update(path.read_bytes())
     for catalog, level in catalogs:  # a user's own catalogs and profiles are files elsewhere
-        digest.update(repr((catalog, level)).encode("utf-8", "surrogateescape"))
+        # By content, not by where the files are: gapscan installed elsewhere (a new virtualenv, a
+        # CI runner's checkout) scores the same.
+        placeless = dataclasses.replace(catalog, source="", translations=tuple((language, "") for language, _ in
+                                                                               catalog.translations))
+        digest.update(repr((placeless, level)).encode("utf-8", "surrogateescape"))
         for _, translation in catalog.translations:
             try:
                 digest.update(Path(translation).read_bytes())

@@ -4,16 +4,20 @@ and each document's scores under the fingerprint of the classifier that gave the
 import gc
 import os
 import sqlite3
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
+from gapscan.classifiers.decision import TaggerSettings
+from gapscan.classifiers.models import default_model
 from gapscan.classifiers.tfidf import Tagger
 from gapscan.scanner.common.documents import Document, Extract
 from gapscan.scanner.config import Config
 from gapscan.scanner.extract import Limits, extract_file
 from gapscan.scanner.index import FINGERPRINTS_KEPT, SCHEMA_VERSION, Index, StoredExtract
-from gapscan.scanner.pipeline import Scanner, scan
+from gapscan.scanner.pipeline import Scanner, scan, select_catalogs
 from gapscan.scanner import pipeline, scoring
-from gapscan.scanner.scoring import scores_from_stored, stored_scores
+from gapscan.scanner.scoring import fingerprint, scores_from_stored, stored_scores
 from fixtures.documents import write_text_file as write
 
 CONTROL = """# Document control procedure
@@ -125,6 +129,28 @@ def test_scores_are_kept_under_the_last_few_fingerprints_used(tree, tmp_path, mo
     monkeypatch.setattr(scoring, "STORED_FORM", form + 1)  # the oldest of those kept
     monkeypatch.setattr(Tagger, "score", never)
     assert assessed(scan(tree, Config(), index_path=index, jobs=2)) == assessed(first)
+
+
+def test_the_fingerprint_is_of_the_catalogs_content_not_of_where_they_are_installed(tmp_path):
+    """gapscan installed elsewhere (a new virtualenv, another CI checkout) reuses the scores: the
+    catalogs and their translated profiles count by content, not by path; a changed profile counts."""
+    catalogs = select_catalogs(Config())
+    moved = []
+    for catalog, level in catalogs:
+        translations = []
+        for language, path in catalog.translations:
+            copy = tmp_path / catalog.id / Path(path).name
+            copy.parent.mkdir(exist_ok=True)
+            copy.write_bytes(Path(path).read_bytes())
+            translations.append((language, str(copy)))
+        moved.append((replace(catalog, source=str(tmp_path / catalog.id / "catalog.toml"),
+                              translations=tuple(translations)), level))
+    settings, model = TaggerSettings(), default_model()
+    assert any(catalog.translations for catalog, _ in catalogs)
+    assert fingerprint(moved, settings, model) == fingerprint(catalogs, settings, model)
+    changed = Path(moved[0][0].translations[0][1])
+    changed.write_text(changed.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    assert fingerprint(moved, settings, model) != fingerprint(catalogs, settings, model)
 
 
 def score_only_in_workers(monkeypatch) -> None:
