@@ -11,7 +11,7 @@ import importlib
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from gapscan.reports.gate import Publication
@@ -85,16 +85,16 @@ def write_atomic(path: Path, content: Content) -> None:
     os.replace(_temporary(path, content), path)
 
 
-def write_all(folder: Path, files: Iterable[tuple[str, Callable[[], Content]]]) -> list[Path]:
-    """Write every file (a name in ``folder``, and what renders its content) or none: each goes to
-    a temporary file as it is rendered, one file's content at a time, and only when all of them
-    are on disk are they renamed into place (a full disk leaves the previous reports as they
-    were). Raises :class:`OutputError`."""
+def write_all(folder: Path, files: Iterable[tuple[str, Content]]) -> list[Path]:
+    """Write every file (a name in ``folder``, and its content) or none: each goes to a temporary
+    file first (given lazily, one file's content is made and held at a time), and only when all
+    of them are on disk are they renamed into place (a full disk leaves the previous reports as
+    they were). Raises :class:`OutputError`."""
     written: list[tuple[str, Path]] = []
     try:
         try:
-            for name, render in files:
-                written.append((_temporary(folder / name, render()), folder / name))
+            for name, content in files:
+                written.append((_temporary(folder / name, content), folder / name))
             for temporary, path in written:
                 os.replace(temporary, path)
         except BaseException:
@@ -166,13 +166,13 @@ def write_reports(
     publication = publication or Publication()
     links = publication.link_base or relative_link_base(report.root, out_dir)
 
-    def renderer(fmt: str) -> Callable[[], Content]:
+    def rendered(fmt: str) -> Content:
         module, function = _RENDERERS[fmt]
         render = getattr(importlib.import_module(module), function)
         options = {"template_dir": template_dir, "link_base": links} if fmt == "html" else {}
-        return lambda: render(report, publication=publication, **options)
+        return render(report, publication=publication, **options)
 
-    return write_all(out_dir, ((FILE_NAMES[fmt], renderer(fmt)) for fmt in formats))
+    return write_all(out_dir, ((FILE_NAMES[fmt], rendered(fmt)) for fmt in formats))
 
 
 # Each format's renderer, imported when the format is asked for: Jinja and openpyxl take longer
