@@ -112,7 +112,7 @@ def inspect(  # noqa: PLR0911  one return per state the file can be found in
     someone put there: a candidate with the link's own size and time, whose reading says why not.
     Nothing is opened here. ``real_folders`` keeps each folder's real path for the next file in
     it (a walk inspects thousands of files in a few hundred folders)."""
-    absolute = root / relative
+    absolute = os.path.join(root, relative)  # a string: a Path per file costs more than the lstat
     try:
         link = os.lstat(absolute)
     except FileNotFoundError:
@@ -136,14 +136,14 @@ def inspect(  # noqa: PLR0911  one return per state the file can be found in
     return Candidate(relative, fmt, info.st_size, info.st_mtime)
 
 
-def _real_path(absolute: Path, link: os.stat_result, real_folders: dict[str, str] | None) -> str:
+def _real_path(absolute: str, link: os.stat_result, real_folders: dict[str, str] | None) -> str:
     """Where ``absolute`` really is: a file that is not itself a symlink is where its folder really is."""
     if real_folders is None or stat.S_ISLNK(link.st_mode):
         return os.path.realpath(absolute)
     folder = os.path.dirname(absolute)
     if folder not in real_folders:
         real_folders[folder] = os.path.realpath(folder)
-    return os.path.join(real_folders[folder], absolute.name)
+    return os.path.join(real_folders[folder], os.path.basename(absolute))
 
 
 def discover(
