@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -567,9 +567,10 @@ def scan(
     return ScanResult(report, replace(stats, seconds=time.monotonic() - started), evidence)
 
 
-class _Jobs(Sequence[tuple[Path, Document]]):
+class _Jobs:
     """Documents to read, each with its path on disk, made as the workers take it: a path object
-    for every file of a large scan, held to its end, would cost more than the document."""
+    for every file of a large scan, held to its end, would cost more than the document. Sized, so
+    that the pool knows how many there are (see extract_all)."""
 
     def __init__(self, root: Path, documents: list[Document]):
         self.root, self.documents = root, documents
@@ -577,10 +578,8 @@ class _Jobs(Sequence[tuple[Path, Document]]):
     def __len__(self) -> int:
         return len(self.documents)
 
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return [(self.root / document.path, document) for document in self.documents[index]]
-        return self.root / self.documents[index].path, self.documents[index]
+    def __iter__(self) -> Iterator[tuple[Path, Document]]:
+        return ((self.root / document.path, document) for document in self.documents)
 
 
 def _text_chars(result: ExtractResult) -> int:

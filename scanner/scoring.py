@@ -62,8 +62,8 @@ def fingerprint(catalogs: list[tuple[Catalog, int | None]], settings: TaggerSett
     for catalog, level in catalogs:  # a user's own catalogs and profiles are files elsewhere
         # By content, not by where the files are: gapscan installed elsewhere (a new virtualenv, a
         # CI runner's checkout) scores the same.
-        placeless = dataclasses.replace(catalog, source="", translations=tuple((language, "") for language, _ in
-                                                                               catalog.translations))
+        unplaced = tuple((language, "") for language, _ in catalog.translations)
+        placeless = dataclasses.replace(catalog, source="", translations=unplaced)
         digest.update(repr((placeless, level)).encode("utf-8", "surrogateescape"))
         for _, translation in catalog.translations:
             try:
