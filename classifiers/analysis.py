@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING
 
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import numpy as np
     from scipy import sparse
 
 # Letters of every script, two or more: digits, underscores and punctuation separate words.
@@ -87,6 +90,56 @@ class Analyzer:
         """Stemmed unigrams and adjacent pairs (pairs skip across removed stop words)."""
         stems = [self.stem(w) for w in self.words(text)]
         return stems + [f"{a} {b}" for a, b in pairwise(stems)]
+
+    def counts(self, text: str) -> Counter[str]:
+        """``Counter(self.terms(text))``, its terms in the same order, made without a string per
+        word: each distinct word is stemmed once, the text's words become numbers whose pairs are
+        counted as numbers, and a string is made per distinct term."""
+        import numpy as np  # noqa: PLC0415  (see count_matrix)
+
+        runs = _letter_runs(self.joined(text))
+        written = runs.split() if runs is not None else _WORD.findall(self.joined(text.casefold()))
+        stems: dict[str, int] = {}  # each stem, numbered in the order it first occurs
+        number_of: dict[str | bytes, int] = {}  # each distinct word's stem number; -1: not a term
+        stop_words, stem = self.stop_words, self.stem
+        for word in dict.fromkeys(written):
+            spelled = word.decode() if isinstance(word, bytes) else word
+            number_of[word] = (-1 if len(spelled) < 2 or spelled in stop_words
+                               else stems.setdefault(stem(spelled), len(stems)))
+        numbers = np.fromiter(map(number_of.__getitem__, written), dtype=np.int64, count=len(written))
+        numbers = numbers[numbers >= 0]
+        names = list(stems)
+        counted = Counter(dict(zip(names, np.bincount(numbers, minlength=len(names)).tolist(), strict=True)))
+        if len(numbers) > 1:
+            pairs = numbers[:-1] * len(names) + numbers[1:]
+            distinct, first, times = np.unique(pairs, return_index=True, return_counts=True)
+            order = np.argsort(first, kind="stable")  # as the pairs first occur
+            firsts, seconds = np.divmod(distinct[order], len(names))
+            counted.update(dict(zip(map("{} {}".format, map(names.__getitem__, firsts.tolist()),
+                                        map(names.__getitem__, seconds.tolist())),
+                                    times[order].tolist(), strict=True)))
+        return counted
+
+
+# ASCII letters (lower-cased, or as written), every other byte a space: ``bytes.translate`` then
+# ``split`` finds an ASCII text's letter runs several times faster than ``_WORD``.
+_ASCII_LETTERS = bytes(c + 32 if 65 <= c <= 90 else c if 97 <= c <= 122 else 32 for c in range(256))
+_ASCII_LETTERS_AS_WRITTEN = bytes(c if 65 <= c <= 90 or 97 <= c <= 122 else 32 for c in range(256))
+_WORD_KEPT = re.compile(f"({_WORD.pattern})")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+_WORD_CHARACTER = re.compile(r"\w")
+
+
+def _letter_runs(text: str, letters: bytes = _ASCII_LETTERS) -> bytes | None:
+    """The text as ASCII bytes read through ``letters``: its ``split()`` is ``_WORD.findall`` of the
+    text (case-folded with ``_ASCII_LETTERS``), one-letter runs left in. None where the text holds
+    a character outside ASCII that is part of a word or becomes one when case-folded (the others,
+    such as typographic quotes and dashes, only separate words, as a space does)."""
+    if not text.isascii():
+        odd = set("".join(_NON_ASCII.findall(text)))
+        if any(_WORD_CHARACTER.search(c) or _WORD_CHARACTER.search(c.casefold()) for c in odd):
+            return None
+    return text.encode("ascii", "replace").translate(letters)
 
 
 @cache
@@ -173,12 +226,12 @@ class SurfaceForms:
         self.text = text
         self.analyzer = analyzer(language)
         self.read = False
-        self.written: list[str] = []  # every word as written (``_WORD``), stop words too
-        self.between: list[str] = []  # the text before each word (``between[i]`` precedes ``written[i]``)
-        self.kept: list[int] = []  # the indexes in ``written`` of the words terms() keeps
-        self.kept_stems: list[str] = []  # their stems
         self.spellings: dict[str, Counter] = {}  # stem -> how often each way it is written, in order
-        self.places: dict[str, list[int]] | None = None  # stem -> its indexes in ``kept``, made for the first pair
+        self.stem_numbers: dict[str, int] = {}  # each stem the text has, numbered
+        # Of each word terms() keeps, in order: its stem's number, where it starts and ends in the text.
+        self.kept_numbers: np.ndarray
+        self.kept_starts: np.ndarray
+        self.kept_ends: np.ndarray
         self.named: dict[str, str] = {}
 
     def __call__(self, term: str) -> str:
@@ -188,24 +241,41 @@ class SurfaceForms:
         return self.named[term]
 
     def _read(self) -> None:
-        """The words in C-speed passes (``findall``, ``split``, ``Counter``): each distinct word is
-        stemmed once."""
-        self.text = self.analyzer.joined(self.text)
-        self.written = _WORD.findall(self.text)
-        self.between = _WORD.split(self.text)
+        """The words and where they are, in C-speed passes; each distinct word is stemmed once."""
+        import numpy as np  # noqa: PLC0415  (see count_matrix)
+
+        text = self.text = self.analyzer.joined(self.text)
+        letters = _letter_runs(text, _ASCII_LETTERS_AS_WRITTEN)
+        runs: Sequence[str | bytes]
+        if letters is not None:
+            runs = letters.split()
+            edges = np.flatnonzero(np.diff(np.frombuffer(letters, dtype=np.uint8) != 32, prepend=False, append=False))
+            starts, ends = edges[0::2], edges[1::2]
+        else:
+            parts = _WORD_KEPT.split(text)  # the text before each word, then the word
+            runs = parts[1::2]
+            ends = np.cumsum(np.fromiter(map(len, parts), dtype=np.int64, count=len(parts)))[1::2]
+            starts = ends - np.fromiter(map(len, runs), dtype=np.int64, count=len(runs))
         stop_words, stem = self.analyzer.stop_words, self.analyzer.stem
-        stem_of: dict[str, str | None] = {}
-        for written, count in Counter(self.written).items():  # in the order words first occur
+        number_of: dict[str | bytes, int] = {}
+        for run, count in Counter(runs).items():  # in the order words first occur
+            written = run.decode() if isinstance(run, bytes) else run
             word = written.casefold()
-            stemmed = stem_of[written] = None if word in stop_words else stem(word)
-            if stemmed is not None:
-                self.spellings.setdefault(stemmed, Counter())[written] = count
-        self.kept = [i for i, written in enumerate(self.written) if stem_of[written] is not None]
-        self.kept_stems = [stem_of[self.written[i]] for i in self.kept]  # type: ignore[misc]
+            if len(written) < 2 or word in stop_words:
+                number_of[run] = -1
+                continue
+            stemmed = stem(word)
+            number_of[run] = self.stem_numbers.setdefault(stemmed, len(self.stem_numbers))
+            self.spellings.setdefault(stemmed, Counter())[written] = count
+        numbers = np.fromiter(map(number_of.__getitem__, runs), dtype=np.int64, count=len(runs))
+        kept = numbers >= 0
+        self.kept_numbers, self.kept_starts, self.kept_ends = numbers[kept], starts[kept], ends[kept]
         self.read = True
 
     def _forms(self, term: str) -> Counter:
         """How often the text writes ``term`` each way, in the order the ways first occur."""
+        import numpy as np  # noqa: PLC0415  (see count_matrix)
+
         if not self.read:
             self._read()
         first, _, second = term.partition(" ")
@@ -214,19 +284,17 @@ class SurfaceForms:
             for written, count in self.spellings.get(first, Counter()).items():
                 found[_shown(written)] += count
             return found
-        if self.places is None:
-            self.places = {}
-            for place, stemmed in enumerate(self.kept_stems):
-                self.places.setdefault(stemmed, []).append(place)
-        kept, kept_stems, written, between = self.kept, self.kept_stems, self.written, self.between
+        if first not in self.stem_numbers or second not in self.stem_numbers:
+            return found
+        numbers = self.kept_numbers
+        places = np.flatnonzero((numbers[:-1] == self.stem_numbers[first]) & (numbers[1:] == self.stem_numbers[second]))
         # Each occurrence as (its text from the first word's start to the second's end, the
         # first's length, where the second starts in it); each distinct one is shown once.
         pairs: list[tuple[str, int, int]] = []
-        for place in self.places.get(first, ()):
-            if place + 1 < len(kept) and kept_stems[place + 1] == second:
-                one, other = kept[place], kept[place + 1]
-                text = written[one] + "".join(between[i] + written[i] for i in range(one + 1, other + 1))
-                pairs.append((text, len(written[one]), len(text) - len(written[other])))
+        starts, ends = self.kept_starts, self.kept_ends
+        for place in places.tolist():
+            start, second_start = int(starts[place]), int(starts[place + 1])
+            pairs.append((self.text[start:int(ends[place + 1])], int(ends[place]) - start, second_start - start))
         for (text, end, next_start), count in Counter(pairs).items():
             gap = text[end:next_start]
             if len(gap) <= _MAX_GAP_CHARS and _JOINING.fullmatch(gap):

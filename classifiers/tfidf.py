@@ -47,8 +47,8 @@ class Reading:
 
     text: str  # the whole document as it is read (``document_text``)
     chunks: list[tuple[str, str, str]]  # (locator, text, language) of each section scored
-    tokens: dict[tuple[int, str], list[str]]  # (unit, language) -> terms; unit 0 is the whole document
-    counts: dict[tuple[int, str], Counter[str]]  # (unit, language) -> how often each of its terms occurs
+    # (unit, language) -> how often each of its terms occurs; unit 0 is the whole document
+    counts: dict[tuple[int, str], Counter[str]]
     vectors: dict[tuple[int, int], tuple]  # (unit, framework position) -> (TF-IDF rows, its row, language)
     cosine: np.ndarray  # the better of the whole document's and its best section's (weighted)
     from_section: np.ndarray  # whether the best section gave it
@@ -140,7 +140,7 @@ class Tagger(Decider):
         supervised_terms: dict[int, tuple[str, ...]] = {}
         if self.supervised is not None and (self.columns >= 0).any() and self._supervised_reads(extract.language):
             language = self.supervised.language
-            counted = read.counts.get((0, language)) or Counter(analyzer(language).terms(whole))
+            counted = read.counts.get((0, language)) or analyzer(language).counts(whole)
             features = self.supervised.features_of_counts([counted])
             probability = self.supervised.probabilities(features)[0]
             known = (self.columns >= 0) & read.framework_read
@@ -177,7 +177,7 @@ class Tagger(Decider):
                     terms=explanation[: settings.top_terms],
                 )
             )
-        scope_language = next((language for (row, language) in read.tokens if row == 0), None)
+        scope_language = next((language for (row, language) in read.counts if row == 0), None)
         own = "\n".join(s.text for s in own_text)
         own_words = len(_WORD.findall(own))
         return DocumentScores(
@@ -200,7 +200,6 @@ class Tagger(Decider):
         header = document_header(extract)
         units = [(document_text(extract), extract.language)] + [(header + text, language or extract.language)
                                                                 for _, text, language in chunks]
-        tokens: dict[tuple[int, str], list[str]] = {}
         counts: dict[tuple[int, str], Counter[str]] = {}
         cosines = np.zeros((len(units), len(self.keys)))
         vectors: dict[tuple[int, int], tuple] = {}
@@ -213,9 +212,8 @@ class Tagger(Decider):
                     rows_in.setdefault(language, []).append(row)
             for language, rows in rows_in.items():
                 for row in rows:
-                    if (row, language) not in tokens:
-                        tokens[(row, language)] = analyzer(language).terms(units[row][0])
-                        counts[(row, language)] = Counter(tokens[(row, language)])
+                    if (row, language) not in counts:
+                        counts[(row, language)] = analyzer(language).counts(units[row][0])
                 model = self._profile(position, language)
                 matrix = model.transform_counts([counts[(row, language)] for row in rows])
                 cosines[rows, first:end] = similarity(matrix, model.profiles_)
@@ -229,7 +227,7 @@ class Tagger(Decider):
             best_section = np.zeros(len(self.keys), dtype=int)
             cosine = document_cosine
         framework_read = np.array([(0, p) in vectors for p in range(len(self.catalogs))], dtype=bool)
-        return Reading(units[0][0], chunks, tokens, counts, vectors, cosine, cosine > document_cosine, best_section,
+        return Reading(units[0][0], chunks, counts, vectors, cosine, cosine > document_cosine, best_section,
                        framework_read[self.framework_of])
 
     def _focused(self, scores: np.ndarray) -> bool:

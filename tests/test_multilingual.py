@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import subprocess
 import sys
+from collections import Counter
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -82,6 +84,36 @@ def test_terms_are_stems_and_the_document_says_how_it_writes_them():
     pair = " ".join(terms("revisión dirección", "es")[:2])
     assert as_written(pair) == "revisión por la dirección"
     assert as_written(spanish.stem("ISO")) == "ISO"  # an acronym keeps its capitals
+
+
+# Pieces of text where the fast ways of finding words (ASCII byte passes, word numbers) and the plain
+# one (``_WORD`` over the case-folded text) part if either is wrong: letters outside ASCII, characters
+# that only separate words or that become letters when case-folded (Turkish dotted I, Greek iota
+# subscript), digits, negations, stop words, one-letter words.
+_PIECES = [*"aZé -\t\n\u00a0_1²’–“İßͅ", "non", "Non-", "no ", "nicht ", "não", "conformidad", "konform",
+           "quality", "Quality", "QUALITY", "management", "the ", " of ", "de la ", "Audit", "audits", "x", "CAPA"]
+_ASCII_PIECES = [piece for piece in _PIECES if piece.isascii()] + ["\u2019", "\u2013 "]
+
+
+@pytest.mark.parametrize("language", ["en", "es", "de", "pt"])
+def test_counted_terms_are_the_terms_in_their_order(language):
+    rng = random.Random(language)
+    words = analyzer(language)
+    for _ in range(5_000):
+        text = "".join(rng.choice(_PIECES) for _ in range(rng.randint(0, 40)))
+        assert list(words.counts(text).items()) == list(Counter(words.terms(text)).items()), repr(text)
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_a_text_names_its_terms_alike_however_its_words_are_found(language):
+    """An ASCII text's words are found in byte passes, another's with the word pattern: a letter
+    outside ASCII that makes no word must not change how any term is named."""
+    rng = random.Random(language)
+    for _ in range(2_000):
+        text = "".join(rng.choice(_ASCII_PIECES) for _ in range(rng.randint(0, 40)))
+        in_bytes, by_pattern = SurfaceForms(text, language), SurfaceForms(f"{text}\né", language)
+        for term in dict.fromkeys(terms(text, language)):
+            assert in_bytes(term) == by_pattern(term), (text, term)
 
 
 # --- catalogs -----------------------------------------------------------------------------------
