@@ -142,6 +142,23 @@ def _letter_runs(text: str, letters: bytes = _ASCII_LETTERS) -> bytes | None:
     return text.encode("ascii", "replace").translate(letters)
 
 
+def _spans(letters: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Where each letter run of ``_letter_runs``'s bytes starts and ends."""
+    import numpy as np  # noqa: PLC0415  (see count_matrix)
+
+    edges = np.flatnonzero(np.diff(np.frombuffer(letters, dtype=np.uint8) != 32, prepend=False, append=False))
+    return edges[0::2], edges[1::2]
+
+
+def count_words(text: str) -> int:
+    """How many words (``_WORD``: two letters or more) the text has."""
+    letters = _letter_runs(text)
+    if letters is None:
+        return len(_WORD.findall(text))
+    starts, ends = _spans(letters)
+    return int(((ends - starts) >= 2).sum())
+
+
 @cache
 def analyzer(language: str = "en") -> Analyzer:
     return Analyzer(language, _stop_words(language))
@@ -249,8 +266,7 @@ class SurfaceForms:
         runs: Sequence[str | bytes]
         if letters is not None:
             runs = letters.split()
-            edges = np.flatnonzero(np.diff(np.frombuffer(letters, dtype=np.uint8) != 32, prepend=False, append=False))
-            starts, ends = edges[0::2], edges[1::2]
+            starts, ends = _spans(letters)
         else:
             parts = _WORD_KEPT.split(text)  # the text before each word, then the word
             runs = parts[1::2]

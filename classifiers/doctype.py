@@ -17,11 +17,13 @@ is never evidence.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
+from itertools import accumulate
 
-from gapscan.classifiers.analysis import fold_accents
+from gapscan.classifiers.analysis import count_words, fold_accents
 from gapscan.scanner.common.kinds import (  # noqa: F401  (re-exported: the kinds this module tells apart)
     KINDS,
     OTHER,
@@ -109,7 +111,7 @@ _WORDS: dict[str, dict[str, str]] = {
                      r"|\w*standards?|\w*vorgaben?",
         "placeholder": r"Name|Datum|Unterschrift|Firma|Unternehmen|Organisation|Verantwortlich(?:e|er)?|Funktion"
                        r"|Beschreibung|Einf[uü]gen|Eintragen|Projekt|Produkt|Version",
-        "blank": r"OFFEN|TBD|N\.\s?N\.",
+        "blank": r"OFFEN|TBD|N\.[^\S\n]?N\.",
         "prompt": r"Tragen Sie|F[uü]gen Sie|Beschreiben Sie",
         "prompt_end": r"hier|unten",
         "field": r"name|datum|unterschrift|verantwortlich|freigegeben von|erstellt von|gepr[uü]ft von|autor|version"
@@ -209,7 +211,7 @@ def _patterns(language: str) -> _Patterns:
             rf"|\b(?:{either('entry')})\b|[✓✔]",
             re.IGNORECASE,
         ),
-        prescriptive=re.compile(rf"\b({either('duty')})\b", re.IGNORECASE),
+        prescriptive=re.compile(rf"(?:{_case_blind_first_then(either('duty').split('|'), _AFTER_NON_WORD)})\b"),
     )
 
 
@@ -224,6 +226,27 @@ _AT_LINE_START = r"(?<![^\n].)"  # the first character starts a line
 def _first_then(alternatives: list[str], check: str) -> list[str]:
     """``TBD`` -> ``T(?<!\\w.)BD``: each alternative's first character, then the check."""
     return [alternative[0] + check + alternative[1:] for alternative in alternatives]
+
+
+def _case_blind_first_then(alternatives: list[str], check: str) -> str:
+    """``shall`` -> ``s(?<!\\w.)(?i:hall)|S(?<!\\w.)(?i:hall)|ſ(?<!\\w.)(?i:hall)``: a case-blind
+    match of the alternatives, each spelled with every first character that a case-blind match of
+    it allows (a literal first character is what lets the engine skip ahead). An alternative may
+    start with a character class of letters (``[eé] responsável``)."""
+    spelled: list[str] = []
+    for alternative in alternatives:
+        end = alternative.index("]") + 1 if alternative.startswith("[") else 1
+        firsts = alternative[1:end - 1] if end > 1 else alternative[0]
+        for first in dict.fromkeys(variant for letter in firsts for variant in _case_variants(letter)):
+            spelled.append(f"{first}{check}(?i:{alternative[end:]})")
+    return "|".join(spelled)
+
+
+def _case_variants(letter: str) -> list[str]:
+    """The characters a case-blind match of ``letter`` matches: its cases, and those Unicode folds
+    with it (dotted and dotless I, long s, the Kelvin sign)."""
+    candidates = dict.fromkeys([letter, letter.lower(), letter.upper(), "\u0130", "\u0131", "\u017f", "\u212a"])
+    return [c for c in candidates if len(c) == 1 and re.fullmatch(re.escape(letter), c, re.IGNORECASE)]
 
 
 def _placeholder(words: list[dict[str, str]]) -> re.Pattern:
@@ -251,7 +274,6 @@ def _placeholder(words: list[dict[str, str]]) -> re.Pattern:
 
 _UNTICKED = re.compile(r"\[\s\]|☐")
 _TICKED = re.compile(r"\[\s*[xX✓✔]\s*\]|☒|☑")
-_WORD = re.compile(r"[^\W\d_]{2,}")
 
 # Requirement ids: CMMI practices anywhere ("PQA 2.1"), ISO clauses where they are cited rather
 # than numbering the document's own sections: in a table row ("7.5.3 | Control of documented
@@ -276,8 +298,8 @@ _POINTER_WORDS = 80  # at most this many words of its own
 # [[14971:6.4]] ... are not currently addressed", "these activities aren't included here"): it names
 # what is missing and is evidence for none of it. A scope that excludes a topic or two is not one.
 _NOT_ADDRESSED = re.compile(
-    r"\b(?:(?:is|are)(?:n't| not)|not) (?:yet |currently )?(?:addressed|included|covered|implemented)\b",
-    re.IGNORECASE,
+    "(?:" + _case_blind_first_then(["is(?:n't| not)", "are(?:n't| not)", "not"], _AFTER_NON_WORD) + ")"
+    r"(?i: (?:yet |currently )?(?:addressed|included|covered|implemented)\b)"
 )
 _GAP_LIST_STATEMENTS = 3  # at least this many such statements ...
 _GAP_LIST_WORDS = 100  # ... with at most this many words of its own for each
@@ -292,14 +314,14 @@ def document_kind(  # noqa: PLR0911  one return per kind, the first evidence tha
     """Judged from the file name, its folder, the title and, where given, the text, with the words
     of English and of the document's ``language``. ``focused``: the classifier finds the document
     mainly about one requirement (an audit programme that lists the clauses each audit covers is
-    about internal audit, not a reference). ``own_words``: how many words (``_WORD``) the text has,
+    about internal audit, not a reference). ``own_words``: how many words (``count_words``) the text has,
     where the caller has counted them."""
     patterns = _patterns(language)
     words = _name_words(path, title)
     text = "\n".join(texts)
     ids = _requirement_ids(text)
     if own_words is None:
-        own_words = len(_WORD.findall(text))
+        own_words = count_words(text)
     if not focused and len(ids) >= _REFERENCE_IDS and own_words <= _REFERENCE_WORDS_PER_ID * len(ids):
         return Kind(REFERENCE, (f"cites {len(ids)} clauses or practices with {own_words} words of its own",))
     if own_words <= _POINTER_WORDS and (pointer := _POINTS_ELSEWHERE.search(text)):
@@ -385,8 +407,10 @@ def _filled_rows(rows: list[list[str]], patterns: _Patterns) -> int:
     """How many rows are entries of a register: three quarters of the row's cells hold something
     that is not a placeholder, and one of them is a date, a status, a result or a number. Each
     distinct cell is judged once (registers repeat their statuses, names and dates row after row)."""
-    real = {cell: bool(cell) and not patterns.placeholder.search(cell) and not _UNTICKED.search(cell)
-            for cell in {cell for row in rows for cell in row}}
+    cells = list(dict.fromkeys(cell for row in rows for cell in row))
+    unticked = {cell for cell in cells if ("[" in cell or "☐" in cell) and _UNTICKED.search(cell)}
+    unreal = _holding(patterns.placeholder, cells) | unticked
+    real = {cell: bool(cell) and cell not in unreal for cell in cells}
     entry: dict[str, bool] = {}
     filled = 0
     for row in rows:
@@ -400,6 +424,14 @@ def _filled_rows(rows: list[list[str]], patterns: _Patterns) -> int:
                 filled += 1
                 break
     return filled
+
+
+def _holding(pattern: re.Pattern, cells: list[str]) -> set[str]:
+    """The cells in which ``pattern`` matches (``pattern.search(cell)``), found in one pass over the
+    cells joined by line breaks: for a pattern that never matches across one (a placeholder)."""
+    joined = "\n".join(cells)
+    starts = list(accumulate((len(cell) + 1 for cell in cells), initial=0))
+    return {cells[bisect_right(starts, match.start()) - 1] for match in pattern.finditer(joined)}
 
 
 # --- records of an activity ------------------------------------------------------------------

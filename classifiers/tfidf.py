@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gapscan.classifiers.analysis import SurfaceForms, analyzer, path_words
+from gapscan.classifiers.analysis import SurfaceForms, analyzer, count_words, path_words
 from gapscan.classifiers.decision import Candidates, Classified, Decider, DocumentScores, TaggerSettings
 from gapscan.classifiers.doctype import document_kind, record_of
 from gapscan.classifiers.labels import label_class
@@ -179,7 +179,7 @@ class Tagger(Decider):
             )
         scope_language = next((language for (row, language) in read.counts if row == 0), None)
         own = "\n".join(s.text for s in own_text)
-        own_words = len(_WORD.findall(own))
+        own_words = count_words(own)
         return DocumentScores(
             path=extract.document.path,
             kind=document_kind(extract.document.path, extract.metadata.title, (own,), language=extract.language,
@@ -274,7 +274,6 @@ def document_text(extract: Extract) -> str:
     return document_header(extract) + "\n".join(s.text for s in substantive_sections(extract))
 
 
-_WORD = re.compile(r"[^\W\d_]{2,}")
 # A note to the author where content is still to come ("TODO: Write this document based off of ...") is
 # not content: a page of such notes has no words of its own.
 _AUTHOR_MARKERS = ("TODO", "FIXME", "TBD")
@@ -286,7 +285,7 @@ def _content_words(sections: Sequence[Section], words: int) -> int:
     text = " ".join(s.text for s in sections)
     if not any(marker in text for marker in _AUTHOR_MARKERS):  # no note: the pattern need not scan the text
         return words
-    return len(_WORD.findall(_AUTHOR_NOTE.sub(" ", text)))
+    return count_words(_AUTHOR_NOTE.sub(" ", text))
 
 
 # Document-control furniture that every controlled document carries: it says the document is

@@ -17,9 +17,11 @@ from gapscan.classifiers.doctype import (
     TEMPLATE,
     _CMMI_PRACTICE,
     _ISO_CLAUSE,
+    _NOT_ADDRESSED,
     _PRACTICE_AREAS,
     _patterns,
     _WORDS,
+    _holding,
     document_kind,
     record_of,
 )
@@ -211,6 +213,19 @@ def test_the_fast_placeholder_pattern_matches_where_the_plain_one_does(language)
     _same_matches(_patterns(language).placeholder, _plain_placeholder(language), pieces, language)
 
 
+@pytest.mark.parametrize("language", sorted(PLACEHOLDERS))
+def test_a_placeholder_never_spans_lines_so_a_tables_cells_are_judged_in_one_pass(language):
+    pattern = _patterns(language).placeholder
+    pieces = [*"{}<>[]xX_.:| \t\n\u00a0aZ1é-/", "  ", ": ", "xxx", "____", "......", "{{", "}}", "N.", "N. ", "N.\n"]
+    pieces += [word for w in PLACEHOLDERS.values() for text in w for word in text.split()]
+    rng = random.Random(language)
+    for _ in range(5_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 30)))
+        assert all("\n" not in match.group(0) for match in pattern.finditer(text)), repr(text)
+        cells = [cell.strip() for line in text.splitlines() for cell in line.split("|")]
+        assert _holding(pattern, cells) == {cell for cell in cells if pattern.search(cell)}, repr(text)
+
+
 def test_the_fast_clause_and_practice_patterns_match_where_the_plain_ones_do():
     pieces = [*"0123456789. _|\nabCMP-:", *_PRACTICE_AREAS, "10", "4.1", "7.5.3", "10.2", "9.", "CMMI", "xPQA"]
     areas = "|".join(_PRACTICE_AREAS)
@@ -226,6 +241,28 @@ def test_the_fast_negation_pattern_matches_where_the_plain_one_does(language, ne
     pieces = [*"nN oO-\t\nãÃaAxé", "non", "NON", "Non", "no", "NO", "não", "NÃO", "nao", "nicht", "NICHT", "conform",
               "CONFORM", "konform", "Konform", "ing", "ab"]
     _same_matches(_NEGATION[language], plain, pieces, language)
+
+
+def test_the_fast_gap_list_pattern_matches_where_the_plain_one_does():
+    plain = re.compile(r"\b(?:(?:is|are)(?:n't| not)|not) (?:yet |currently )?"
+                       r"(?:addressed|included|covered|implemented)\b", re.IGNORECASE)
+    pieces = [*" -'\nxIiİıSsſaAnN1é", "is", "IS", "İs", "ıs", "are", "ARE", "not", "NOT", "n't", " not", "yet ",
+              "currently ", "addressed", "ADDRESSED", "included", "covered", "implemented", "ing", "this",
+              "İs not addressed", "ıs not covered"]
+    _same_matches(_NOT_ADDRESSED, plain, pieces, "gaps")
+
+
+@pytest.mark.parametrize("language", sorted(_WORDS))
+def test_the_fast_duty_pattern_matches_where_the_plain_one_does(language):
+    duties = "|".join(w["duty"] for w in {"en": _WORDS["en"], language: _WORDS[language]}.values())
+    plain = re.compile(rf"\b(?:{duties})\b", re.IGNORECASE)
+    words = [word for duty in duties.split("|") for word in re.sub(r"\[(.)[^]]*\]", r"\1", duty).split()]
+    # Each word also in capitals, and with its first letter as another character that matches it
+    # case-blind (dotted and dotless I, long s).
+    exotic = {"i": "İı", "s": "ſ"}
+    spelled = [other + word[1:] for word in words for other in exotic.get(word[0], "")]
+    pieces = [*" -\nxIiİıSsſKkéÉáÁ1_", *words, *(word.upper() for word in words), *spelled, "responsible", "for"]
+    _same_matches(_patterns(language).prescriptive, plain, pieces, language)
 
 
 def test_a_filled_register_is_a_record_and_says_why():

@@ -20,7 +20,7 @@ import pytest
 from fixtures import demo_twins
 from fixtures.documents import DocSpec, Part, write_document
 from fixtures.languages import FRENCH, GERMAN, PORTUGUESE, SPANISH
-from gapscan.classifiers.analysis import SurfaceForms, analyzer, terms
+from gapscan.classifiers.analysis import SurfaceForms, analyzer, count_words, terms
 from gapscan.classifiers.doctype import PROCEDURE, RECORD, TEMPLATE, document_kind, record_of
 from gapscan.classifiers.evaluate import fit
 from gapscan.classifiers.labels import Labelled, label_class
@@ -96,12 +96,13 @@ _ASCII_PIECES = [piece for piece in _PIECES if piece.isascii()] + ["\u2019", "\u
 
 
 @pytest.mark.parametrize("language", ["en", "es", "de", "pt"])
-def test_counted_terms_are_the_terms_in_their_order(language):
+def test_counted_terms_and_words_are_those_the_word_pattern_finds(language):
     rng = random.Random(language)
     words = analyzer(language)
     for _ in range(5_000):
         text = "".join(rng.choice(_PIECES) for _ in range(rng.randint(0, 40)))
         assert list(words.counts(text).items()) == list(Counter(words.terms(text)).items()), repr(text)
+        assert count_words(text) == len(re.findall(r"[^\W\d_]{2,}", text)), repr(text)
 
 
 @pytest.mark.parametrize("language", ["en", "es"])
