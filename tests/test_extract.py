@@ -37,6 +37,8 @@ from gapscan.scanner.common.documents import (
 )
 from gapscan.scanner.extract import Known, Limits, _outcome, extract_all, extract_file
 from gapscan.scanner.extract.dates import dates_in_text
+from gapscan.scanner.extract.guards import _CONTROLS, _SPACES, normalise
+from gapscan.scanner.common.text import clean_text
 from gapscan.scanner.extract.pdf import pdf_date
 from fixtures.latex import write_latex_manual
 
@@ -777,3 +779,16 @@ def test_pdf_sections_respect_the_character_budget(tmp_path: Path) -> None:
     path = write_pdf_manual(tmp_path / "manual.pdf", MANUAL)
     result = readable(path, Limits(max_chars=2_000))
     assert len(result.text) <= 2_000 and "text truncated at 2,000 characters" in result.warnings
+
+
+def test_normalised_text_is_the_same_whether_or_not_it_takes_the_one_line_shortcut() -> None:
+    """A printable line without double spaces is only stripped; anything else goes through the
+    full clean-up (control characters, lone surrogates, white space of every kind, line breaks)."""
+    pieces = [*" \t\n\r\x00\x0b\x1f\x7f\xa0\u2028\u2029\u3000\u180e\ud800é’a", "  ", "ab", "x y"]
+    rng = random.Random("normalise")
+    for _ in range(50_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        cleaned = _CONTROLS.sub(" ", clean_text(text))
+        lines = (_SPACES.sub(" ", line).strip() for line in cleaned.replace("\r", "\n").split("\n"))
+        expected = "\n".join(line for line in lines if line)
+        assert normalise(text) == expected, repr(text)

@@ -41,14 +41,20 @@ def read(source: Source, fmt: str, limits: Limits) -> Draft:
     return draft
 
 
+_STYLE, _NAME, _VALUE, _STYLE_ID = (qn(name) for name in ("w:style", "w:name", "w:val", "w:styleId"))
+
+
 def _heading_style_ids(document: WordDocument) -> set[str]:
-    """Ids of the Title and Heading n styles (python-docx's ``Paragraph.style`` is too slow to
-    ask per paragraph: it scans the style sheet each time)."""
+    """Ids of the Title and Heading n styles, read from the style sheet's XML (python-docx's
+    ``Paragraph.style`` scans the style sheet each time it is asked, its ``Style`` objects each name)."""
     ids = set()
-    for style in document.styles:
-        name = (style.name or "").lower()
-        if style.style_id and (name == "title" or name.startswith("heading")):
-            ids.add(style.style_id)
+    for style in document.styles.element.iterchildren(_STYLE):
+        name_element = style.find(_NAME)
+        # Lower-cased, the name in the file is the UI name (they differ in case only).
+        name = (name_element.get(_VALUE) or "").lower() if name_element is not None else ""
+        style_id = style.get(_STYLE_ID)
+        if style_id and (name == "title" or name.startswith("heading")):
+            ids.add(style_id)
     return ids
 
 

@@ -266,6 +266,10 @@ _CONTROLS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")  # never text; a NUL brea
 
 def normalise(text: str) -> str:
     """Collapse runs of spaces in each line and drop blank lines."""
+    if isinstance(text, str) and text.isprintable() and "  " not in text:
+        # One line with no white space but single spaces (nor control characters or surrogates,
+        # which are not printable): the common paragraph or row, at C speed.
+        return text.strip()
     text = _CONTROLS.sub(" ", clean_text(text))
     lines = (_SPACES.sub(" ", line).strip() for line in text.replace("\r", "\n").split("\n"))
     return "\n".join(line for line in lines if line)
