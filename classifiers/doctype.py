@@ -179,8 +179,14 @@ class _Patterns:
     procedure_name: re.Pattern
     placeholder: re.Pattern
     unfilled_field: re.Pattern
-    entry: re.Pattern
+    entry_number: re.Pattern
+    entry: tuple[re.Pattern, ...]
     prescriptive: re.Pattern
+
+    def holds_entry(self, cell: str) -> bool:
+        """Whether a table cell holds what a filled-in register's row does: a measured number, a
+        date, a status or a result."""
+        return self.entry_number.match(cell) is not None or any(pattern.search(cell) for pattern in self.entry)
 
 
 @cache
@@ -203,13 +209,15 @@ def _patterns(language: str) -> _Patterns:
         unfilled_field=re.compile(
             rf"^[ \t]*(?:[\w/-]+[ \t]+){{0,2}}(?:{either('field')})[ \t]*:[ \t]*$", re.MULTILINE | re.IGNORECASE
         ),
-        # What a row of a filled-in register holds: a date, a status or result, or a measured number.
-        entry=re.compile(
-            rf"^\s*-?\d+(?:[.,]\d+)?\s*(?:%|{either('unit')})?\s*$|"
-            r"\b\d{4}-\d{1,2}-\d{1,2}\b|\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b"
-            rf"|\b\d{{1,2}}\.?\s+(?:de\s+)?(?:{either('month')})[^\W\d_]*\.?\s+(?:de\s+)?\d{{4}}\b"
-            rf"|\b(?:{either('entry')})\b|[✓✔]",
-            re.IGNORECASE,
+        # What a row of a filled-in register holds (see ``holds_entry``): a number with its unit,
+        # alone in its cell; a date, a status or result. Each of the latter starts with what the
+        # regex engine can skip ahead to: a digit, a literal letter, a tick.
+        entry_number=re.compile(rf"\s*-?\d+(?:[.,]\d+)?\s*(?i:%|{either('unit')})?\s*$"),
+        entry=(
+            re.compile(rf"\d{_AFTER_NON_WORD}(?:\d{{3}}-\d{{1,2}}-\d{{1,2}}\b|\d?[/.]\d{{1,2}}[/.]\d{{2,4}}\b"
+                       rf"|\d?\.?\s+(?i:de\s+)?(?i:{either('month')})[^\W\d_]*\.?\s+(?i:de\s+)?\d{{4}}\b)"),
+            re.compile(_case_blind_first_then([rf"{word}\b" for word in either("entry").split("|")], _AFTER_NON_WORD)
+                       + "|✓|✔"),
         ),
         prescriptive=re.compile(rf"(?:{_case_blind_first_then(either('duty').split('|'), _AFTER_NON_WORD)})\b"),
     )
@@ -358,11 +366,12 @@ def document_kind(  # noqa: PLR0911  one return per kind, the first evidence tha
 
 def _requirement_ids(text: str) -> set[str]:
     ids = set(_CMMI_PRACTICE.findall(text))
-    for line in text.splitlines():
-        if "." not in line:  # no clause number
-            continue
-        cited = line if "|" in line else line.lstrip()[1:]  # not the number of a numbered heading
-        ids.update(_ISO_CLAUSE.findall(cited))
+    # Table rows as they are, other lines without their first character (not the number of a
+    # numbered heading), each kind joined by line breaks and searched at once: a clause number
+    # never spans one, and a line break before or after it reads as the line's start or end.
+    lines = [line for line in text.splitlines() if "." in line]  # no clause number without one
+    ids.update(_ISO_CLAUSE.findall("\n".join(line for line in lines if "|" in line)))
+    ids.update(_ISO_CLAUSE.findall("\n".join(line.lstrip()[1:] for line in lines if "|" not in line)))
     return ids
 
 
@@ -419,7 +428,7 @@ def _filled_rows(rows: list[list[str]], patterns: _Patterns) -> int:
             continue
         for cell in kept:
             if cell not in entry:
-                entry[cell] = patterns.entry.search(cell) is not None
+                entry[cell] = patterns.holds_entry(cell)
             if entry[cell]:
                 filled += 1
                 break
@@ -429,9 +438,11 @@ def _filled_rows(rows: list[list[str]], patterns: _Patterns) -> int:
 def _holding(pattern: re.Pattern, cells: list[str]) -> set[str]:
     """The cells in which ``pattern`` matches (``pattern.search(cell)``), found in one pass over the
     cells joined by line breaks: for a pattern that never matches across one (a placeholder)."""
-    joined = "\n".join(cells)
+    found = [match.start() for match in pattern.finditer("\n".join(cells))]
+    if not found:  # the common case: where each cell starts is not needed
+        return set()
     starts = list(accumulate((len(cell) + 1 for cell in cells), initial=0))
-    return {cells[bisect_right(starts, match.start()) - 1] for match in pattern.finditer(joined)}
+    return {cells[bisect_right(starts, start) - 1] for start in found}
 
 
 # --- records of an activity ------------------------------------------------------------------

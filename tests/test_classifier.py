@@ -22,6 +22,7 @@ from gapscan.classifiers.doctype import (
     _patterns,
     _WORDS,
     _holding,
+    _requirement_ids,
     document_kind,
     record_of,
 )
@@ -263,6 +264,41 @@ def test_the_fast_duty_pattern_matches_where_the_plain_one_does(language):
     spelled = [other + word[1:] for word in words for other in exotic.get(word[0], "")]
     pieces = [*" -\nxIiİıSsſKkéÉáÁ1_", *words, *(word.upper() for word in words), *spelled, "responsible", "for"]
     _same_matches(_patterns(language).prescriptive, plain, pieces, language)
+
+
+@pytest.mark.parametrize("language", sorted(_WORDS))
+def test_a_cell_holds_an_entry_where_the_plain_pattern_finds_one(language):
+    words = [_WORDS["en"]] + ([_WORDS[language]] if language != "en" else [])
+    either = lambda key: "|".join(w[key] for w in words)  # noqa: E731
+    plain = re.compile(
+        rf"^\s*-?\d+(?:[.,]\d+)?\s*(?:%|{either('unit')})?\s*$|\b\d{{4}}-\d{{1,2}}-\d{{1,2}}\b"
+        rf"|\b\d{{1,2}}[/.]\d{{1,2}}[/.]\d{{2,4}}\b|\b\d{{1,2}}\.?\s+(?:de\s+)?(?:{either('month')})[^\W\d_]*\.?\s+"
+        rf"(?:de\s+)?\d{{4}}\b|\b(?:{either('entry')})\b|[✓✔]", re.IGNORECASE)
+    spelled = [re.sub(r"\[(.)[^]]*\]", r"\1", word) for key in ("entry", "month", "unit")
+               for word in either(key).split("|")]
+    exotic = {"s": "ſ", "i": "İ"}  # first letters a case-blind match also takes
+    pieces = [*" -/._,%\t1234567890aZéİſ✓", "de ", "2024", "12", "05", *spelled, *(word.upper() for word in spelled),
+              *(exotic[word[0]] + word[1:] for word in spelled if word[0] in exotic)]
+    found = _patterns(language)
+    rng = random.Random(language)
+    for _ in range(20_000):
+        cell = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
+        assert found.holds_entry(cell) == (plain.search(cell) is not None), repr(cell)
+
+
+def test_cited_clauses_are_those_a_line_by_line_reading_finds():
+    def line_by_line(text):
+        ids = set(_CMMI_PRACTICE.findall(text))
+        for line in text.splitlines():
+            if "." in line:
+                ids.update(_ISO_CLAUSE.findall(line if "|" in line else line.lstrip()[1:]))
+        return ids
+
+    pieces = [*"0123456789.| \n\r\u2028xA(", "7.5.3", "10.2", "4.1", "clause ", " | ", "PQA 2.1", "9.", "\n7"]
+    rng = random.Random("clauses")
+    for _ in range(20_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 30)))
+        assert _requirement_ids(text) == line_by_line(text), repr(text)
 
 
 def test_a_filled_register_is_a_record_and_says_why():
