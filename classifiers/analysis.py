@@ -139,10 +139,11 @@ _WORD_CHARACTER = re.compile(r"\w")
 
 
 def _letter_runs(text: str, letters: bytes = _ASCII_LETTERS) -> bytes | None:
-    """The text as ASCII bytes read through ``letters``: its ``split()`` is ``_WORD.findall`` of the
-    text (case-folded with ``_ASCII_LETTERS``), one-letter runs left in. None where the text holds
-    a character outside ASCII that is part of a word or becomes one when case-folded (the others,
-    such as typographic quotes and dashes, only separate words, as a space does)."""
+    """The text as ASCII bytes read through ``letters`` (letters kept, lower-cased by
+    ``_ASCII_LETTERS``; every other byte a space): their ``split()`` gives ``_WORD.findall``'s
+    words, one-letter runs as well. None where the text holds a character outside ASCII that is
+    part of a word or becomes one when case-folded (the others, such as typographic quotes and
+    dashes, only separate words, as a space does)."""
     if not text.isascii():
         odd = set("".join(_NON_ASCII.findall(text)))
         if any(_WORD_CHARACTER.search(c) or _WORD_CHARACTER.search(c.casefold()) for c in odd):
