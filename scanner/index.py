@@ -2,7 +2,7 @@
 hash and extractor version, each document's classifier scores cached by path, content hash and the
 fingerprint of what else changes them (``scanner/scoring.py``), and the history of scans.
 
-Text is stored zlib-compressed, apart from the little a report needs of a document (metadata,
+Text is stored compressed (Zstandard), apart from the little a report needs of a document (metadata,
 warnings, language): an extract taken from the index is a :class:`StoredExtract`, whose sections
 are read from the index only when asked for, so a scan never holds every document's text at once.
 
@@ -24,19 +24,19 @@ import hashlib
 import json
 import os
 import sqlite3
-import zlib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import platformdirs
+import zstandard
 from gapscan.scanner.common.documents import Document, Extract, Metadata, Section, Unreadable
 from gapscan.scanner.common.errors import GapscanError
 
-# 2: text compressed apart from the metadata, and the scores table. An index of an older schema
-# is emptied and built anew (its scan history is kept).
-SCHEMA_VERSION = 2
+# 2: text compressed apart from the metadata, and the scores table. 3: text compressed with
+# Zstandard, not zlib. An index of an older schema is emptied and built anew (its scan history is kept).
+SCHEMA_VERSION = 3
 _REBUILT_TABLES = ("files", "extracts", "failures", "scores", "fingerprints")
 # Scores are kept under the fingerprints of this many configurations last used (the frameworks and
 # levels scanned, the model, the gapscan version): an upgrade or a changed catalog does not leave
@@ -58,7 +58,7 @@ CREATE TABLE IF NOT EXISTS extracts (
     status TEXT NOT NULL,          -- ok / unreadable / skipped
     reason TEXT,
     info TEXT,                     -- JSON: metadata, warnings, language
-    sections BLOB,                 -- zlib-compressed JSON: [[locator, text, language], ...]
+    sections BLOB,                 -- Zstandard-compressed JSON: [[locator, text, language], ...]
     PRIMARY KEY (sha256, extractor)
 );
 CREATE TABLE IF NOT EXISTS scores (   -- classifier scores (Tagger.score), as scanner/scoring.py stores them
@@ -122,7 +122,7 @@ def _guarded(method):
     def wrapper(self, *args, **kwargs):
         try:
             return method(self, *args, **kwargs)
-        except (sqlite3.Error, zlib.error, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (sqlite3.Error, zstandard.ZstdError, json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise _unusable(self.path, exc) from exc
 
     return wrapper
@@ -186,16 +186,19 @@ def _reader(path: Path) -> sqlite3.Connection:
 
 # Paths asked for in one query (SQLite's limit on a statement's parameters is 32,766).
 _QUERY_BATCH = 500
-_COMPRESSION = 6  # zlib level: text shrinks about fourfold; higher levels gain little and cost time
+# Zstandard's default level. On the generated corpus's text it compressed 8 times as fast as zlib's
+# level 6 did, to 5 % more bytes; decompressing took a third of the time.
+_COMPRESSION = 3
 
 
 def pack(value: object) -> bytes:
     """JSON, compressed: how text is stored."""
-    return zlib.compress(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), _COMPRESSION)
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return zstandard.compress(text.encode("utf-8"), _COMPRESSION)
 
 
 def unpack(blob: bytes) -> Any:
-    return json.loads(zlib.decompress(blob).decode("utf-8"))
+    return json.loads(zstandard.decompress(blob).decode("utf-8"))
 
 
 class StoredExtract(Extract):

@@ -20,7 +20,6 @@ import sqlite3
 import tempfile
 import threading
 import time
-import zlib
 from dataclasses import dataclass
 from datetime import date
 from html.parser import HTMLParser
@@ -28,6 +27,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote_to_bytes, urljoin, urlsplit
 
 import pytest
+import zstandard
 from gapscan.classifiers.labels import label_class
 from gapscan.reports.gate import Publication
 from gapscan.reports.model import GapReport
@@ -521,5 +521,6 @@ def test_html_report_is_inert(hostile):
 def test_text_that_no_encoder_accepts_is_cleaned_at_the_extractor(hostile):
     """This PDF's font maps a character to a lone surrogate; it reaches neither index nor report."""
     with sqlite3.connect(hostile.index) as db:
-        payloads = [zlib.decompress(row[0]) for row in db.execute("SELECT sections FROM extracts WHERE status='ok'")]
+        stored = db.execute("SELECT sections FROM extracts WHERE status='ok'")
+        payloads = [zstandard.decompress(blob) for (blob,) in stored]
     assert any("\ufffdA\ufffdA".encode() in payload for payload in payloads)

@@ -4,10 +4,12 @@ and each document's scores under the fingerprint of the classifier that gave the
 import gc
 import os
 import sqlite3
+import zlib
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import zstandard
 from gapscan.classifiers.decision import TaggerSettings
 from gapscan.classifiers.models import default_model
 from gapscan.classifiers.tfidf import Tagger
@@ -256,6 +258,25 @@ def test_an_index_of_the_first_schema_is_rebuilt_keeping_its_scan_history(tmp_pa
         assert db.execute("SELECT count(*) FROM extracts").fetchone() == (0,)
         assert db.execute("SELECT count(*) FROM files").fetchone() == (0,)
         assert "sections" in {row[1] for row in db.execute("PRAGMA table_info(extracts)")}
+    db.close()
+
+
+def test_an_index_whose_text_is_zlib_compressed_is_rebuilt_and_read_anew(tree, tmp_path):
+    """Schema 2 stored text with zlib: a scan after the upgrade reads every document again."""
+    index = tmp_path / "index.sqlite"
+    scan(tree, Config(), index_path=index, jobs=1)
+    with sqlite3.connect(index) as db:
+        rows = db.execute("SELECT sha256, extractor, sections FROM extracts WHERE status='ok'").fetchall()
+        db.executemany("UPDATE extracts SET sections=? WHERE sha256=? AND extractor=?",
+                       [(zlib.compress(zstandard.decompress(blob)), sha, extractor) for sha, extractor, blob in rows])
+        db.execute("UPDATE meta SET value='2' WHERE key='schema'")
+    db.close()
+    with Scanner(tree, Config(), index_path=index, jobs=1) as scanner:
+        stats = scanner.sync()
+        assert (stats.extracted, stats.reused) == (len(rows), 0)
+        assert "obsolete documents are withdrawn" in scanner.results["procedures/document-control.md"].text
+    with sqlite3.connect(index) as db:
+        assert db.execute("SELECT value FROM meta WHERE key='schema'").fetchone() == (str(SCHEMA_VERSION),)
     db.close()
 
 
