@@ -47,7 +47,7 @@ class Reading:
 
     text: str  # the whole document as it is read (``document_text``)
     chunks: list[tuple[str, str, str]]  # (locator, text, language) of each section scored
-    # (unit, language) -> how often each of its terms occurs; unit 0 is the whole document
+    # (unit, language) -> how often each of its terms that a model looks up occurs; unit 0 is the whole document
     counts: dict[tuple[int, str], Counter[str]]
     vectors: dict[tuple[int, int], tuple]  # (unit, framework position) -> (TF-IDF rows, its row, language)
     cosine: np.ndarray  # the better of the whole document's and its best section's (weighted)
@@ -75,6 +75,7 @@ class Tagger(Decider):
         # catalog's own language now, so that a catalog the classifier cannot use fails at once.
         self._profiles: dict[tuple[int, str], ProfileSimilarity] = {}
         self._scopes: dict[str, ScopeModel] = {}
+        self._looked_up: dict[str, frozenset[str]] = {}
         for position, (catalog, _) in enumerate(catalogs):
             self._profile(position, catalog.languages[0])
         self.supervised = supervised
@@ -110,6 +111,27 @@ class Tagger(Decider):
             self._scopes[language] = ScopeModel(readers, bundled_regimes(language), language, shown)
         return self._scopes[language]
 
+    def _terms_looked_up(self, language: str) -> frozenset[str]:
+        """Every term a model that reads texts in ``language`` looks up: the profiles of each
+        framework that reads it, the supervised model's, the scope model's. A text's counts keep
+        only these: most of a long text's distinct terms (its word pairs above all) are in none of
+        them, and each model would look every one up again."""
+        if language not in self._looked_up:
+            vocabularies = [self._profile(position, language).vectorizer_.vocabulary_
+                            for position in range(len(self.catalogs))
+                            if self.reading_language(position, language) == language]
+            vocabularies.append(self._scope(language).similarity.vectorizer_.vocabulary_)
+            if self.supervised is not None and self.supervised.language == language:
+                vocabularies.append(self.supervised.vocabulary)
+            self._looked_up[language] = frozenset().union(*vocabularies)
+        return self._looked_up[language]
+
+    def _counts(self, text: str, language: str) -> Counter[str]:
+        """How often each term of the text occurs, of the terms some model looks up."""
+        counted = analyzer(language).counts(text)
+        looked_up = self._terms_looked_up(language)
+        return Counter({term: counted[term] for term in filter(looked_up.__contains__, counted)})
+
     def _supervised_reads(self, language: str) -> bool:
         """The supervised model reads documents written in its language (English: also those whose
         language could not be told)."""
@@ -140,7 +162,7 @@ class Tagger(Decider):
         supervised_terms: dict[int, tuple[str, ...]] = {}
         if self.supervised is not None and (self.columns >= 0).any() and self._supervised_reads(extract.language):
             language = self.supervised.language
-            counted = read.counts.get((0, language)) or analyzer(language).counts(whole)
+            counted = read.counts.get((0, language)) or self._counts(whole, language)
             features = self.supervised.features_of_counts([counted])
             probability = self.supervised.probabilities(features)[0]
             known = (self.columns >= 0) & read.framework_read
@@ -213,7 +235,7 @@ class Tagger(Decider):
             for language, rows in rows_in.items():
                 for row in rows:
                     if (row, language) not in counts:
-                        counts[(row, language)] = analyzer(language).counts(units[row][0])
+                        counts[(row, language)] = self._counts(units[row][0], language)
                 model = self._profile(position, language)
                 matrix = model.transform_counts([counts[(row, language)] for row in rows])
                 cosines[rows, first:end] = similarity(matrix, model.profiles_)

@@ -363,6 +363,32 @@ def test_a_model_learns_the_language_its_labelled_documents_are_written_in(tmp_p
             == {e.requirement: e.score for e in Tagger([(catalogs["iso9001-2015"], None)]).score(english).candidates})
 
 
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_a_texts_counts_keep_every_term_a_model_reading_its_language_looks_up(language, tmp_path):
+    """The tagger keeps only the terms its models look up; each model reads those counts as it
+    reads all of the text's (the profiles of each framework, the supervised model, the scope)."""
+    texts = [" ".join(p for part in SPANISH.parts for p in part.paragraphs),
+             "The internal audit programme sets each audit's scope and criteria; non-conforming findings are tracked.",
+             "Corrective action: the owner contains a nonconformity, finds its root cause and verifies the action."]
+    extracts = {f"org/{i}.md": extract(f"org/{i}.md", ("text", text), language=language)
+                for i, text in enumerate([texts[0], texts[0] + " programa", texts[1] * 3, texts[2] * 3])}
+    labels = [Labelled(p, {"iso9001-2015": frozenset({"9.2"} if i < 2 else {"10.2"})}) for i, p in enumerate(extracts)]
+    catalogs = bundled_catalogs()
+    tagger = Tagger([(catalogs["iso9001-2015"], None), (catalogs["cmmi-v2-dev"], 3)],
+                    supervised=fit(labels, extracts, {"training_hash": "x"}))
+    assert tagger.supervised.language == language
+    # Past _NUMBERED_FROM; its shuffled words make pairs no model knows.
+    long_text = " ".join(random.Random(7).choices(" ".join(texts).split(), k=8000))
+    assert len(tagger._counts(long_text, language)) < len(analyzer(language).counts(long_text))
+    for text in [*texts, long_text]:
+        every, kept = analyzer(language).counts(text), tagger._counts(text, language)
+        models = [tagger._profile(p, language) for p in range(2) if tagger.reading_language(p, language) == language]
+        for model in [*models, tagger._scope(language).similarity]:
+            assert (model.transform_counts([kept]) != model.transform_counts([every])).nnz == 0
+        features = tagger.supervised.features_of_counts
+        assert (features([kept]) != features([every])).nnz == 0
+
+
 # --- whole scans ----------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
