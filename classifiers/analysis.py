@@ -109,20 +109,26 @@ class Analyzer:
             number_of[word] = (-1 if len(spelled) < 2 or spelled in stop_words
                                else stems.setdefault(stem(spelled), len(stems)))
         numbers = np.fromiter(map(number_of.__getitem__, written), dtype=np.int64, count=len(written))
-        numbers = numbers[numbers >= 0]
-        names = list(stems)
-        counted: Counter[str] = Counter()
-        # dict.update, not Counter.update (a loop in Python): no pair is spelled as a stem is.
-        dict.update(counted, zip(names, np.bincount(numbers, minlength=len(names)).tolist(), strict=True))
-        if len(numbers) > 1:
-            pairs = numbers[:-1] * len(names) + numbers[1:]
-            distinct, first, times = np.unique(pairs, return_index=True, return_counts=True)
-            order = np.argsort(first, kind="stable")  # as the pairs first occur
-            firsts, seconds = np.divmod(distinct[order], len(names))
-            dict.update(counted, zip(map("{} {}".format, map(names.__getitem__, firsts.tolist()),
-                                         map(names.__getitem__, seconds.tolist())),
-                                     times[order].tolist(), strict=True))
-        return counted
+        return _counted(list(stems), numbers[numbers >= 0])
+
+
+def _counted(names: list[str], numbers: np.ndarray) -> Counter[str]:
+    """``Counter(terms)`` of a text whose kept words' stems are ``names[number]``, in ``numbers``'
+    order (stems numbered as they first occur)."""
+    import numpy as np  # noqa: PLC0415  (see count_matrix)
+
+    counted: Counter[str] = Counter()
+    # dict.update, not Counter.update (a loop in Python): no pair is spelled as a stem is.
+    dict.update(counted, zip(names, np.bincount(numbers, minlength=len(names)).tolist(), strict=True))
+    if len(numbers) > 1:
+        pairs = numbers[:-1] * len(names) + numbers[1:]
+        distinct, first, times = np.unique(pairs, return_index=True, return_counts=True)
+        order = np.argsort(first, kind="stable")  # as the pairs first occur
+        firsts, seconds = np.divmod(distinct[order], len(names))
+        dict.update(counted, zip(map("{} {}".format, map(names.__getitem__, firsts.tolist()),
+                                     map(names.__getitem__, seconds.tolist())),
+                                 times[order].tolist(), strict=True))
+    return counted
 
 
 # Below this many characters, counting terms one by one is quicker than numpy's fixed costs. On the
@@ -259,6 +265,7 @@ class SurfaceForms:
         self.kept_starts: np.ndarray
         self.kept_ends: np.ndarray
         self.named: dict[str, str] = {}
+        self.ascii_words = False  # whether its words were found as ASCII letter runs
 
     def __call__(self, term: str) -> str:
         if term not in self.named:
@@ -274,6 +281,7 @@ class SurfaceForms:
         letters = _letter_runs(text, _ASCII_LETTERS_AS_WRITTEN)
         runs: Sequence[str | bytes]
         if letters is not None:
+            self.ascii_words = True
             runs = letters.split()
             starts, ends = _spans(letters)
         else:
@@ -296,6 +304,15 @@ class SurfaceForms:
         kept = numbers >= 0
         self.kept_numbers, self.kept_starts, self.kept_ends = numbers[kept], starts[kept], ends[kept]
         self.read = True
+
+    def counts(self) -> Counter[str] | None:
+        """``Counter(self.analyzer.terms(text))`` from the words already read, where they were found
+        as ASCII letter runs (``Analyzer.counts`` finds the same words there, and numbers their
+        stems alike); None otherwise (case-folding a whole text and each word apart may part words
+        differently: a dotted capital I folds to an i and a combining dot)."""
+        if not self.read:
+            self._read()
+        return _counted(list(self.stem_numbers), self.kept_numbers) if self.ascii_words else None
 
     def _forms(self, term: str) -> Counter:
         """How often the text writes ``term`` each way, in the order the ways first occur."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -126,9 +126,10 @@ class Tagger(Decider):
             self._looked_up[language] = frozenset().union(*vocabularies)
         return self._looked_up[language]
 
-    def _counts(self, text: str, language: str) -> Counter[str]:
-        """How often each term of the text occurs, of the terms some model looks up."""
-        counted = analyzer(language).counts(text)
+    def _counts(self, text: str, language: str, written: SurfaceForms | None = None) -> Counter[str]:
+        """How often each term of the text occurs, of the terms some model looks up; from the words
+        ``written`` (the same text's) has found, where it can tell."""
+        counted = (written.counts() if written is not None else None) or analyzer(language).counts(text)
         looked_up = self._terms_looked_up(language)
         return Counter({term: counted[term] for term in filter(looked_up.__contains__, counted)})
 
@@ -147,10 +148,6 @@ class Tagger(Decider):
     def score(self, extract: Extract) -> DocumentScores:
         """Every requirement this document scores at least the near-miss floor for, on its own."""
         settings = self.settings
-        read = self.read(extract)
-        whole = read.text
-        scores = 1.0 / (1.0 + np.exp(-(read.cosine - settings.profile_center) / settings.profile_width))
-        scores = np.where(read.framework_read, scores, 0.0)
         readable = readable_text(extract)
         forms: dict[str, SurfaceForms] = {}  # each language's terms as the document writes them
 
@@ -158,6 +155,11 @@ class Tagger(Decider):
             if language not in forms:
                 forms[language] = SurfaceForms(readable, language)
             return forms[language]
+
+        read = self.read(extract, written_in if readable == document_text(extract) else None)
+        whole = read.text
+        scores = 1.0 / (1.0 + np.exp(-(read.cosine - settings.profile_center) / settings.profile_width))
+        scores = np.where(read.framework_read, scores, 0.0)
 
         supervised_terms: dict[int, tuple[str, ...]] = {}
         if self.supervised is not None and (self.columns >= 0).any() and self._supervised_reads(extract.language):
@@ -212,11 +214,12 @@ class Tagger(Decider):
             candidates=Candidates.of(extract.document.path, candidates),
         )
 
-    def read(self, extract: Extract) -> Reading:
+    def read(self, extract: Extract, as_written: Callable[[str], SurfaceForms] | None = None) -> Reading:
         """The document's profile similarities: each framework reads the whole document, and each
         of its sections, in the language it is written in (a Spanish manual's English appendix is
         compared with the English profiles; a section in a language the framework cannot read is
-        read as the document is)."""
+        read as the document is). ``as_written``: the whole document's terms as it writes them, in
+        each language, where they are to be named too (its words are then found once)."""
         settings = self.settings
         chunks = _chunks(extract, settings.min_section_chars, settings.max_section_chars)
         header = document_header(extract)
@@ -235,7 +238,8 @@ class Tagger(Decider):
             for language, rows in rows_in.items():
                 for row in rows:
                     if (row, language) not in counts:
-                        counts[(row, language)] = self._counts(units[row][0], language)
+                        counts[(row, language)] = self._counts(
+                            units[row][0], language, as_written(language) if as_written and row == 0 else None)
                 model = self._profile(position, language)
                 matrix = model.transform_counts([counts[(row, language)] for row in rows])
                 cosines[rows, first:end] = similarity(matrix, model.profiles_)

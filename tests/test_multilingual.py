@@ -105,6 +105,10 @@ def test_counted_terms_and_words_are_those_the_word_pattern_finds(language, monk
         text = "".join(rng.choice(_PIECES) for _ in range(rng.randint(0, 40)))
         assert list(words.counts(text).items()) == list(Counter(words.terms(text)).items()), repr(text)
         assert count_words(text) == len(re.findall(r"[^\W\d_]{2,}", text)), repr(text)
+        # Counted from the words found to name terms: the same, where those were found in bytes.
+        from_forms = SurfaceForms(text, language).counts()
+        if from_forms is not None:
+            assert list(from_forms.items()) == list(Counter(words.terms(text)).items()), repr(text)
 
 
 @pytest.mark.parametrize("language", ["en", "es"])
