@@ -282,6 +282,10 @@ def _placeholder(words: list[dict[str, str]]) -> re.Pattern:
 
 _UNTICKED = re.compile(r"\[\s\]|☐")
 _TICKED = re.compile(r"\[\s*[xX✓✔]\s*\]|☒|☑")
+# A character each match of these holds: a text without any is not scanned (``_count``).
+_BOX_CHARACTERS = {_UNTICKED: "[☐", _TICKED: "[☒☑"}
+# Where a line ends with a colon: the only lines an unfilled field ("Date:") can be.
+_COLON_AT_LINE_END = re.compile(r":[ \t]*$", re.MULTILINE)
 
 # Requirement ids: CMMI practices anywhere ("PQA 2.1"), ISO clauses where they are cited rather
 # than numbering the document's own sections: in a table row ("7.5.3 | Control of documented
@@ -380,8 +384,8 @@ def _blanks(text: str, patterns: _Patterns, tables: list[list[list[str]]]) -> li
     example = f" (e.g. {placeholders[0].strip()[:30]})" if placeholders else ""
     return [
         (len(placeholders), f"placeholders{example}"),
-        (len(patterns.unfilled_field.findall(text)), "unfilled fields"),
-        (len(_UNTICKED.findall(text)), "unticked boxes"),
+        (_unfilled_fields(text, patterns), "unfilled fields"),
+        (_count(_UNTICKED, text), "unticked boxes"),
         (sum(1 for block in tables if len(block) == 1), "tables with a header and no rows"),
     ]
 
@@ -389,8 +393,27 @@ def _blanks(text: str, patterns: _Patterns, tables: list[list[list[str]]]) -> li
 def _filled(tables: list[list[list[str]]], text: str, patterns: _Patterns) -> list[tuple[int, str]]:
     return [
         (_filled_rows([row for block in tables for row in block[1:] if len(row) >= 2], patterns), "filled table rows"),
-        (len(_TICKED.findall(text)), "ticked boxes"),
+        (_count(_TICKED, text), "ticked boxes"),
     ]
+
+
+def _count(box: re.Pattern, text: str) -> int:
+    """How many ticked or unticked boxes (``box``) the text has; none without their characters
+    (looking for those is many times quicker than trying the pattern at each one)."""
+    if not any(character in text for character in _BOX_CHARACTERS[box]):
+        return 0
+    return len(box.findall(text))
+
+
+def _unfilled_fields(text: str, patterns: _Patterns) -> int:
+    """``len(patterns.unfilled_field.findall(text))``, tried only on the lines that end with a colon
+    (the pattern matches a whole line, and the regex engine skips ahead to a colon where it would
+    otherwise try every line)."""
+    lines = []
+    for colon in _COLON_AT_LINE_END.finditer(text):
+        end = text.find("\n", colon.end())
+        lines.append(text[text.rfind("\n", 0, colon.start()) + 1 : None if end < 0 else end])
+    return len(patterns.unfilled_field.findall("\n".join(lines))) if lines else 0
 
 
 def _describe(counted: list[tuple[int, str]]) -> tuple[str, ...]:

@@ -19,10 +19,14 @@ from gapscan.classifiers.doctype import (
     _ISO_CLAUSE,
     _NOT_ADDRESSED,
     _PRACTICE_AREAS,
+    _TICKED,
+    _UNTICKED,
     _patterns,
     _WORDS,
+    _count,
     _holding,
     _requirement_ids,
+    _unfilled_fields,
     document_kind,
     record_of,
 )
@@ -284,6 +288,21 @@ def test_a_cell_holds_an_entry_where_the_plain_pattern_finds_one(language):
     for _ in range(20_000):
         cell = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
         assert found.holds_entry(cell) == (plain.search(cell) is not None), repr(cell)
+
+
+@pytest.mark.parametrize("language", sorted(_WORDS))
+def test_unfilled_fields_and_boxes_are_those_the_patterns_find_in_the_whole_text(language):
+    """Fields are looked for only on lines that end with a colon, boxes only in a text with their
+    characters: the counts are those of the patterns over the whole text."""
+    found = _patterns(language)
+    fields = [word for w in ([_WORDS["en"]] + [_WORDS[language]]) for word in w["field"].split("|") if "[" not in word]
+    pieces = [*" :\t\n\r-/[]xX☐☒☑✓", "Date", *fields, "Signed by", ": ", ":\n", "[ ]", "[x]"]
+    rng = random.Random(language)
+    for _ in range(5_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 30)))
+        assert _unfilled_fields(text, found) == len(found.unfilled_field.findall(text)), repr(text)
+        for box in (_TICKED, _UNTICKED):
+            assert _count(box, text) == len(box.findall(text)), repr(text)
 
 
 def test_cited_clauses_are_those_a_line_by_line_reading_finds():
