@@ -449,7 +449,7 @@ def _filled_rows(rows: list[list[str]], patterns: _Patterns) -> int:
         kept = [cell for cell in row if real[cell]]
         if len(kept) < 2 or len(kept) < 0.75 * len(row):
             continue
-        for cell in kept:
+        for cell in sorted(kept, key=len):  # a short cell first: a number, a date, a status
             if cell not in entry:
                 entry[cell] = patterns.holds_entry(cell)
             if entry[cell]:
