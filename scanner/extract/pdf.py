@@ -121,34 +121,44 @@ def _text_lines(textpage: pdfium.PdfTextPage) -> list[Line]:
     """The page's text in lines, each with the font size most of its characters are set in."""
     text = textpage.get_text_range(errors="replace")  # a lone surrogate becomes U+FFFD, as in other formats
     # Where positions do not match the characters (outside the BMP?), sizes are unknown.
-    sized = len(text) == textpage.count_chars()
+    size_at = _SizeReader(textpage) if len(text) == textpage.count_chars() else None
     lines: list[Line] = []
     start = 0
     for piece in text.split(_LINE_END):
-        size = _line_size(textpage, start, piece) if sized else 0.0
+        size = size_at.line(start, piece) if size_at else 0.0
         lines.extend(Line(part, size) for part in piece.replace(_JOINED_HYPHEN, "").splitlines() or [""])
         start += len(piece) + len(_LINE_END)
     return lines
 
 
-def _line_size(textpage: pdfium.PdfTextPage, start: int, line: str) -> float:
-    """The size most of a few characters spread over the line are set in (reading every
-    character's would cost most of the PDF's reading time): the size the font operator sets,
-    scaled by the text and transformation matrices, as a reader sees it."""
-    sampled: set[int] = set()
-    for target in range(0, len(line), max(len(line) // _SIZE_SAMPLES, 1)):
-        offset = target
-        while offset < len(line) and line[offset].isspace():
-            offset += 1
-        if offset < len(line):
-            sampled.add(offset)
-    sizes: Counter[float] = Counter()
-    matrix = pdfium_c.FS_MATRIX()
-    for offset in sorted(sampled):
-        pdfium_c.FPDFText_GetMatrix(textpage.raw, start + offset, matrix)
-        size = pdfium_c.FPDFText_GetFontSize(textpage.raw, start + offset) * math.hypot(matrix.c, matrix.d)
-        sizes[round(size, 1)] += 1
-    return sizes.most_common(1)[0][0] if sizes else 0.0
+class _SizeReader:
+    """Font sizes of a text page's characters: the size the font operator sets, scaled by the
+    text and transformation matrices, as a reader sees it."""
+
+    def __init__(self, textpage: pdfium.PdfTextPage):
+        self.raw = textpage.raw
+        self.matrix = pdfium_c.FS_MATRIX()
+
+    def line(self, start: int, line: str) -> float:
+        """The size most of a few characters spread over the line (from ``start`` on the page) are
+        set in (reading every character's would cost most of the PDF's reading time)."""
+        sampled: dict[int, None] = {}
+        for target in range(0, len(line), max(len(line) // _SIZE_SAMPLES, 1)):
+            offset = target
+            while offset < len(line) and line[offset].isspace():
+                offset += 1
+            if offset < len(line):
+                sampled[offset] = None
+        sizes = [self.at(start + offset) for offset in sorted(sampled)]
+        if not sizes:
+            return 0.0
+        if sizes.count(sizes[0]) == len(sizes):  # nearly always: one size
+            return sizes[0]
+        return Counter(sizes).most_common(1)[0][0]
+
+    def at(self, index: int) -> float:
+        pdfium_c.FPDFText_GetMatrix(self.raw, index, self.matrix)
+        return round(pdfium_c.FPDFText_GetFontSize(self.raw, index) * math.hypot(self.matrix.c, self.matrix.d), 1)
 
 
 def _outline(document: pdfium.PdfDocument) -> list[tuple[int, str, int]]:
