@@ -30,6 +30,7 @@ from gapscan.mappings import CatalogError, bundled_catalogs, bundled_regimes, lo
 from gapscan.scanner.config import Config
 from gapscan.scanner.common.documents import Document, Extract, Metadata, Section, format_of
 from gapscan.scanner.extract import Limits, extract_file
+from gapscan.scanner.extract import dates
 from gapscan.scanner.extract.dates import dates_in_text
 from gapscan.scanner.pipeline import scan
 
@@ -340,6 +341,18 @@ def test_records_of_training_in_each_language(path, title, activity):
 ])
 def test_dates_are_read_in_each_language(text, found):
     assert dates_in_text(text) == (found,)
+
+
+def test_the_date_pattern_finds_what_it_finds_without_its_look_ahead_for_a_month():
+    plain = re.compile(re.sub(r"\(\?=\[[a-z]+\]\)", "", dates._DATE.pattern), dates._DATE.flags)
+    assert plain.pattern != dates._DATE.pattern
+    names = sorted(dates._MONTHS)
+    months = [*names, *(n.upper() for n in names), *(n.title() for n in names), "ſeptember", "ſet", "ſept", "Ⅿar"]
+    pieces = [*" -,./\n12349", "2024", "12 ", "de ", "ſ", "İ", "K", "é", "th", *([""] * 10)]
+    rng = random.Random(5)
+    for _ in range(20_000):  # months among digits and separators: dates, nearly dates, and other text
+        text = "".join(rng.choice(months if rng.random() < 0.3 else pieces) for _ in range(rng.randint(0, 12)))
+        assert [m.span() for m in dates._DATE.finditer(text)] == [m.span() for m in plain.finditer(text)], repr(text)
 
 
 # --- the supervised model -------------------------------------------------------------------------
