@@ -84,7 +84,10 @@ class Analyzer:
 
     def words(self, text: str) -> list[str]:
         """The text's words, lower-cased, without stop words."""
-        return [w for w in _WORD.findall(self.joined(text.casefold())) if w not in self.stop_words]
+        runs = _letter_runs(self.joined(text))
+        if runs is None:
+            return [w for w in _WORD.findall(self.joined(text.casefold())) if w not in self.stop_words]
+        return [w for w in runs.decode("ascii").split() if len(w) > 1 and w not in self.stop_words]
 
     def terms(self, text: str) -> list[str]:
         """Stemmed unigrams and adjacent pairs (pairs skip across removed stop words)."""

@@ -106,6 +106,8 @@ def test_counted_terms_and_words_are_those_the_word_pattern_finds(language, monk
         text = "".join(rng.choice(_PIECES) for _ in range(rng.randint(0, 40)))
         assert list(words.counts(text).items()) == list(Counter(words.terms(text)).items()), repr(text)
         assert count_words(text) == len(re.findall(r"[^\W\d_]{2,}", text)), repr(text)
+        plain = re.findall(r"[^\W\d_]{2,}", words.joined(text.casefold()))
+        assert words.words(text) == [w for w in plain if w not in words.stop_words], repr(text)
         # Counted from the words found to name terms: the same, where those were found in bytes.
         from_forms = SurfaceForms(text, language).counts()
         if from_forms is not None:
