@@ -90,6 +90,10 @@ class _Terms:
     def __call__(self, text: str | list[str]) -> list[str]:
         return text if isinstance(text, list) else self.analyzer.terms(text)
 
+    def __reduce__(self):
+        """Pickled by its language: each process has its own analyzer (a stemmer and its lock)."""
+        return (_Terms, (self.analyzer.language,))
+
 
 def similarity(texts: sparse.csr_matrix, profiles: sparse.csr_matrix) -> np.ndarray:
     return (normalize(texts) @ profiles.T).toarray()

@@ -56,6 +56,14 @@ class Reading:
     framework_read: np.ndarray  # whether the requirement's framework reads the document's language
 
 
+@dataclass(frozen=True)
+class Fitted:
+    """A tagger's fitted models: each framework's profiles and the scope model, by language."""
+
+    profiles: dict[tuple[int, str], ProfileSimilarity]
+    scopes: dict[str, ScopeModel]
+
+
 class Tagger(Decider):
     """Scores extracted documents against the in-scope requirements of the given catalogs, with
     the catalog profiles alone (cold start) or blended with a supervised model.
@@ -69,18 +77,26 @@ class Tagger(Decider):
         catalogs: list[tuple[Catalog, int | None]],
         settings: TaggerSettings | None = None,
         supervised: SupervisedModel | None = None,
+        fitted: Fitted | None = None,
     ):
+        """``fitted``: the profiles and scope models another tagger of the same catalogs, settings
+        and model has built (``fitted()``), taken as they are."""
         super().__init__(catalogs, settings)
         # Profiles and scope in each language, built when a document in it is first scored; each
         # catalog's own language now, so that a catalog the classifier cannot use fails at once.
-        self._profiles: dict[tuple[int, str], ProfileSimilarity] = {}
-        self._scopes: dict[str, ScopeModel] = {}
+        self._profiles: dict[tuple[int, str], ProfileSimilarity] = dict(fitted.profiles) if fitted else {}
+        self._scopes: dict[str, ScopeModel] = dict(fitted.scopes) if fitted else {}
         self._looked_up: dict[str, frozenset[str]] = {}
         for position, (catalog, _) in enumerate(catalogs):
             self._profile(position, catalog.languages[0])
         self.supervised = supervised
         # For each requirement, the column of its label class in the supervised model (-1: none).
         self.columns = np.array([self._column(fw, label_class(fw, rid)) for fw, rid in self.keys], dtype=int)
+
+    def fitted(self) -> Fitted:
+        """The profiles and scope models built so far (what a process receiving this tagger's
+        scorer would otherwise build again)."""
+        return Fitted(dict(self._profiles), dict(self._scopes))
 
     def _column(self, framework: str, label: str) -> int:
         column = self.supervised.column(framework, label) if self.supervised is not None else None

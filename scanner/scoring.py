@@ -35,7 +35,7 @@ from gapscan.scanner.extract import EXTRACTOR_VERSION
 
 if TYPE_CHECKING:  # building a tagger needs scikit-learn, imported only when a document is scored
     from gapscan.classifiers.supervised import SupervisedModel
-    from gapscan.classifiers.tfidf import Tagger
+    from gapscan.classifiers.tfidf import Fitted, Tagger
 
 # Package files whose bytes the scores depend on: the classifier's code and data, the catalogs,
 # translated profiles and regimes that ship with gapscan.
@@ -142,8 +142,9 @@ def _pack(value: object) -> bytes:
 class Scorer:
     """Scores extracts as the tagger it was made from does, wherever it runs: in the extraction
     workers (handed over once, as each starts) or on a cluster's workers. It carries the tagger's
-    inputs, not the tagger; each process builds the tagger once (a forked worker inherits the
-    caller's, profiles already built)."""
+    inputs, and the profiles the sending process has fitted (a worker would take a quarter of a
+    second to fit them again, and workers are replaced every few hundred files); each process
+    builds the tagger once (a forked worker inherits the caller's)."""
 
     catalogs: tuple[tuple[Catalog, int | None], ...]
     settings: TaggerSettings
@@ -153,11 +154,11 @@ class Scorer:
     # What a worker imports to score: a fork server loads it once for all its workers.
     preload = (__name__, "gapscan.classifiers.tfidf")
 
-    def tagger(self) -> Tagger:
+    def tagger(self, fitted: Fitted | None = None) -> Tagger:
         if self.fingerprint not in _TAGGERS:
             from gapscan.classifiers.tfidf import Tagger  # noqa: PLC0415  (see TYPE_CHECKING above)
 
-            _TAGGERS[self.fingerprint] = Tagger(list(self.catalogs), self.settings, self.supervised)
+            _TAGGERS[self.fingerprint] = Tagger(list(self.catalogs), self.settings, self.supervised, fitted)
         return _TAGGERS[self.fingerprint]
 
     def prepare(self) -> None:
@@ -173,16 +174,25 @@ class Scorer:
 
     def __reduce__(self):
         """Pickled with the model's fields (the model's term counter holds a cache that does not
-        pickle; the model builds it anew)."""
+        pickle; the model builds it anew) and, where this process has built the tagger, with its
+        profiles and scope models."""
         model = self.supervised and {f.name: getattr(self.supervised, f.name)
                                      for f in dataclasses.fields(self.supervised) if f.init}
-        return (_scorer, (self.catalogs, self.settings, model, self.fingerprint))
+        fitted = None
+        if self.fingerprint in _TAGGERS:
+            self.prepare()
+            fitted = _TAGGERS[self.fingerprint].fitted()
+        return (_scorer, (self.catalogs, self.settings, model, self.fingerprint, fitted))
 
 
-def _scorer(catalogs, settings: TaggerSettings, model: dict | None, fingerprint: str) -> Scorer:
+def _scorer(catalogs, settings: TaggerSettings, model: dict | None, fingerprint: str,
+            fitted: Fitted | None = None) -> Scorer:
     from gapscan.classifiers.supervised import SupervisedModel  # noqa: PLC0415
 
-    return Scorer(catalogs, settings, SupervisedModel(**model) if model is not None else None, fingerprint)
+    scorer = Scorer(catalogs, settings, SupervisedModel(**model) if model is not None else None, fingerprint)
+    if fitted is not None:
+        scorer.tagger(fitted)
+    return scorer
 
 
 # The tagger of each fingerprint this process scores with (see Scorer.tagger).

@@ -3,6 +3,7 @@ and each document's scores under the fingerprint of the classifier that gave the
 
 import gc
 import os
+import pickle
 import sqlite3
 import zlib
 from dataclasses import replace
@@ -12,7 +13,7 @@ import pytest
 import zstandard
 from gapscan.classifiers.decision import TaggerSettings
 from gapscan.classifiers.models import default_model
-from gapscan.classifiers.tfidf import Tagger
+from gapscan.classifiers.tfidf import ProfileSimilarity, Tagger
 from gapscan.scanner.common.documents import Document, Extract
 from gapscan.scanner.config import Config
 from gapscan.scanner.extract import Limits, extract_file
@@ -175,6 +176,25 @@ def test_documents_are_scored_in_the_workers_that_read_them(tree, tmp_path, monk
         assert len(scanner.scores) == 3
         for path, scores in scanner.scores.items():  # the same as scoring here, through the stored form
             assert scores == scores_from_stored(path, stored_scores(scanner.tagger.score(scanner.results[path])))
+
+
+def test_a_scorer_sent_to_a_worker_takes_the_profiles_fitted_here(tree, tmp_path, monkeypatch):
+    """Workers are replaced every few hundred files, and each would take a quarter of a second to
+    fit the profiles and scope models again: the scorer carries those the scan has fitted, and
+    scores with them as the scan's own tagger does."""
+    with Scanner(tree, Config(), index_path=tmp_path / "index.sqlite", jobs=2) as scanner:
+        scanner.sync()  # scored in the workers: here, only the profiles are fitted
+        sent = pickle.dumps(scanner.scorer)
+        extracts = [result.loaded() for result in scanner.results.values()]
+        expected = [scanner.scorer(extract) for extract in extracts]
+    monkeypatch.setattr(scoring, "_TAGGERS", {})  # a fresh worker's
+
+    def not_again(*args, **kwargs):
+        raise AssertionError("fitted again")
+
+    monkeypatch.setattr(ProfileSimilarity, "fit", not_again)
+    received = pickle.loads(sent)
+    assert [received(extract) for extract in extracts] == expected
 
 
 def test_scores_are_held_only_once_the_workers_are_gone(tree, tmp_path, monkeypatch):
