@@ -58,11 +58,12 @@ class Analyzer:
         self.stop_words = stop_words
         algorithm = _SNOWBALL.get(language)
         # Imported here: a rescan that scores nothing reads kinds (``doctype``) but stems no word.
-        import snowballstemmer  # noqa: PLC0415
+        import Stemmer  # noqa: PLC0415  (PyStemmer: the Snowball algorithms in C)
 
-        self._stemmer = snowballstemmer.stemmer(algorithm) if algorithm else None
-        # A snowball stemmer keeps the word it works on in itself: threads sharing this analyzer (a
-        # Dask worker's threads) take turns, or one's word is cut with another's cursor.
+        # Without a cache of its own: ``stem`` keeps one.
+        self._stemmer = Stemmer.Stemmer(algorithm, 0) if algorithm else None
+        # A stemmer keeps the word it works on in itself: threads sharing this analyzer (a Dask
+        # worker's threads) take turns, or one's word is cut with another's cursor.
         self._stemming = threading.Lock()
         self._negation = _NEGATION.get(language)
         self.stem = lru_cache(maxsize=200_000)(self._stem)

@@ -185,7 +185,7 @@ def train(
         "settings": {"c": settings.c, "min_df": settings.min_df, "max_features": settings.max_features},
         "libraries": {
             "python": platform.python_version(),
-            **{name: version(name) for name in ("scikit-learn", "numpy", "scipy", "snowballstemmer")},
+            **{name: version(name) for name in ("scikit-learn", "numpy", "scipy", "PyStemmer")},
         },
     }
     return SupervisedModel(vocabulary, idf, tuple(classes), coef, intercept, info, language)
