@@ -370,6 +370,40 @@ def test_dates_are_read_in_each_language(text, found):
     assert dates_in_text(text) == (found,)
 
 
+def _first_letters(items: list) -> set[str]:
+    """The characters a parsed regex (``re._parser``) can start with: literals, classes of them, and
+    alternatives and groups of those."""
+    from re import _constants as sre  # noqa: PLC0415
+
+    op, value = items[0]
+    if op is sre.LITERAL:
+        return {chr(value)}
+    if op is sre.IN:
+        assert all(kind is sre.LITERAL for kind, _ in value), value
+        return {chr(code) for _, code in value}
+    if op is sre.BRANCH:
+        return set().union(*map(_first_letters, value[1]))
+    assert op is sre.SUBPATTERN, op
+    return _first_letters(value[-1])
+
+
+def test_the_label_pattern_finds_what_it_finds_without_its_look_ahead_for_a_first_letter():
+    from re import _parser  # noqa: PLC0415
+
+    plain = re.compile(dates._LABEL.pattern.replace(f"(?=[{dates._LABEL_FIRST_LETTERS}])", ""), dates._LABEL.flags)
+    assert plain.pattern != dates._LABEL.pattern
+    at_boundary, labels = _parser.parse(plain.pattern, plain.flags).data
+    assert _first_letters([labels]) == set(dates._LABEL_FIRST_LETTERS)
+    # Case-blind, the look ahead takes what the labels' first letters take (a long s for an s).
+    # The labels' words as the pattern spells them, a character class's letters each a word of its own.
+    words = sorted(set(re.findall(r"[^\W\d_]+", re.sub(r"\\[sb]|\(\?[:=]", " ", plain.pattern))))
+    pieces = [*" \t\n:|-'’", "ſ", "İ", "K", *words, *(w.upper() for w in words), *(w.title() for w in words)]
+    rng = random.Random(6)
+    for _ in range(20_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 10)))
+        assert [m.span() for m in dates._LABEL.finditer(text)] == [m.span() for m in plain.finditer(text)], repr(text)
+
+
 def test_the_date_pattern_finds_what_it_finds_without_its_look_ahead_for_a_month():
     plain = re.compile(re.sub(r"\(\?=\[[a-z]+\]\)", "", dates._DATE.pattern), dates._DATE.flags)
     assert plain.pattern != dates._DATE.pattern

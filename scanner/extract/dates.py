@@ -14,8 +14,13 @@ HEAD_CHARS = 5000
 _WINDOW = 80
 _YEARS = range(1990, 2101)
 
+# The first letters of the labels below: a look ahead for them lets the regex engine pass every
+# other word at once instead of trying each label there (tests/test_multilingual.py checks it
+# against the labels).
+_LABEL_FIRST_LETTERS = "adefgilmprsuvzú"
 _LABEL = re.compile(
-    r"\b(?:effective(?:\s+date)?|review(?:ed)?\s+date|date\s+of\s+(?:issue|approval|review)"
+    rf"\b(?=[{_LABEL_FIRST_LETTERS}])"
+    r"(?:effective(?:\s+date)?|review(?:ed)?\s+date|date\s+of\s+(?:issue|approval|review)"
     r"|issue\s+date|date\s+issued|issued|approved|approval\s+date|revision\s+date|revised"
     r"|last\s+(?:reviewed|review|updated|modified|revised)|updated|published|version\s+date"
     # Spanish and Portuguese
