@@ -85,10 +85,13 @@ class Analyzer:
 
     def words(self, text: str) -> list[str]:
         """The text's words, lower-cased, without stop words."""
+        return [w for w in self._lowered_words(text) if len(w) > 1 and w not in self.stop_words]
+
+    def _lowered_words(self, text: str) -> list[str]:
+        """The text's words (``_WORD``) lower-cased, negations joined; an ASCII text's one-letter
+        runs too, found with its words at C speed (callers drop what is shorter than two letters)."""
         runs = _letter_runs(self.joined(text))
-        if runs is None:
-            return [w for w in _WORD.findall(self.joined(text.casefold())) if w not in self.stop_words]
-        return [w for w in runs.decode("ascii").split() if len(w) > 1 and w not in self.stop_words]
+        return runs.decode("ascii").split() if runs is not None else _WORD.findall(self.joined(text.casefold()))
 
     def terms(self, text: str) -> list[str]:
         """Stemmed unigrams and adjacent pairs (pairs skip across removed stop words)."""
@@ -103,15 +106,12 @@ class Analyzer:
             return Counter(self.terms(text))
         import numpy as np  # noqa: PLC0415  (see count_matrix)
 
-        runs = _letter_runs(self.joined(text))
-        written = runs.split() if runs is not None else _WORD.findall(self.joined(text.casefold()))
+        written = self._lowered_words(text)
         stems: dict[str, int] = {}  # each stem, numbered in the order it first occurs
-        number_of: dict[str | bytes, int] = {}  # each distinct word's stem number; -1: not a term
+        number_of: dict[str, int] = {}  # each distinct word's stem number; -1: not a term
         stop_words, stem = self.stop_words, self.stem
         for word in dict.fromkeys(written):
-            spelled = word.decode() if isinstance(word, bytes) else word
-            number_of[word] = (-1 if len(spelled) < 2 or spelled in stop_words
-                               else stems.setdefault(stem(spelled), len(stems)))
+            number_of[word] = -1 if len(word) < 2 or word in stop_words else stems.setdefault(stem(word), len(stems))
         numbers = np.fromiter(map(number_of.__getitem__, written), dtype=np.int64, count=len(written))
         return _counted(list(stems), numbers[numbers >= 0])
 

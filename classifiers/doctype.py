@@ -440,7 +440,7 @@ def _filled_rows(rows: list[list[str]], patterns: _Patterns) -> int:
     that is not a placeholder, and one of them is a date, a status, a result or a number. Each
     distinct cell is judged once (registers repeat their statuses, names and dates row after row)."""
     cells = list(dict.fromkeys(cell for row in rows for cell in row))
-    unticked = {cell for cell in cells if ("[" in cell or "☐" in cell) and _UNTICKED.search(cell)}
+    unticked = {cell for cell in cells if _count(_UNTICKED, cell)}
     unreal = _holding(patterns.placeholder, cells) | unticked
     real = {cell: bool(cell) and cell not in unreal for cell in cells}
     entry: dict[str, bool] = {}

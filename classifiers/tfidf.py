@@ -172,7 +172,8 @@ class Tagger(Decider):
                 forms[language] = SurfaceForms(readable, language)
             return forms[language]
 
-        read = self.read(extract, written_in if readable == document_text(extract) else None)
+        # Where every section is substantive, the whole document is read as it is named.
+        read = self.read(extract, written_in if substantive_sections(extract) == extract.sections else None)
         whole = read.text
         scores = 1.0 / (1.0 + np.exp(-(read.cosine - settings.profile_center) / settings.profile_width))
         scores = np.where(read.framework_read, scores, 0.0)

@@ -392,10 +392,10 @@ def test_the_label_pattern_finds_what_it_finds_without_its_look_ahead_for_a_firs
 
     plain = re.compile(dates._LABEL.pattern.replace(f"(?=[{dates._LABEL_FIRST_LETTERS}])", ""), dates._LABEL.flags)
     assert plain.pattern != dates._LABEL.pattern
-    at_boundary, labels = _parser.parse(plain.pattern, plain.flags).data
+    _, labels = _parser.parse(plain.pattern, plain.flags).data  # a word boundary, the labels
     assert _first_letters([labels]) == set(dates._LABEL_FIRST_LETTERS)
-    # Case-blind, the look ahead takes what the labels' first letters take (a long s for an s).
-    # The labels' words as the pattern spells them, a character class's letters each a word of its own.
+    # Case-blind, the look ahead takes what the labels' first letters take (a long s for an s): the
+    # labels' words as the pattern spells them, a character class's letters each a word of its own.
     words = sorted(set(re.findall(r"[^\W\d_]+", re.sub(r"\\[sb]|\(\?[:=]", " ", plain.pattern))))
     pieces = [*" \t\n:|-'’", "ſ", "İ", "K", *words, *(w.upper() for w in words), *(w.title() for w in words)]
     rng = random.Random(6)
