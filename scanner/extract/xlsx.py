@@ -1,15 +1,18 @@
 """Excel workbooks (.xlsx, .xlsm): cell values of every sheet, one section per sheet.
 
 openpyxl reads the workbook's structure (sheets in order, the date styles, the 1900 or 1904
-epoch); the shared strings and the cells, where nearly all the time goes, are read here with
-lxml, to the values openpyxl's read-only, data-only mode gives: numbers, dates, booleans, errors
-and text, placed by column.
+epoch); the shared strings and the cells, where nearly all the time goes, are read here to the
+values openpyxl's read-only, data-only mode gives: numbers, dates, booleans, errors and text,
+placed by column. Parts written the usual way are read by patterns (``plainxml``), the rest, and
+what follows a row the patterns do not know, with lxml.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, time
+from functools import cache
+from itertools import islice
 from typing import IO
 from xml.etree.ElementTree import ParseError
 
@@ -29,10 +32,13 @@ from gapscan.scanner.extract.guards import (
     describe_error,
     office_properties,
 )
+from gapscan.scanner.extract.plainxml import PlainCell, plain_sheet, plain_strings, xml_text
 
 _SI, _T, _R = (f"{{{SHEET_MAIN_NS}}}{name}" for name in ("si", "t", "r"))
 _DIGITS = "0123456789"
 _ROW, _VALUE, _INLINE = (f"{{{SHEET_MAIN_NS}}}{name}" for name in ("row", "v", "is"))
+# A cell's value from its type, its value's text and its style.
+_ValueReader = Callable[[str, "str | None", "str | None"], object]
 
 
 def _no_declared_size(sheet: ReadOnlyWorksheet) -> None:
@@ -71,8 +77,11 @@ class _Reader(ExcelReader):
     def read_strings(self) -> None:
         part = self.package.find(SHARED_STRINGS)
         if part is not None:
-            with self.archive.open(part.PartName[1:]) as stream:
-                self.shared_strings = [_string(si).replace("x005F_", "") for si in _iterparse(stream, _SI)]
+            strings = plain_strings(self.archive, part.PartName[1:])
+            if strings is None:
+                with self.archive.open(part.PartName[1:]) as stream:
+                    strings = [_string(si) for si in _iterparse(stream, _SI)]
+            self.shared_strings = [string.replace("x005F_", "") for string in strings]
 
 
 def _string(element: etree._Element) -> str:
@@ -106,7 +115,7 @@ def read(source: Source, fmt: str, limits: Limits) -> Draft:
             draft.start(f"sheet {sheet.title}", label=sheet.title)
             try:
                 for row in _rows(workbook, sheet):
-                    draft.add(" | ".join(_cell_text(value) for value in row if value is not None))
+                    draft.add(" | ".join([_cell_text(value) for value in row if value is not None]))
                     if draft.full:
                         break
             except Exception as error:  # noqa: BLE001 - one damaged sheet must not lose the rest
@@ -124,21 +133,61 @@ def _rows(workbook: openpyxl.Workbook, sheet: ReadOnlyWorksheet) -> Iterator[lis
     """The values of each row that has cells, in column order (a later cell in the same column
     replaces an earlier one, as in openpyxl)."""
     # openpyxl's own read-only sheets take these private attributes too; its stubs don't list them.
-    strings = sheet._shared_strings  # type: ignore[attr-defined]
-    epoch = workbook.epoch
-    date_styles = workbook._date_formats  # type: ignore[attr-defined]
-    duration_styles = workbook._timedelta_formats  # type: ignore[attr-defined]
-    with workbook._archive.open(sheet._worksheet_path) as stream:  # type: ignore[attr-defined]
-        for row in _iterparse(stream, _ROW):
+    typed = _value_reader(sheet._shared_strings, workbook)  # type: ignore[attr-defined]
+    archive, part = workbook._archive, sheet._worksheet_path  # type: ignore[attr-defined]
+    plain, done = plain_sheet(archive, part), 0
+    if plain is not None:
+        for number, cells in plain:
+            _check_row_number(number)
+            yield _placed(_plain_cells(cells, typed))
+            done += 1
+        if plain.complete:
+            return
+    with archive.open(part) as stream:  # from the first row that is not plain
+        for row in islice(_iterparse(stream, _ROW), done, None):
             _check_row_number(row.get("r"))
-            placed: dict[int, object] = {}
-            column = 0
-            for cell in row:
-                coordinate = cell.get("r")
-                column = _column(coordinate) if coordinate else column + 1
-                placed[column] = _value(cell, strings, epoch, date_styles, duration_styles)
-            # A row is as wide as its last cell says: a cell placed beyond it is not read.
-            yield [placed[key] for key in sorted(placed) if 1 <= key <= column]
+            yield _placed(_cells(row, typed))
+
+
+def _plain_cells(cells: list[PlainCell], typed: _ValueReader) -> list[tuple[int, object]]:
+    """Each cell's column and value (an inline string's is its text)."""
+    return [
+        (_column_number(letters), (xml_text(inline) if opened else None) if kind == "inlineStr"
+         else typed(kind or "n", value, style or None))
+        for _, letters, style, kind, value, opened, inline in cells
+    ]
+
+
+def _cells(row: etree._Element, typed: _ValueReader) -> list[tuple[int, object]]:
+    cells: list[tuple[int, object]] = []
+    column = 0
+    for cell in row:
+        coordinate = cell.get("r")
+        column = _column(coordinate) if coordinate else column + 1
+        kind = cell.get("t", "n")
+        if kind == "inlineStr":
+            inline = _child(cell, _INLINE)
+            cells.append((column, None if inline is None else _string(inline)))
+        else:
+            found = _child(cell, _VALUE)  # lxml's find() goes through Python: looping is quicker
+            cells.append((column, typed(kind, None if found is None else found.text, cell.get("s"))))
+    return cells
+
+
+def _placed(cells: list[tuple[int, object]]) -> list[object]:
+    """The values in column order, each column's last; a row is as wide as its last cell says,
+    so a cell placed beyond it is not read."""
+    if not cells:
+        return []
+    placed = dict(cells)
+    width = cells[-1][0]
+    columns = list(placed)
+    if columns[0] >= 1 and columns[-1] == width and columns == sorted(columns):  # as nearly every row
+        return list(placed.values())
+    return [placed[key] for key in sorted(placed) if 1 <= key <= width]
+
+
+_column_number = cache(column_index_from_string)
 
 
 def _column(coordinate: str) -> int:
@@ -160,34 +209,34 @@ def _check_row_number(number: str | None) -> None:
             raise ValueError(f"{number} is not a valid row number") from None
 
 
-def _value(  # noqa: PLR0911 - one return per cell type, as the file format lists them
-    cell: etree._Element, strings: list[str], epoch: datetime, date_styles: set, duration_styles: set
-) -> object:
-    kind = cell.get("t", "n")
-    if kind == "inlineStr":
-        inline = _child(cell, _INLINE)
-        return None if inline is None else _string(inline)
-    found = _child(cell, _VALUE)  # lxml's find() goes through Python: looping is quicker
-    value = found.text if found is not None else None
-    if not value:
-        return None
-    if kind == "n":
-        number: float = float(value) if "." in value or "E" in value or "e" in value else int(value)
-        style_text = cell.get("s")
-        style = int(style_text) if style_text else -1 if style_text == "" else 0  # s="" is no style
-        if style not in date_styles:
-            return number
-        try:
-            return from_excel(number, epoch, timedelta=style in duration_styles)
-        except (OverflowError, ValueError):  # a serial past the last date Excel knows
-            return "#VALUE!"
-    if kind == "s":
-        return strings[int(value)]
-    if kind == "b":
-        return bool(int(value))
-    if kind == "d":
-        return from_ISO8601(value)
-    return value  # "str" (a formula's text), "e" (an error such as #N/A)
+def _value_reader(strings: list[str], workbook: openpyxl.Workbook) -> _ValueReader:
+    """A cell's value from its type, its value text and its style, as openpyxl has it."""
+    epoch = workbook.epoch
+    # openpyxl's own read-only sheets take these private attributes too; its stubs don't list them.
+    date_styles = workbook._date_formats  # type: ignore[attr-defined]
+    duration_styles = workbook._timedelta_formats  # type: ignore[attr-defined]
+
+    def value(kind: str, text: str | None, style_text: str | None) -> object:  # noqa: PLR0911 - one return per type
+        if not text:
+            return None
+        if kind == "s":
+            return strings[int(text)]
+        if kind == "n":
+            number: float = float(text) if "." in text or "E" in text or "e" in text else int(text)
+            style = int(style_text) if style_text else -1 if style_text == "" else 0  # s="" is no style
+            if style not in date_styles:
+                return number
+            try:
+                return from_excel(number, epoch, timedelta=style in duration_styles)
+            except (OverflowError, ValueError):  # a serial past the last date Excel knows
+                return "#VALUE!"
+        if kind == "b":
+            return bool(int(text))
+        if kind == "d":
+            return from_ISO8601(text)
+        return text  # "str" (a formula's text), "e" (an error such as #N/A)
+
+    return value
 
 
 def _child(element: etree._Element, tag: str) -> etree._Element | None:
@@ -199,6 +248,8 @@ def _child(element: etree._Element, tag: str) -> etree._Element | None:
 
 
 def _cell_text(value: object) -> str:
+    if isinstance(value, str):
+        return value.strip()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, datetime):
