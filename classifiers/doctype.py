@@ -21,7 +21,7 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
-from itertools import accumulate
+from itertools import accumulate, chain
 
 from gapscan.classifiers.analysis import count_words, fold_accents
 from gapscan.scanner.common.kinds import (  # noqa: F401  (re-exported: the kinds this module tells apart)
@@ -426,7 +426,7 @@ def _table_rows(text: str) -> list[list[list[str]]]:
     current: list[list[str]] = []
     for line in text.splitlines():
         if "|" in line:
-            current.append([cell.strip() for cell in line.split("|")])
+            current.append(list(map(str.strip, line.split("|"))))
         elif current:
             blocks.append(current)
             current = []
@@ -439,14 +439,15 @@ def _filled_rows(rows: list[list[str]], patterns: _Patterns) -> int:
     """How many rows are entries of a register: three quarters of the row's cells hold something
     that is not a placeholder, and one of them is a date, a status, a result or a number. Each
     distinct cell is judged once (registers repeat their statuses, names and dates row after row)."""
-    cells = list(dict.fromkeys(cell for row in rows for cell in row))
-    unticked = {cell for cell in cells if _count(_UNTICKED, cell)}
-    unreal = _holding(patterns.placeholder, cells) | unticked
-    real = {cell: bool(cell) and cell not in unreal for cell in cells}
+    cells = list(dict.fromkeys(chain.from_iterable(rows)))
+    joined = "\n".join(cells)
+    # A box in a cell is a box in them all joined: look in each only where they hold one.
+    unticked = {cell for cell in cells if _count(_UNTICKED, cell)} if _count(_UNTICKED, joined) else set()
+    unreal = _holding(patterns.placeholder, cells, joined) | unticked
     entry: dict[str, bool] = {}
     filled = 0
     for row in rows:
-        kept = [cell for cell in row if real[cell]]
+        kept = [cell for cell in row if cell and cell not in unreal] if unreal else list(filter(None, row))
         if len(kept) < 2 or len(kept) < 0.75 * len(row):
             continue
         for cell in sorted(kept, key=len):  # a short cell first: a number, a date, a status
@@ -458,10 +459,10 @@ def _filled_rows(rows: list[list[str]], patterns: _Patterns) -> int:
     return filled
 
 
-def _holding(pattern: re.Pattern, cells: list[str]) -> set[str]:
+def _holding(pattern: re.Pattern, cells: list[str], joined: str) -> set[str]:
     """The cells in which ``pattern`` matches (``pattern.search(cell)``), found in one pass over the
-    cells joined by line breaks: for a pattern that never matches across one (a placeholder)."""
-    found = [match.start() for match in pattern.finditer("\n".join(cells))]
+    cells ``joined`` by line breaks: for a pattern that never matches across one (a placeholder)."""
+    found = [match.start() for match in pattern.finditer(joined)]
     if not found:  # the common case: where each cell starts is not needed
         return set()
     starts = list(accumulate((len(cell) + 1 for cell in cells), initial=0))

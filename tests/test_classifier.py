@@ -24,6 +24,7 @@ from gapscan.classifiers.doctype import (
     _patterns,
     _WORDS,
     _count,
+    _filled_rows,
     _holding,
     _requirement_ids,
     _unfilled_fields,
@@ -228,7 +229,8 @@ def test_a_placeholder_never_spans_lines_so_a_tables_cells_are_judged_in_one_pas
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 30)))
         assert all("\n" not in match.group(0) for match in pattern.finditer(text)), repr(text)
         cells = [cell.strip() for line in text.splitlines() for cell in line.split("|")]
-        assert _holding(pattern, cells) == {cell for cell in cells if pattern.search(cell)}, repr(text)
+        holding = {cell for cell in cells if pattern.search(cell)}
+        assert _holding(pattern, cells, "\n".join(cells)) == holding, repr(text)
 
 
 def test_the_fast_clause_and_practice_patterns_match_where_the_plain_ones_do():
@@ -288,6 +290,24 @@ def test_a_cell_holds_an_entry_where_the_plain_pattern_finds_one(language):
     for _ in range(20_000):
         cell = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
         assert found.holds_entry(cell) == (plain.search(cell) is not None), repr(cell)
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_filled_rows_are_those_a_cell_by_cell_reading_finds(language):
+    """Rows are judged from their distinct cells, with placeholders found in one pass and boxes
+    looked for only where the cells hold one: the count is that of judging each cell of each row."""
+    found = _patterns(language)
+
+    def filled(row: list[str]) -> bool:
+        kept = [cell for cell in row if cell and not found.placeholder.search(cell) and not _UNTICKED.search(cell)]
+        return len(kept) >= 2 and len(kept) >= 0.75 * len(row) and any(map(found.holds_entry, kept))
+
+    cells = ["", "Calibration", "Pump 4", "2024-03-01", "done", "12", "TBD", "[ ]", "[x]", "☐", "☒", "[", "]",
+             "<Name>", "Owner", "open", "Fecha", "cerrado", "[ ] done", "2 kg"]
+    rng = random.Random(language)
+    for _ in range(3_000):
+        rows = [[rng.choice(cells) for _ in range(rng.randint(2, 5))] for _ in range(rng.randint(1, 6))]
+        assert _filled_rows(rows, found) == sum(map(filled, rows)), rows
 
 
 @pytest.mark.parametrize("language", sorted(_WORDS))
