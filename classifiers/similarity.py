@@ -8,7 +8,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.preprocessing import normalize
+from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
 from gapscan.classifiers.analysis import analyzer, count_matrix
 
@@ -53,7 +53,7 @@ class ProfileSimilarity(BaseEstimator):
             np.log(matrix.data, matrix.data)
             matrix.data += 1.0
         matrix.data *= self.vectorizer_.idf_[matrix.indices]
-        return normalize(matrix, norm="l2", copy=False)
+        return unit_rows(matrix, copy=False)
 
     def decision_function(self, X: list) -> np.ndarray:
         return similarity(self.transform(X), self.profiles_)
@@ -96,4 +96,14 @@ class _Terms:
 
 
 def similarity(texts: sparse.csr_matrix, profiles: sparse.csr_matrix) -> np.ndarray:
-    return (normalize(texts) @ profiles.T).toarray()
+    return (unit_rows(texts) @ profiles.T).toarray()
+
+
+def unit_rows(matrix: sparse.csr_matrix, copy: bool = True) -> sparse.csr_matrix:
+    """``sklearn.preprocessing.normalize(matrix, copy=copy)`` of a CSR matrix of floats: each row
+    scaled to length 1 by the routine normalize calls, without normalize's input checks, which
+    cost more than the scaling of one document's rows (three times a document)."""
+    if copy:
+        matrix = matrix.copy()
+    inplace_csr_row_normalize_l2(matrix)
+    return matrix

@@ -80,11 +80,11 @@ class SupervisedModel:
         return self._weighted(matrix)
 
     def _weighted(self, counts: sparse.csr_matrix) -> sparse.csr_matrix:
-        from sklearn.preprocessing import normalize  # noqa: PLC0415  (see above)
+        from gapscan.classifiers.similarity import unit_rows  # noqa: PLC0415  (see above)
 
         counts = counts.astype(np.float32)
         counts.data = 1.0 + np.log(counts.data)  # sublinear term frequency
-        return normalize(counts.multiply(self.idf).tocsr())
+        return unit_rows(counts.multiply(self.idf).tocsr(), copy=False)
 
     def probabilities(self, features: sparse.csr_matrix) -> np.ndarray:
         """(texts, classes): the probability that each text (as ``features``) is evidence for each class."""

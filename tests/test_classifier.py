@@ -31,6 +31,7 @@ from gapscan.classifiers.doctype import (
     document_kind,
     record_of,
 )
+from gapscan.classifiers.similarity import unit_rows
 from gapscan.classifiers.tfidf import ProfileSimilarity, Tagger
 from gapscan.mappings import bundled_catalogs
 from gapscan.scanner.common.documents import Document, Extract, Metadata, Section
@@ -527,3 +528,20 @@ def test_threads_sharing_an_analyzer_get_the_stems_one_thread_gets():
         thread.join()
     assert not errors
     assert [got[n] for n in range(len(words))] == expected
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_rows_are_scaled_to_unit_length_bit_for_bit_as_scikit_learn_scales_them(dtype):
+    from scipy import sparse
+    from sklearn.preprocessing import normalize
+
+    rng = np.random.default_rng(7)
+    rows = sparse.random(40, 300, density=0.05, format="csr", dtype=dtype, random_state=rng) * 1000
+    matrix = sparse.vstack([rows, sparse.csr_matrix((1, 300), dtype=dtype)], format="csr")  # an empty row
+    before = matrix.copy()
+    scaled = unit_rows(matrix)
+    assert scaled.dtype == dtype
+    assert np.array_equal(scaled.toarray(), normalize(matrix).toarray())
+    assert np.array_equal(matrix.toarray(), before.toarray())  # copied
+    unit_rows(matrix, copy=False)
+    assert np.array_equal(matrix.toarray(), scaled.toarray())
