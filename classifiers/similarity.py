@@ -37,6 +37,7 @@ class ProfileSimilarity(BaseEstimator):
         self.classes_ = np.asarray(y)
         self.features_ = self.vectorizer_.get_feature_names_out()
         self._dense_profiles: np.ndarray | None = None  # made by the first ``top_terms``
+        self._profiles_by_term: sparse.csr_matrix | None = None  # made by the first ``similarity``
         return self
 
     def transform(self, X: list) -> sparse.csr_matrix:
@@ -56,11 +57,18 @@ class ProfileSimilarity(BaseEstimator):
         return unit_rows(matrix, copy=False)
 
     def decision_function(self, X: list) -> np.ndarray:
-        return similarity(self.transform(X), self.profiles_)
+        return self.similarity(self.transform(X))
 
     def decision_function_of_counts(self, counts: list[Counter[str]]) -> np.ndarray:
         """``decision_function`` of texts given as term counts."""
-        return similarity(self.transform_counts(counts), self.profiles_)
+        return self.similarity(self.transform_counts(counts))
+
+    def similarity(self, texts: sparse.csr_matrix) -> np.ndarray:
+        """The cosine similarity of each of ``texts`` (rows of ``transform_counts``) with each profile."""
+        if self._profiles_by_term is None:
+            # What ``texts @ self.profiles_.T`` would convert the transposed profiles to each time.
+            self._profiles_by_term = sparse.csr_matrix(self.profiles_.T)
+        return (unit_rows(texts) @ self._profiles_by_term).toarray()
 
     def top_terms(self, texts: sparse.csr_matrix, row: int, class_index: int, k: int = 5) -> tuple[str, ...]:
         """The shared terms that contributed most to the similarity of one text (a ``row`` of
@@ -93,10 +101,6 @@ class _Terms:
     def __reduce__(self):
         """Pickled by its language: each process has its own analyzer (a stemmer and its lock)."""
         return (_Terms, (self.analyzer.language,))
-
-
-def similarity(texts: sparse.csr_matrix, profiles: sparse.csr_matrix) -> np.ndarray:
-    return (unit_rows(texts) @ profiles.T).toarray()
 
 
 def unit_rows(matrix: sparse.csr_matrix, copy: bool = True) -> sparse.csr_matrix:

@@ -56,6 +56,9 @@ class SupervisedModel:
     _column_of: dict[str, int] | None = field(init=False, repr=False)  # term -> feature, made by the first use
 
     def __post_init__(self) -> None:
+        # Kept in column order: ``features @ coef.T`` then reads it as it is, where a row-order
+        # array is copied at each product.
+        object.__setattr__(self, "coef", np.asfortranarray(self.coef))
         object.__setattr__(self, "_counter", None)
         object.__setattr__(self, "_column_of", None)
         object.__setattr__(self, "_column", {key: i for i, key in enumerate(self.classes)})

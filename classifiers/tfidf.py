@@ -31,7 +31,7 @@ from gapscan.classifiers.doctype import document_kind, record_of
 from gapscan.classifiers.labels import label_class
 from gapscan.classifiers.profiles import profile_text
 from gapscan.classifiers.scope import Scope, ScopeModel
-from gapscan.classifiers.similarity import ProfileSimilarity, similarity
+from gapscan.classifiers.similarity import ProfileSimilarity
 from gapscan.classifiers.supervised import SupervisedModel
 from gapscan.mappings import Catalog, CatalogError, bundled_regimes
 from gapscan.scanner.common.languages import told
@@ -259,7 +259,7 @@ class Tagger(Decider):
                             units[row][0], language, as_written(language) if as_written and row == 0 else None)
                 model = self._profile(position, language)
                 matrix = model.transform_counts([counts[(row, language)] for row in rows])
-                cosines[rows, first:end] = similarity(matrix, model.profiles_)
+                cosines[rows, first:end] = model.similarity(matrix)
                 for i, row in enumerate(rows):
                     vectors[(row, position)] = (matrix, i, language)
         document_cosine = cosines[0]

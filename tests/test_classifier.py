@@ -545,3 +545,25 @@ def test_rows_are_scaled_to_unit_length_bit_for_bit_as_scikit_learn_scales_them(
     assert np.array_equal(matrix.toarray(), before.toarray())  # copied
     unit_rows(matrix, copy=False)
     assert np.array_equal(matrix.toarray(), scaled.toarray())
+
+
+def test_products_with_kept_layouts_are_bit_for_bit_those_of_the_plain_expressions():
+    """The transposed profiles and the supervised weights are kept in the layout the products read,
+    instead of being converted at each document: the same numbers."""
+    from scipy import sparse
+
+    from gapscan.classifiers.supervised import SupervisedModel
+
+    texts = ["internal audit programme and its audit findings", "training record of competence",
+             "a calibration record for each gauge", "management review minutes"]
+    model = ProfileSimilarity().fit(texts, ["a", "b", "c", "d"])
+    rows = model.transform(["the audit programme and the training of auditors", "gauge calibration"])
+    assert np.array_equal(model.similarity(rows), (unit_rows(rows) @ model.profiles_.T).toarray())
+
+    rng = np.random.default_rng(3)
+    coef = rng.normal(size=(5, 40)).astype(np.float32)
+    supervised = SupervisedModel(tuple(f"t{i}" for i in range(40)), np.ones(40),
+                                 tuple(("f", str(i)) for i in range(5)), coef, rng.normal(size=5).astype(np.float32))
+    features = unit_rows(sparse.csr_matrix(rng.random((3, 40)).astype(np.float32) * (rng.random((3, 40)) > 0.7)))
+    logits = features @ np.ascontiguousarray(coef).T + supervised.intercept
+    assert np.array_equal(supervised.probabilities(features), 1.0 / (1.0 + np.exp(-logits)))
