@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import docx
 from docx.document import Document as WordDocument
 from docx.oxml.ns import qn
-from docx.table import Table, _Cell
+from docx.table import Table
 from lxml import etree
 
 from gapscan.scanner.extract.guards import Draft, Limits, Source, office_properties
@@ -42,6 +42,7 @@ def read(source: Source, fmt: str, limits: Limits) -> Draft:
 
 
 _STYLE, _NAME, _VALUE, _STYLE_ID = (qn(name) for name in ("w:style", "w:name", "w:val", "w:styleId"))
+_TR, _TC, _GRID_SPAN, _VERTICAL_MERGE = (qn(name) for name in ("w:tr", "w:tc", "w:gridSpan", "w:vMerge"))
 
 
 def _heading_style_ids(document: WordDocument) -> set[str]:
@@ -60,20 +61,29 @@ def _heading_style_ids(document: WordDocument) -> set[str]:
 
 
 def _add_table(draft: Draft, table: Table) -> None:
-    for row in table.rows:
-        draft.add(" | ".join(_row_cells(row.cells)))
+    for line in _table_lines(table):
+        draft.add(line)
 
 
-def _row_cells(cells: Iterable[_Cell]) -> list[str]:
-    """The text of each distinct cell; a merged cell appears once per grid column it spans."""
+def _table_lines(table: Table) -> list[str]:
+    """Each row's cells, `` | ``-separated. python-docx places the cells of a table with merged
+    cells (one per grid column a cell spans, a vertically merged cell's from the row it starts in);
+    in a table without, each row's cells are its w:tc elements, read as they are."""
+    if next(table._tbl.iter(_GRID_SPAN, _VERTICAL_MERGE), None) is not None:
+        return [" | ".join(_row_cells(cell._tc for cell in row.cells)) for row in table.rows]
+    return [" | ".join(_row_cells(row.iterchildren(_TC))) for row in table._tbl.iterchildren(_TR)]
+
+
+def _row_cells(cells: Iterable[etree._Element]) -> list[str]:
+    """The text of each distinct cell (w:tc); a merged cell appears once per grid column it spans."""
     texts: list[str] = []
     previous = None
     for cell in cells:
-        if cell._tc is not previous:
-            text = " ".join(_cell_text(cell._tc).split())
+        if cell is not previous:
+            text = " ".join(_cell_text(cell).split())
             if text:
                 texts.append(text)
-        previous = cell._tc
+        previous = cell
     return texts
 
 
@@ -92,8 +102,7 @@ def _header_footer_lines(document: WordDocument) -> list[str]:
                 continue
             for block in part.iter_inner_content():
                 if isinstance(block, Table):
-                    for row in block.rows:
-                        lines[" | ".join(_row_cells(row.cells))] = None
+                    lines.update(dict.fromkeys(_table_lines(block)))
                 else:
                     lines[paragraph_text(block._p)] = None
     return list(lines)
