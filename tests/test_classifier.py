@@ -17,6 +17,7 @@ from gapscan.classifiers.doctype import (
     TEMPLATE,
     _CMMI_PRACTICE,
     _ISO_CLAUSE,
+    _MAY_SAY_NOT_ADDRESSED,
     _NOT_ADDRESSED,
     _PRACTICE_AREAS,
     _TICKED,
@@ -258,6 +259,27 @@ def test_the_fast_gap_list_pattern_matches_where_the_plain_one_does():
               "currently ", "addressed", "ADDRESSED", "included", "covered", "implemented", "ing", "this",
               "İs not addressed", "ıs not covered"]
     _same_matches(_NOT_ADDRESSED, plain, pieces, "gaps")
+
+
+def test_a_text_is_searched_for_gap_statements_wherever_it_may_hold_one():
+    """The look-ahead on the lower-cased text finds something in every text the pattern matches:
+    statements in any case, with the characters that match an i or an s case-blind, amid noise."""
+    exotic = {"i": "iIİı", "s": "sSſ"}
+    rng = random.Random("look-ahead")
+
+    def spelled(word: str) -> str:
+        return "".join(rng.choice(exotic.get(c, c + c.upper())) for c in word)
+
+    matched = 0
+    for _ in range(5_000):
+        statement = " ".join([rng.choice(["is not", "isn't", "are not", "aren't", "not", "no"]),
+                              *rng.choice([[], ["yet"], ["currently"]]),
+                              rng.choice(["addressed", "included", "covered", "implemented", "implied"])])
+        text = spelled(rng.choice(["", "Risk ", "x", "\n", "this "]) + statement + rng.choice(["", ".", "s", " yet"]))
+        if _NOT_ADDRESSED.search(text):
+            matched += 1
+            assert _MAY_SAY_NOT_ADDRESSED.search(text.lower()), repr(text)
+    assert matched > 2_000
 
 
 @pytest.mark.parametrize("language", sorted(_WORDS))
