@@ -147,7 +147,10 @@ class Tagger(Decider):
         ``written`` (the same text's) has found, where it can tell."""
         counted = (written.counts() if written is not None else None) or analyzer(language).counts(text)
         looked_up = self._terms_looked_up(language)
-        return Counter({term: counted[term] for term in filter(looked_up.__contains__, counted)})
+        kept = list(filter(looked_up.__contains__, counted))
+        found: Counter[str] = Counter()
+        dict.update(found, zip(kept, map(counted.__getitem__, kept), strict=True))  # C loops, no comprehension
+        return found
 
     def _supervised_reads(self, language: str) -> bool:
         """The supervised model reads documents written in its language (English: also those whose
