@@ -310,3 +310,21 @@ def test_cells_out_of_column_order_are_placed_by_column_and_the_last_one_sets_th
         '<row r="2"><c r="D2"><v>4</v></c><c r="B2"><v>2</v></c></row>'])), monkeypatch)
     assert plain == streamed
     assert plain[1] == [["Raised", "NCR-1"], [2]]
+
+
+def test_long_runs_of_spaces_between_and_inside_tags_are_read_in_time(base, tmp_path):
+    """Whitespace runs of 300,000 characters where XML allows them (in a start tag, between cells,
+    between strings): a pattern that started with whitespace would be tried at each of those
+    characters, in time growing with the square of the run (minutes here); the limit is 10 s."""
+    from gapscan.scanner.extract import extract_all
+
+    run = " " * 300_000
+    rows = [ROWS[0].replace('<c r="B1" t="s">', f'<c r="B1"{run}t="s">').replace("</c><c", f"</c>{run}<c"),
+            ROWS[1].replace('<row r="2"', f'<row{run}r="2"'), *ROWS[2:],
+            f'<row r="7">{run}<extLst/></row>']  # not plain, after a run: the rest goes to lxml
+    rich = f"{run}<si><r><t>rich</t></r></si>"  # the same for the strings
+    path = workbook(base, tmp_path, sheet(rows), strings([rich, *(f"{run}{item}" for item in STRINGS)]))
+    document = Document(path.name, "xlsx", path.stat().st_size, path.stat().st_mtime)
+    [result] = list(extract_all([(path, document)], Limits(timeout_seconds=10), 1))
+    assert 'rich | Ref | Raised | R&D cost <EUR> "net"' in result.text, result
+    assert "Owner | 2024-03-01 | 12.5 | 25 | True | #N/A" in result.text

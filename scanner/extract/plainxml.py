@@ -34,24 +34,28 @@ _DECLARATION = re.compile(r"""<\?xml\s+version=(["'])1\.0\1(?:\s+encoding=(["'])
                           r"""(?:\s+standalone=(["'])(?:yes|no)\3)?\s*\?>""")
 _DEFAULT_NAMESPACE = re.compile(rf'\sxmlns\s*=\s*(["\']){re.escape(SHEET_MAIN_NS)}\1')
 _DEFAULT_DECLARATION = re.compile(r"\sxmlns\s*=")
-_ROOTS = {name: re.compile(rf"\s*<{name}(\s[^<>]*)?>") for name in ("sst", "worksheet")}
+_ROOTS = {name: re.compile(rf"\s*<{name}(\s[^<>]*)?>\s*") for name in ("sst", "worksheet")}
 _MARKUP = itemgetter(0)  # each pattern's first group is all it matched
 
-# A shared string of one text, with the whitespace around it.
-_STRING = re.compile(r'(\s*<si>\s*(?:<t(?:\s+xml:space="preserve")?>([^<]*)</t>|<t\s*/>)\s*</si>\s*)')
 _REFERENCE = re.compile(r"&(?:#x([0-9a-fA-F]+);|#([0-9]+);|(lt|gt|amp|quot|apos);)")
 _ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
 
+# A shared string of one text, with the whitespace after it (see _CELL).
+_TEXT = r'(?:<t(?:\s+xml:space="preserve")?>([^<]*)</t>|<t\s*/>)'
+_STRING = re.compile(rf"(<si>\s*{_TEXT}\s*</si>\s*)")
+
 # A row element anywhere, with or without a prefix (not rowBreaks).
 _ANY_ROW = re.compile(r"[<:]row[\s/>]")
-_ROW_START = re.compile(r"""\s*<row((?:\s+[\w:.-]+="[^"<&\t\n\r]*")*)\s*(/?)>""")
+_ROW_START = re.compile(r"""\s*<row((?:\s+[\w:.-]+="[^"<&\t\n\r]*")*)\s*(/?)>\s*""")
 _ROW_NUMBER = re.compile(r'\sr="([^"]*)"')
-# A plain cell, with the whitespace around it: a row's cells are plain where these cover them.
-# Its value is a v element's text or an inline string of one text (the is element marked apart:
-# an inline string cell without one has no value, with an empty one an empty text).
-_TEXT = r'(?:<t(?:\s+xml:space="preserve")?>([^<]*)</t>|<t\s*/>)'
+# A plain cell, with the whitespace after it: a row's cells are plain where these cover them
+# (the whitespace before the first is the row's start tag's). Its value is a v element's text or
+# an inline string of one text (the is element marked apart: an inline string cell without one
+# has no value, with an empty one an empty text). No pattern that finds its matches in a longer
+# text starts with whitespace: tried at each character of a long run of spaces, it would cost
+# time in the square of the run's length.
 _CELL = re.compile(
-    r'(\s*<c r="([A-Z]{1,3})[0-9]+"(?:\s+s="([0-9]+)")?(?:\s+t="([a-zA-Z]+)")?\s*'
+    r'(<c r="([A-Z]{1,3})[0-9]+"(?:\s+s="([0-9]+)")?(?:\s+t="([a-zA-Z]+)")?\s*'
     r"(?:/>|>\s*(?:<f(?:\s[^<>]*)?(?:/>|>[^<]*</f>)\s*)?"
     rf"(?:<v>([^<&]*)</v>\s*|(<is>)\s*{_TEXT}\s*</is>\s*)?</c>)\s*)"
 )
