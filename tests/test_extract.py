@@ -177,34 +177,6 @@ def test_docx_headers_and_footers_are_read(tmp_path: Path) -> None:
     assert result.metadata.dates_in_text == ("2024-03-01",)
 
 
-def test_docx_merged_cells_read_once_across_and_again_down(tmp_path: Path) -> None:
-    """A cell merged across columns is read once; one merged down the rows is read on each row it
-    covers (as python-docx places it). A table without merged cells is read from its XML directly:
-    the same lines python-docx's cells give."""
-    import docx
-
-    from gapscan.scanner.extract.docx import _row_cells, _table_lines
-
-    word = docx.Document()
-    plain = word.add_table(rows=2, cols=3)
-    for row, values in zip(plain.rows, [("Record", "Owner", "Kept"), ("Audit plan", "", "3 years")], strict=True):
-        for cell, value in zip(row.cells, values, strict=True):
-            cell.text = value
-    merged = word.add_table(rows=3, cols=3)
-    for r, row in enumerate(merged.rows):
-        for c, cell in enumerate(row.cells):
-            cell.text = f"r{r}c{c}"
-    merged.cell(0, 0).merge(merged.cell(0, 1)).text = "Across"
-    merged.cell(1, 2).merge(merged.cell(2, 2)).text = "Down"
-    word.save(str(tmp_path / "tables.docx"))
-
-    assert readable(tmp_path / "tables.docx").text.splitlines() == [
-        "Record | Owner | Kept", "Audit plan | 3 years", "Across | r0c2", "r1c0 | r1c1 | Down", "r2c0 | r2c1 | Down"]
-    tables = docx.Document(str(tmp_path / "tables.docx")).tables
-    by_cells = [" | ".join(_row_cells(cell._tc for cell in row.cells)) for row in tables[0].rows]
-    assert _table_lines(tables[0]) == by_cells
-
-
 def test_pptx_reads_speaker_notes(tmp_path: Path) -> None:
     from pptx import Presentation
 

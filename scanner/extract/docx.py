@@ -1,39 +1,59 @@
 """Word documents (.docx, .docm): body paragraphs and tables in order, headers and footers.
 
-python-docx finds the parts, the blocks in order and the cells of each table row (merged cells);
-the text of each paragraph is read here from its XML, to the same text python-docx's
-``Paragraph.text`` gives, without its per-paragraph XPath queries (most of the time it took).
+Only the parts the text is in are opened: the main document, its headers and footers, and its style
+sheet, whose heading styles are found by a pattern where it is written the usual way (python-docx
+parses every part as it opens a package, a generated document's 350 KB style sheet among them,
+which took most of a document's reading). Each part is parsed as python-docx parses it, and the text
+is the text its objects give: a paragraph's from its XML, without its per-paragraph XPath queries,
+and a table's with merged cells from python-docx's cell grid (tests compare both readers).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
 
-import docx
-from docx.document import Document as WordDocument
 from docx.oxml.ns import qn
+from docx.oxml.parser import parse_xml
 from docx.table import Table
 from lxml import etree
 
-from gapscan.scanner.extract.guards import Draft, Limits, Source, office_properties
+from gapscan.scanner.extract.guards import Draft, Limits, Refused, Source, office_properties
+from gapscan.scanner.extract.opc import RELATIONSHIP_TYPES, XML_PARSER, Package, Relationship
+
+# A main document part of one of these types is a Word document: .docx, .docm, .dotx and .dotm.
+_WORD_MAIN_PARTS = frozenset({
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
+    "application/vnd.ms-word.document.macroEnabled.main+xml",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml",
+    "application/vnd.ms-word.template.macroEnabledTemplate.main+xml",
+})
+_STYLES = RELATIONSHIP_TYPES + "styles"
 
 
 def read(source: Source, fmt: str, limits: Limits) -> Draft:
-    document = docx.Document(source.stream())
-    # Headers and footers first: title blocks there often carry the effective or review date.
-    draft = Draft(limits.max_chars, "header and footer")
-    for line in _header_footer_lines(document):
-        draft.add(line)
-    draft.start("start")
-    headings = _heading_style_ids(document)
-    for block in document.iter_inner_content():
+    with Package(source) as package:
+        partname, content_type = package.main_part()
+        if content_type not in _WORD_MAIN_PARTS:
+            raise Refused(f"not a Word document: its main part is {content_type or 'of no known type'}")
+        document = parse_xml(package.read(partname))
+        related = package.relationships(partname)
+        # Headers and footers first: title blocks there often carry the effective or review date.
+        draft = Draft(limits.max_chars, "header and footer")
+        for line in _header_footer_lines(package, document, related):
+            draft.add(line)
+        draft.start("start")
+        headings = _heading_style_ids(package, related)
+    body = document.find(_BODY)
+    for block in _blocks(body) if body is not None else ():
         if draft.full:
             break
-        if isinstance(block, Table):
-            _add_table(draft, block)
+        if block.tag == _TBL:
+            for line in _table_lines(block):
+                draft.add(line)
             continue
-        text = paragraph_text(block._p)
-        if block._p.style in headings and text.strip():
+        text = paragraph_text(block)
+        if _style_id(block) in headings and text.strip():
             draft.start(text, text)
         else:
             draft.add(text)
@@ -41,16 +61,35 @@ def read(source: Source, fmt: str, limits: Limits) -> Draft:
     return draft
 
 
+_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_BODY, _TBL, _P_PR, _P_STYLE = (qn(name) for name in ("w:body", "w:tbl", "w:pPr", "w:pStyle"))
 _STYLE, _NAME, _VALUE, _STYLE_ID = (qn(name) for name in ("w:style", "w:name", "w:val", "w:styleId"))
 _TR, _TC, _GRID_SPAN, _VERTICAL_MERGE = (qn(name) for name in ("w:tr", "w:tc", "w:gridSpan", "w:vMerge"))
 
 
-def _heading_style_ids(document: WordDocument) -> set[str]:
-    """Ids of the Title and Heading n styles, read from the style sheet's XML (python-docx's
-    ``Paragraph.style`` scans the style sheet each time it is asked, and building a ``Style``
-    object per style to ask its name costs more than reading the attributes)."""
+def _blocks(container: etree._Element) -> Iterator[etree._Element]:
+    """A body's, header's or footer's paragraphs and tables, in order (python-docx's inner content)."""
+    return container.iterchildren(_P, _TBL)
+
+
+def _style_id(paragraph: etree._Element) -> str | None:
+    properties = paragraph.find(_P_PR)
+    style = properties.find(_P_STYLE) if properties is not None else None
+    return style.get(_VALUE) if style is not None else None
+
+
+def _heading_style_ids(package: Package, related: dict[str, Relationship]) -> set[str]:
+    """Ids of the Title and Heading n styles. Without a style sheet there are none (python-docx
+    then uses its default one, which has none either)."""
+    target = next((r.target for r in related.values() if r.type == _STYLES), None)
+    if target is None:
+        return set()
+    data = package.read(target)
+    plain = _plain_heading_style_ids(data)
+    if plain is not None:
+        return plain
     ids = set()
-    for style in document.styles.element.iterchildren(_STYLE):
+    for style in etree.fromstring(data, XML_PARSER).iterchildren(_STYLE):
         name_element = style.find(_NAME)
         # Lower-cased, the name in the file is the UI name (they differ in case only).
         name = (name_element.get(_VALUE) or "").lower() if name_element is not None else ""
@@ -60,18 +99,44 @@ def _heading_style_ids(document: WordDocument) -> set[str]:
     return ids
 
 
-def _add_table(draft: Draft, table: Table) -> None:
-    for line in _table_lines(table):
-        draft.add(line)
+# A style sheet written the usual way (Word, LibreOffice, python-docx): the main namespace bound to
+# the prefix w once, at the root; no comment, CDATA section or processing instruction; each style's
+# start tag with its id, in double quotes without references, and its name as its first child.
+_STYLES_ROOT = re.compile(rb'(?:<\?xml[^<>]*\?>)?\s*<w:styles\s[^<>]*\sxmlns:w="' + _W.encode() + b'"')
+_ANY_STYLE = re.compile(rb"<w:style[\s/>]")
+_ATTRIBUTE = rb'\s+[\w:.-]+="[^"<>&]*"'
+_PLAIN_STYLE = re.compile(
+    rb"<w:style(?:" + _ATTRIBUTE + rb')*?\s+w:styleId="([^"<>&]*)"(?:' + _ATTRIBUTE + rb")*\s*>"
+    rb'\s*<w:name\s+w:val="([^"<>&]*)"\s*/>'
+)
 
 
-def _table_lines(table: Table) -> list[str]:
+def _plain_heading_style_ids(data: bytes) -> set[str] | None:
+    """The heading style ids of a style sheet written the usual way, found by patterns (an XML tree
+    of a large style sheet costs many times as much); None for any other, which lxml reads."""
+    if not _STYLES_ROOT.match(data) or data.count(b"xmlns:w=") != 1 or data.count(b"<?") > 1:
+        return None
+    if b"<!--" in data or b"<![CDATA[" in data:
+        return None
+    styles = _PLAIN_STYLE.findall(data)
+    if len(styles) != len(_ANY_STYLE.findall(data)):
+        return None
+    ids = set()
+    for style_id, name in styles:
+        lowered = name.decode("utf-8", "replace").lower()
+        if style_id and (lowered == "title" or lowered.startswith("heading")):
+            ids.add(style_id.decode("utf-8", "replace"))
+    return ids
+
+
+def _table_lines(table: etree._Element) -> list[str]:
     """Each row's cells, `` | ``-separated. python-docx places the cells of a table with merged
     cells (one per grid column a cell spans, a vertically merged cell's from the row it starts in);
     in a table without, each row's cells are its w:tc elements, read as they are."""
-    if next(table._tbl.iter(_GRID_SPAN, _VERTICAL_MERGE), None) is not None:
-        return [" | ".join(_row_cells(cell._tc for cell in row.cells)) for row in table.rows]
-    return [" | ".join(_row_cells(row.iterchildren(_TC))) for row in table._tbl.iterchildren(_TR)]
+    if next(table.iter(_GRID_SPAN, _VERTICAL_MERGE), None) is not None:
+        grid = Table(table, None)  # type: ignore[arg-type]  # parsed by python-docx; its cells need no part
+        return [" | ".join(_row_cells(cell._tc for cell in row.cells)) for row in grid.rows]
+    return [" | ".join(_row_cells(row.iterchildren(_TC))) for row in table.iterchildren(_TR)]
 
 
 def _row_cells(cells: Iterable[etree._Element]) -> list[str]:
@@ -87,24 +152,30 @@ def _row_cells(cells: Iterable[etree._Element]) -> list[str]:
     return texts
 
 
-def _header_footer_lines(document: WordDocument) -> list[str]:
+_SECTION_PROPERTIES = etree.XPath("./w:body/w:p/w:pPr/w:sectPr | ./w:body/w:sectPr", namespaces={"w": _W})
+_HEADER, _FOOTER = qn("w:headerReference"), qn("w:footerReference")
+# python-docx's order: each section's header, first-page header, even-page header, then footers.
+_HEADERS_AND_FOOTERS = [(tag, kind) for tag in (_HEADER, _FOOTER) for kind in ("default", "first", "even")]
+_REFERENCE_TYPE, _REFERENCE_ID = qn("w:type"), qn("r:id")
+
+
+def _header_footer_lines(package: Package, document: etree._Element, related: dict[str, Relationship]) -> list[str]:
     lines: dict[str, None] = {}  # ordered and unique: each section repeats the same header
-    for section in document.sections:
-        for part in (
-            section.header,
-            section.first_page_header,
-            section.even_page_header,
-            section.footer,
-            section.first_page_footer,
-            section.even_page_footer,
-        ):
-            if part.is_linked_to_previous:  # no definition of its own
+    parts: dict[str, etree._Element] = {}
+    for properties in _SECTION_PROPERTIES(document):
+        for tag, kind in _HEADERS_AND_FOOTERS:
+            # A header or footer without a reference of its own is linked to the previous section's.
+            reference = next((r for r in properties.iterchildren(tag) if r.get(_REFERENCE_TYPE) == kind), None)
+            relationship = related.get(reference.get(_REFERENCE_ID, "")) if reference is not None else None
+            if relationship is None:
                 continue
-            for block in part.iter_inner_content():
-                if isinstance(block, Table):
+            if relationship.target not in parts:
+                parts[relationship.target] = parse_xml(package.read(relationship.target))
+            for block in _blocks(parts[relationship.target]):
+                if block.tag == _TBL:
                     lines.update(dict.fromkeys(_table_lines(block)))
                 else:
-                    lines[paragraph_text(block._p)] = None
+                    lines[paragraph_text(block)] = None
     return list(lines)
 
 
