@@ -9,7 +9,6 @@ import logging
 import math
 import re
 import threading
-from collections import Counter
 from datetime import UTC, datetime, timedelta, timezone
 from itertools import islice
 
@@ -149,12 +148,16 @@ class _SizeReader:
                 offset += 1
             if offset < len(line):
                 sampled[offset] = None
-        sizes = [self.at(start + offset) for offset in sorted(sampled)]
-        if not sizes:
-            return 0.0
-        if sizes.count(sizes[0]) == len(sizes):  # nearly always: one size
-            return sizes[0]
-        return Counter(sizes).most_common(1)[0][0]
+        # Read until one size is set in most of them (after three of five, nearly always): no
+        # other can then be the most common. Otherwise the most common, the first read of equals.
+        majority = len(sampled) // 2 + 1
+        counts: dict[float, int] = {}
+        for offset in sorted(sampled):
+            size = self.at(start + offset)
+            counts[size] = counts.get(size, 0) + 1
+            if counts[size] == majority:
+                return size
+        return max(counts, key=counts.__getitem__, default=0.0)
 
     def at(self, index: int) -> float:
         pdfium_c.FPDFText_GetMatrix(self.raw, index, self.matrix)
