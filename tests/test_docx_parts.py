@@ -15,6 +15,7 @@ import pytest
 from conftest import CORPUS
 from docx.enum.section import WD_SECTION
 from docx.table import Table
+from lxml import etree
 from openpyxl import Workbook
 
 from gapscan.scanner.common.documents import Extract, Section, Unreadable
@@ -182,6 +183,13 @@ def test_a_workbook_named_docx_and_a_package_without_its_document_are_refused(ma
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
         "corrupt: part /word/document.xml is missing",
     ]
+
+
+def test_a_damaged_part_the_text_is_not_in_leaves_the_document_readable(manual: bytes) -> None:
+    damaged = rewritten(manual, {"word/settings.xml": b"<w:settings", "word/theme/theme1.xml": b"\x00"})
+    with pytest.raises(etree.XMLSyntaxError):  # python-docx parses every part as it opens the package
+        python_docx_sections(damaged)
+    assert read_sections(damaged) == read_sections(manual)
 
 
 @pytest.mark.corpus

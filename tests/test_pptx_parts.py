@@ -137,6 +137,13 @@ def member_workbook() -> bytes:
     return stream.getvalue()
 
 
+def test_a_damaged_layout_leaves_the_deck_readable(review: bytes) -> None:
+    damaged = rewritten(review, {"ppt/slideLayouts/slideLayout2.xml": b"<p:sldLayout"})
+    with pytest.raises(etree.XMLSyntaxError):  # python-pptx parses every part as it opens the package
+        python_pptx_sections(damaged)
+    assert read_sections(damaged) == read_sections(review)
+
+
 @pytest.mark.corpus
 def test_every_presentation_of_the_shared_corpus_reads_as_python_pptx_gives_it() -> None:
     paths = sorted(CORPUS.rglob("*.pptx"))
