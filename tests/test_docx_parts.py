@@ -143,10 +143,17 @@ def test_a_style_sheet_written_otherwise_is_read_by_lxml_to_the_same_headings(ma
 
 
 def test_the_style_patterns_find_every_heading_style_python_docx_names(manual: bytes) -> None:
+    """Also where the root declares the main namespace first, or a byte order mark comes first."""
     named = {style.style_id for style in docx.Document(io.BytesIO(manual)).styles
              if (style.name or "").lower() == "title" or (style.name or "").lower().startswith("heading")}
     assert {"Title", "Heading1", "Heading9", "Heading1Char"} <= named
-    assert word_reader._plain_heading_style_ids(member(manual, "word/styles.xml")) == named
+    styles = member(manual, "word/styles.xml")
+    assert word_reader._plain_heading_style_ids(styles) == named
+    declaration = b' xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    first = styles.replace(declaration, b"").replace(b"<w:styles ", b"<w:styles" + declaration + b" ")
+    assert first != styles
+    assert word_reader._plain_heading_style_ids(first) == named
+    assert word_reader._plain_heading_style_ids(b"\xef\xbb\xbf" + styles) == named
 
 
 def test_a_document_without_a_style_sheet_has_no_headings(manual: bytes) -> None:

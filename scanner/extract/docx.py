@@ -99,10 +99,13 @@ def _heading_style_ids(package: Package, related: dict[str, Relationship]) -> se
     return ids
 
 
-# A style sheet written the usual way (Word, LibreOffice, python-docx): the main namespace bound to
-# the prefix w once, at the root; no comment, CDATA section or processing instruction; each style's
-# start tag with its id, in double quotes without references, and its name as its first child.
-_STYLES_ROOT = re.compile(rb'(?:<\?xml[^<>]*\?>)?\s*<w:styles\s[^<>]*\sxmlns:w="' + _W.encode() + b'"')
+# A style sheet written the usual way (Word, LibreOffice, python-docx, the Open XML SDK with its
+# byte order mark): the main namespace bound to the prefix w once, at the root; no comment, CDATA
+# section or processing instruction; each style's start tag with its id, in double quotes without
+# references, and its name as its first child.
+_STYLES_ROOT = re.compile(
+    rb'(?:\xef\xbb\xbf)?(?:<\?xml[^<>]*\?>)?\s*<w:styles(?=\s)[^<>]*\sxmlns:w="' + _W.encode() + b'"'
+)
 _ANY_STYLE = re.compile(rb"<w:style[\s/>]")
 _ATTRIBUTE = rb'\s+[\w:.-]+="[^"<>&]*"'
 _PLAIN_STYLE = re.compile(
