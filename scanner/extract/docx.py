@@ -18,7 +18,7 @@ from docx.oxml.parser import parse_xml
 from docx.table import Table
 from lxml import etree
 
-from gapscan.scanner.extract.guards import Draft, Limits, Refused, Source, office_properties
+from gapscan.scanner.extract.guards import Draft, Limits, Refused, Source
 from gapscan.scanner.extract.opc import RELATIONSHIP_TYPES, XML_PARSER, Package, Relationship
 
 # A main document part of one of these types is a Word document: .docx, .docm, .dotx and .dotm.
@@ -44,6 +44,7 @@ def read(source: Source, fmt: str, limits: Limits) -> Draft:
             draft.add(line)
         draft.start("start")
         headings = _heading_style_ids(package, related)
+        draft.metadata = package.properties()
     body = document.find(_BODY)
     for block in _blocks(body) if body is not None else ():
         if draft.full:
@@ -57,7 +58,6 @@ def read(source: Source, fmt: str, limits: Limits) -> Draft:
             draft.start(text, text)
         else:
             draft.add(text)
-    draft.metadata = office_properties(source)
     return draft
 
 

@@ -1,5 +1,5 @@
 """What every format handler shares: the limits and the checks that enforce them, one-line
-reasons for failures, the text collector (:class:`Draft`) and Office core properties.
+reasons for failures and the text collector (:class:`Draft`).
 
 A handler raises :class:`Refused` for a file it must not or cannot read; ``extract_file`` turns
 that, and any other exception (through :func:`describe_error`), into an ``Unreadable`` reason.
@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from xml.etree.ElementTree import ParseError
 
 from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
 
 from gapscan.scanner.common.documents import Metadata, Section
 from gapscan.scanner.common.limits import LIMIT_RANGES, Limits  # noqa: F401 - re-exported: the extractors take Limits from here
@@ -81,53 +80,6 @@ def iso_datetime(value: datetime | None) -> str:
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
     return value.replace(microsecond=0).isoformat()
-
-
-_CORE_RELATIONSHIP = "/metadata/core-properties"
-_CORE_FIELDS = {
-    "title": "{http://purl.org/dc/elements/1.1/}title",
-    "author": "{http://purl.org/dc/elements/1.1/}creator",
-    "created": "{http://purl.org/dc/terms/}created",
-    "modified": "{http://purl.org/dc/terms/}modified",
-}
-
-
-def office_properties(source: Source) -> Metadata:
-    """Title, author and dates from an Office Open XML file's core properties part.
-
-    Read directly because python-docx, python-pptx and openpyxl invent a part (or a date) that is
-    missing, stamped with the current time, which would make an undated file look fresh.
-    """
-    with zipfile.ZipFile(source.stream()) as archive:
-        try:
-            relationships = fromstring(archive.read("_rels/.rels"))
-        except KeyError:
-            return Metadata()
-        target = next(
-            (
-                rel.get("Target", "")
-                for rel in relationships
-                if rel.get("Type", "").endswith(_CORE_RELATIONSHIP)
-            ),
-            None,
-        )
-        if not target:
-            return Metadata()
-        try:
-            core = fromstring(archive.read(target.lstrip("/")))
-        except KeyError:
-            return Metadata()
-    fields: dict[str, str] = {}
-    for name, tag in _CORE_FIELDS.items():
-        found = core.find(tag)
-        value = field_text(found.text) if found is not None else ""
-        if name in ("created", "modified"):
-            try:
-                value = iso_datetime(datetime.fromisoformat(value)) if value else ""
-            except ValueError:
-                value = ""
-        fields[name] = value
-    return Metadata.of(fields)
 
 
 def check_size(size: int, limits: Limits) -> None:

@@ -10,11 +10,11 @@ notes' body placeholder, in order, a group's shapes where the group stands.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from lxml import etree
 
-from gapscan.scanner.extract.guards import Draft, Limits, Refused, Source, office_properties
+from gapscan.scanner.extract.guards import Draft, Limits, Refused, Source
 from gapscan.scanner.extract.opc import RELATIONSHIP_TYPES, XML_PARSER, Package
 
 # A main part of one of these types is a presentation: .pptx, .pptm, .ppsx, .ppsm, .potx, .potm.
@@ -47,14 +47,14 @@ def read(source: Source, fmt: str, limits: Limits) -> Draft:
             if draft.full:
                 break
             shapes = _shape_tree(package, slide_name)
-            title_shape = next((shape for shape in _placeholders(shapes) if _placeholder_index(shape) == 0), None)
+            title_shape = _first_placeholder(shapes, _is_title)
             title = " ".join(_frame_text(title_shape).split()) if title_shape is not None else ""
             draft.start(f"slide {number}: {title}" if title else f"slide {number}")
             _add_shapes(draft, shapes)
             notes = _notes_body(package, slide_name)
             if notes is not None:
                 draft.add(_frame_text(notes))
-    draft.metadata = office_properties(source)
+        draft.metadata = package.properties()
     return draft
 
 
@@ -75,33 +75,33 @@ def _shapes(container: etree._Element | None) -> Iterator[etree._Element]:
     return container.iterchildren(*_SHAPES) if container is not None else iter(())
 
 
-def _placeholders(container: etree._Element | None) -> Iterator[etree._Element]:
-    return (shape for shape in _shapes(container) if _placeholder(shape) is not None)
+def _first_placeholder(
+    container: etree._Element | None, wanted: Callable[[etree._Element], bool]
+) -> etree._Element | None:
+    """The first shape that is a placeholder whose p:ph element (in the shape's first child's, its
+    non-visual properties', p:nvPr) is ``wanted``."""
+    for shape in _shapes(container):
+        properties = next(shape.iterchildren(), None)
+        settings = properties.find(f"{_P}nvPr") if properties is not None else None
+        placeholder = settings.find(f"{_P}ph") if settings is not None else None
+        if placeholder is not None and wanted(placeholder):
+            return shape
+    return None
 
 
-def _placeholder(shape: etree._Element) -> etree._Element | None:
-    """The shape's p:ph element: in its first child's (the non-visual properties') p:nvPr."""
-    properties = next(shape.iterchildren(), None)
-    settings = properties.find(f"{_P}nvPr") if properties is not None else None
-    return settings.find(f"{_P}ph") if settings is not None else None
-
-
-def _placeholder_index(shape: etree._Element) -> int | None:
-    placeholder = _placeholder(shape)
+def _is_title(placeholder: etree._Element) -> bool:
+    """A slide's title is its first placeholder of index 0 (the index a placeholder has by default)."""
     try:
-        return int(placeholder.get("idx", "0")) if placeholder is not None else None
+        return int(placeholder.get("idx", "0")) == 0
     except ValueError:
-        return None
+        return False
 
 
 def _notes_body(package: Package, slide: str) -> etree._Element | None:
     """The body placeholder of the slide's notes page, if it has one."""
     notes = next((r.target for r in package.relationships(slide).values() if r.type == _NOTES_SLIDE), None)
-    for shape in _shapes(_shape_tree(package, notes) if notes is not None else None):
-        placeholder = _placeholder(shape)
-        if placeholder is not None and placeholder.get("type") == "body":
-            return shape
-    return None
+    tree = _shape_tree(package, notes) if notes is not None else None
+    return _first_placeholder(tree, lambda placeholder: placeholder.get("type") == "body")
 
 
 def _add_shapes(draft: Draft, container: etree._Element | None) -> None:

@@ -30,8 +30,8 @@ from gapscan.scanner.extract.guards import (
     Refused,
     Source,
     describe_error,
-    office_properties,
 )
+from gapscan.scanner.extract.opc import office_properties
 from gapscan.scanner.extract.plainxml import PlainCell, plain_sheet, plain_strings, xml_text
 
 _SI, _T, _R = (f"{{{SHEET_MAIN_NS}}}{name}" for name in ("si", "t", "r"))
