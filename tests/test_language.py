@@ -4,23 +4,29 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
+from collections import Counter
 import sys
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from py3langid.langid import MODEL_FILE, LanguageIdentifier, visit_counts
 
 from fixtures.documents import DocSpec, Part, write_document
+from conftest import CORPUS
 from fixtures.languages import DUTCH, ENGLISH, FRENCH, GERMAN, ITALIAN, PORTUGUESE, SPANISH
 from gapscan.reports.html import render_html
 from gapscan.reports.markdown import render_markdown
 from gapscan.reports.xlsx import render_xlsx
 from gapscan.scanner.config import Config
-from gapscan.scanner.common.documents import Document, Extract, format_of
+from gapscan.scanner.common.documents import Document, Extract, Section, format_of
 from gapscan.scanner.extract import Limits, extract_file
-from gapscan.scanner.extract.language import detect_language
+from gapscan.scanner.extract import language
+from gapscan.scanner.extract.language import detect_language, identify
 from gapscan.scanner.pipeline import scan
 
 
@@ -186,3 +192,93 @@ def test_a_catalog_that_reads_italian_assesses_italian_documents(mixed_tree, tmp
     assert {e.framework for e in result.evidence if e.path.startswith("it/")} == {"audit-it"}
     (verdict,) = frameworks["audit-it"].verdicts
     assert verdict.status != "missing"
+
+
+def reference_identify(sections: tuple[Section, ...]) -> tuple[str, tuple[Section, ...]]:
+    """What ``identify`` is meant to give, from py3langid's own ``classify``: the document's
+    language from a sample of the text (all of it, or three 2,000-character slices joined by line
+    breaks), and the sections' own languages where one of those slices is in another language."""
+
+    def guess(text: str, least_words: int) -> str:
+        if len(re.findall(r"[^\W\d_]{2,}", text)) < least_words:
+            return "und"
+        code, confidence = IDENTIFIER.classify(text)
+        return {"zxx": "und"}.get(code, code) if confidence >= 0.5 else "und"
+
+    text = "\n".join(section.text for section in sections)
+    size = min(2000, len(text) // 3 or len(text))
+    step = (len(text) - size) / 2
+    slices = [text[int(i * step) : int(i * step) + size] for i in range(3)]
+    language = guess(text if len(text) <= 6000 else "\n".join(slices), 5)
+    if len(sections) < 2 or all(guess(piece, 30) in (language, "und") for piece in slices):
+        return language, sections
+    marked = []
+    for section in sections:
+        own = guess(section.text[:2000], 30)
+        marked.append(replace(section, language=own) if own not in (language, "und") else section)
+    return language, tuple(marked)
+
+
+IDENTIFIER = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def spec_sections(spec: DocSpec, repeat: int = 1) -> tuple[Section, ...]:
+    return tuple(Section(part.heading, "\n".join(part.paragraphs * repeat)) for part in spec.parts)
+
+
+SPECS = (SPANISH, GERMAN, FRENCH, PORTUGUESE, ITALIAN, DUTCH, ENGLISH)
+SPANISH_WITH_ENGLISH_APPENDIX = spec_sections(SPANISH, 8) + spec_sections(ENGLISH, 8)
+
+
+CASES = (
+        *(spec_sections(spec, repeat) for spec in SPECS for repeat in (1, 4, 20)),
+        SPANISH_WITH_ENGLISH_APPENDIX,
+        spec_sections(ENGLISH, 20) + spec_sections(SPANISH, 20) + spec_sections(ENGLISH, 20),
+        # a slice in capitals is lowered when read alone but not inside the sample: read alone
+        (Section("a", spec_sections(ENGLISH, 20)[0].text.upper()),) + spec_sections(SPANISH, 20),
+        spec_sections(SPANISH, 20)[:1] + tuple(Section(s.locator, s.text.upper()) for s in spec_sections(ENGLISH, 20)),
+        # a slice that starts with a combining accent, composed with the letter before it in the sample
+        (Section("a", "caf" + "e" * 2500), Section("b", "\u0301" + spec_sections(SPANISH, 20)[1].text)),
+        (Section("a", "a"), Section("b", "b")),
+        (Section("a", ""), Section("b", "")),
+        (Section("a", "ab"),),
+        (Section("a", "QUALITY AUDIT " * 700), Section("b", "x y")),
+    )
+
+
+@pytest.mark.parametrize("sections", CASES)
+def test_identify_gives_what_py3langid_gives_on_the_sample_and_its_slices(sections):
+    assert identify(sections) == reference_identify(sections)
+
+
+def test_identify_marks_the_appendix_in_another_language():
+    language, sections = identify(SPANISH_WITH_ENGLISH_APPENDIX)
+    assert language == "es"
+    assert {section.language for section in sections} == {"", "en"}
+
+
+@pytest.mark.corpus
+def test_identify_gives_what_py3langid_gives_on_the_shared_corpus():
+    documents = [path for path in sorted(CORPUS.rglob("*")) if path.suffix in (".md", ".docx", ".txt")]
+    assert len(documents) > 400
+    for path in documents:
+        sections = tuple(replace(section, language="") for section in extracted(path).sections)
+        assert identify(sections) == reference_identify(sections), path
+
+
+@pytest.mark.parametrize("sections", CASES)
+def test_one_walk_reads_the_sample_and_each_slice_as_py3langid_reads_them(sections):
+    """The features of each slice, taken from the sample's walk, are those a walk of the slice alone
+    finds, in the same order (the order a sum is taken in), and the probabilities are py3langid's,
+    bit for bit."""
+    sample, spans = language._sample("\n".join(section.text for section in sections))
+    walk = language._SampleWalk(sample, spans)
+    pieces = [(sample, walk.features, walk.size)]
+    pieces += [(sample[start:end], *walk.slice(i)) for i, (start, end) in enumerate(spans)]
+    for text, features, size in pieces:
+        data = IDENTIFIER._encode(text)
+        found = visit_counts(IDENTIFIER.tk_nextmove, IDENTIFIER._rowbase, IDENTIFIER.tk_output, data)
+        assert list(Counter(features).items()) == list((found or {}).items())
+        assert size == len(data)
+        if features:
+            assert language._probabilities(features, size).tobytes() == IDENTIFIER._decide(text).tobytes()

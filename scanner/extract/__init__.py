@@ -32,7 +32,7 @@ from gapscan.scanner.common.documents import (
     Unreadable,
 )
 from gapscan.scanner.extract.dates import dates_in_text
-from gapscan.scanner.extract.language import detect_language, load_detector, mark_section_languages
+from gapscan.scanner.extract.language import identify, load_detector
 from gapscan.scanner.extract.guards import (
     FIELD_CHARS,
     NO_TEXT,
@@ -350,8 +350,7 @@ def _finish(document: Document, draft: Draft, limits: Limits) -> ExtractResult:
         modified=date_text(metadata.modified),
         dates_in_text=dates_in_text(text),
     )
-    language = detect_language(text)
-    sections = mark_section_languages(sections, language)
+    language, sections = identify(sections)
     return Extract(document, sections, metadata, tuple(warnings_), language, draft.includes)
 
 
