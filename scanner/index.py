@@ -35,9 +35,11 @@ from gapscan.scanner.common.documents import Document, Extract, Metadata, Sectio
 from gapscan.scanner.common.errors import GapscanError
 
 # 2: text compressed apart from the metadata, and the scores table. 3: text compressed with
-# Zstandard, not zlib. An index of an older schema is emptied and built anew (its scan history is kept).
-SCHEMA_VERSION = 3
-_REBUILT_TABLES = ("files", "extracts", "failures", "scores", "fingerprints")
+# Zstandard, not zlib. 4: the text in a table of its own, so that a rescan, which reads every
+# extract's metadata, reads a few megabytes and not a page of text for each. An index of schema 3
+# is converted; an older one is emptied and built anew (its scan history is kept).
+SCHEMA_VERSION = 4
+_REBUILT_TABLES = ("files", "extracts", "texts", "failures", "scores", "fingerprints")
 # Scores are kept under the fingerprints of this many configurations last used (the frameworks and
 # levels scanned, the model, the gapscan version): an upgrade or a changed catalog does not leave
 # the scores of every earlier one behind, and a folder scanned with a few configurations in turn is
@@ -58,7 +60,12 @@ CREATE TABLE IF NOT EXISTS extracts (
     status TEXT NOT NULL,          -- ok / unreadable / skipped
     reason TEXT,
     info TEXT,                     -- JSON: metadata, warnings, language
-    sections BLOB,                 -- Zstandard-compressed JSON: [[locator, text, language], ...]
+    PRIMARY KEY (sha256, extractor)
+);
+CREATE TABLE IF NOT EXISTS texts (  -- the text of each readable extract
+    sha256 TEXT NOT NULL,
+    extractor INTEGER NOT NULL,
+    sections BLOB NOT NULL,        -- Zstandard-compressed JSON: [[locator, text, language], ...]
     PRIMARY KEY (sha256, extractor)
 );
 CREATE TABLE IF NOT EXISTS scores (   -- classifier scores (Tagger.score), as scanner/scoring.py stores them
@@ -270,7 +277,9 @@ class Index:
             row = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
             if row is not None and int(row[0]) > SCHEMA_VERSION:
                 raise IndexUnusable(f"{path}: made by a newer gapscan (schema {row[0]}); {REBUILD_HINT}")
-            if row is not None and int(row[0]) < SCHEMA_VERSION:
+            if row is not None and int(row[0]) == 3:
+                self._move_text_apart()
+            elif row is not None and int(row[0]) < SCHEMA_VERSION:
                 self._rebuild()
             self._db.executescript(_SCHEMA)
             self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
@@ -289,6 +298,24 @@ class Index:
             self._db.execute(f"DROP TABLE IF EXISTS {table}")
         self._db.commit()
         self._db.execute("VACUUM")  # give the old text's pages back to the file system
+
+    def _move_text_apart(self) -> None:
+        """Convert an index of schema 3, whose extracts held their text: nothing is read again."""
+        self._db.executescript("""
+            BEGIN;
+            CREATE TABLE texts (sha256 TEXT NOT NULL, extractor INTEGER NOT NULL, sections BLOB NOT NULL,
+                                PRIMARY KEY (sha256, extractor));
+            INSERT INTO texts SELECT sha256, extractor, sections FROM extracts WHERE sections IS NOT NULL;
+            CREATE TABLE extracts_apart (sha256 TEXT NOT NULL, extractor INTEGER NOT NULL, status TEXT NOT NULL,
+                                         reason TEXT, info TEXT, PRIMARY KEY (sha256, extractor));
+            INSERT INTO extracts_apart SELECT sha256, extractor, status, reason, info FROM extracts;
+            DROP TABLE extracts;
+            ALTER TABLE extracts_apart RENAME TO extracts;
+            UPDATE meta SET value='4' WHERE key='schema';
+            COMMIT;
+        """)
+        with contextlib.suppress(sqlite3.Error):  # short of room to copy the file: converted all the same
+            self._db.execute("VACUUM")  # the moved text's old pages back to the file system
 
     def lost(self) -> str | None:
         """Why the open database is no longer the file at ``path`` (deleted, or replaced), if it is
@@ -406,7 +433,7 @@ class Index:
     def sections(self, sha256: str, extractor: int) -> tuple[Section, ...]:
         """The sections of a stored extract (read and decompressed each time). Also once the index
         is closed, or from another thread: an extract held after its scan still has its text."""
-        query = "SELECT sections FROM extracts WHERE sha256=? AND extractor=? AND status='ok'"
+        query = "SELECT sections FROM texts WHERE sha256=? AND extractor=?"
         try:
             row = self._db.execute(query, (sha256, extractor)).fetchone()
         except sqlite3.ProgrammingError:  # closed, or made in another thread
@@ -422,6 +449,7 @@ class Index:
         """Store these results; returns them as they are now held (the extracts stored become
         :class:`StoredExtract`, their text no longer in memory)."""
         rows: list[tuple] = []
+        texts: list[tuple] = []
         held: list[Extract | Unreadable] = []
         for result in results:
             if isinstance(result, Extract) and result.includes:
@@ -431,16 +459,19 @@ class Index:
                 info = {"metadata": asdict(result.metadata), "warnings": list(result.warnings),
                         "language": result.language}
                 sha = result.document.sha256
-                rows.append((sha, extractor, "ok", None, json.dumps(info, ensure_ascii=False),
-                             pack(_sections_json(result.sections))))
+                rows.append((sha, extractor, "ok", None, json.dumps(info, ensure_ascii=False)))
+                texts.append((sha, extractor, pack(_sections_json(result.sections))))
                 held.append(StoredExtract(result.document, metadata=result.metadata, warnings=result.warnings,
                                           language=result.language, index=self, extractor=extractor))
                 continue
             held.append(result)
             if result.document.sha256 and is_cacheable(result):
                 status = "skipped" if result.skipped else "unreadable"
-                rows.append((result.document.sha256, extractor, status, result.reason, None, None))
-        self._db.executemany("INSERT OR REPLACE INTO extracts VALUES (?, ?, ?, ?, ?, ?)", rows)
+                rows.append((result.document.sha256, extractor, status, result.reason, None))
+        self._db.executemany("INSERT OR REPLACE INTO extracts VALUES (?, ?, ?, ?, ?)", rows)
+        self._db.executemany("DELETE FROM texts WHERE sha256=? AND extractor=?",
+                             [row[:2] for row in rows if row[2] != "ok"])
+        self._db.executemany("INSERT OR REPLACE INTO texts VALUES (?, ?, ?)", texts)
         self._db.commit()
         return held
 
@@ -529,7 +560,8 @@ class Index:
 def stored_extracts(path: Path, sha256: str | None = None) -> list[str]:
     """Everything the index at ``path`` holds of each extract (of one content hash, if given), as
     text: its metadata and sections. For checking what reached the index."""
-    query = "SELECT coalesce(info, '') || coalesce(reason, ''), sections FROM extracts"
+    query = ("SELECT coalesce(info, '') || coalesce(reason, ''), sections FROM extracts "
+             "LEFT JOIN texts USING (sha256, extractor)")
     with sqlite3.connect(path) as db:
         rows = db.execute(query + " WHERE sha256=?", (sha256,)) if sha256 else db.execute(query)
         return [info + (json.dumps(unpack(sections), ensure_ascii=False) if sections else "")

@@ -521,6 +521,6 @@ def test_html_report_is_inert(hostile):
 def test_text_that_no_encoder_accepts_is_cleaned_at_the_extractor(hostile):
     """This PDF's font maps a character to a lone surrogate; it reaches neither index nor report."""
     with sqlite3.connect(hostile.index) as db:
-        stored = db.execute("SELECT sections FROM extracts WHERE status='ok'")
+        stored = db.execute("SELECT sections FROM texts")
         payloads = [zstandard.decompress(blob) for (blob,) in stored]
     assert any("\ufffdA\ufffdA".encode() in payload for payload in payloads)

@@ -249,7 +249,7 @@ def test_text_is_stored_compressed(tmp_path):
     index = tmp_path / "index.sqlite"
     scan(root, Config(), index_path=index, jobs=1)
     with sqlite3.connect(index) as db:
-        (stored,) = db.execute("SELECT length(sections) FROM extracts WHERE status='ok'").fetchone()
+        (stored,) = db.execute("SELECT length(sections) FROM texts").fetchone()
     assert stored < len(CONTROL * 200) / 10
 
 
@@ -277,7 +277,7 @@ def test_an_index_of_the_first_schema_is_rebuilt_keeping_its_scan_history(tmp_pa
         assert db.execute("SELECT value FROM meta WHERE key='schema'").fetchone() == (str(SCHEMA_VERSION),)
         assert db.execute("SELECT count(*) FROM extracts").fetchone() == (0,)
         assert db.execute("SELECT count(*) FROM files").fetchone() == (0,)
-        assert "sections" in {row[1] for row in db.execute("PRAGMA table_info(extracts)")}
+        assert "sections" in {row[1] for row in db.execute("PRAGMA table_info(texts)")}
     db.close()
 
 
@@ -286,8 +286,8 @@ def test_an_index_whose_text_is_zlib_compressed_is_rebuilt_and_read_anew(tree, t
     index = tmp_path / "index.sqlite"
     scan(tree, Config(), index_path=index, jobs=1)
     with sqlite3.connect(index) as db:
-        rows = db.execute("SELECT sha256, extractor, sections FROM extracts WHERE status='ok'").fetchall()
-        db.executemany("UPDATE extracts SET sections=? WHERE sha256=? AND extractor=?",
+        rows = db.execute("SELECT sha256, extractor, sections FROM texts").fetchall()
+        db.executemany("UPDATE texts SET sections=? WHERE sha256=? AND extractor=?",
                        [(zlib.compress(zstandard.decompress(blob)), sha, extractor) for sha, extractor, blob in rows])
         db.execute("UPDATE meta SET value='2' WHERE key='schema'")
     db.close()
@@ -297,6 +297,35 @@ def test_an_index_whose_text_is_zlib_compressed_is_rebuilt_and_read_anew(tree, t
         assert "obsolete documents are withdrawn" in scanner.results["procedures/document-control.md"].text
     with sqlite3.connect(index) as db:
         assert db.execute("SELECT value FROM meta WHERE key='schema'").fetchone() == (str(SCHEMA_VERSION),)
+    db.close()
+
+
+def test_an_index_of_schema_3_is_converted_and_nothing_is_read_again(tree, tmp_path):
+    """Schema 3 kept each extract's text beside its metadata: the text moves to a table of its own."""
+    index = tmp_path / "index.sqlite"
+    first = scan(tree, Config(), index_path=index, jobs=1)
+    with sqlite3.connect(index) as db:
+        texts = dict(((sha, extractor), blob) for sha, extractor, blob in db.execute("SELECT * FROM texts"))
+        db.executescript("""
+            ALTER TABLE extracts ADD COLUMN sections BLOB;
+            UPDATE extracts SET sections = (SELECT sections FROM texts
+                                            WHERE texts.sha256 = extracts.sha256
+                                              AND texts.extractor = extracts.extractor);
+            DROP TABLE texts;
+            UPDATE meta SET value = '3' WHERE key = 'schema';
+        """)
+    db.close()
+    with Scanner(tree, Config(), index_path=index, jobs=1) as scanner:
+        stats = scanner.sync()
+        assert stats.extracted == 0
+        assert "obsolete documents are withdrawn" in scanner.results["procedures/document-control.md"].text
+        report = scanner.report()
+        assert [d.path for d in report.documents] == [d.path for d in first.report.documents]
+        assert [len(h.coverage) for h in scanner.history()] == [len(first.report.frameworks)]
+    with sqlite3.connect(index) as db:
+        assert db.execute("SELECT value FROM meta WHERE key='schema'").fetchone() == (str(SCHEMA_VERSION),)
+        assert "sections" not in {row[1] for row in db.execute("PRAGMA table_info(extracts)")}
+        assert dict(((sha, extractor), blob) for sha, extractor, blob in db.execute("SELECT * FROM texts")) == texts
     db.close()
 
 
@@ -314,7 +343,7 @@ def test_stored_text_that_no_longer_decodes_is_an_unusable_index(tree, tmp_path)
     index = tmp_path / "index.sqlite"
     scan(tree, Config(), index_path=index, jobs=2)
     with sqlite3.connect(index) as db:
-        db.execute("UPDATE extracts SET sections = x'00ff00ff' WHERE status='ok'")
+        db.execute("UPDATE texts SET sections = x'00ff00ff'")
     with pytest.raises(IndexUnusable, match="--rebuild-index"), Scanner(tree, Config(), index_path=index) as scanner:
         scanner.sync()
         for result in scanner.results.values():
