@@ -6,7 +6,8 @@ an English cover page does not decide for a Spanish document, and the language w
 text wins. Too little text, or a guess the model is unsure of, is :data:`UNDETERMINED`: a CSV of
 numbers or a 20-word form is never excluded for a language it may not be in. When one of those
 slices is in another language, each section gets its own language too (a Spanish manual's English
-appendix), so that the classifier reads it with the right words.
+appendix), so that the classifier reads it with the right words. The sample and its slices are
+read in one walk of py3langid's automaton, and scored as py3langid's ``classify`` scores them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 from gapscan.scanner.common.languages import UNDETERMINED
 from gapscan.scanner.common.documents import Section
+
 # Three slices of 2,000 characters (start, middle, end). Measured on the shared corpus: as
 # accurate as the whole text, at about a millisecond per document.
 _SLICES = 3
@@ -39,8 +41,7 @@ _WORD = re.compile(r"[^\W\d_]{2,}")
 _ALIASES = {"ary": "ar", "arz": "ar", "wuu": "zh", "yue": "zh", "uzs": "uz", "gug": "gn", "hbo": "he",
             "zxx": UNDETERMINED}
 
-
-Span = tuple[int, int]
+_Span = tuple[int, int]  # a slice's start and end
 
 
 def detect_language(text: str) -> str:
@@ -87,7 +88,7 @@ def load_detector() -> None:
     _model()
 
 
-def _sample(text: str) -> tuple[str, list[Span]]:
+def _sample(text: str) -> tuple[str, list[_Span]]:
     """The text a document's language is guessed from, and where in it the three slices are that
     the sections' languages are checked on: the start, the middle and the end, each at most
     ``_SLICE_CHARS``. A text longer than the three slices is sampled by them, joined by line breaks."""
@@ -110,7 +111,7 @@ class _SampleWalk:
     slice that does not is walked alone.
     """
 
-    def __init__(self, sample: str, spans: list[Span]) -> None:
+    def __init__(self, sample: str, spans: list[_Span]) -> None:
         data = _encode(sample)
         self.size = len(data)
         self.features: list[int] = []
@@ -150,7 +151,7 @@ class _SampleWalk:
         return self._slices[i]
 
 
-def _byte_spans(sample: str, spans: list[Span], data: bytes) -> list[Span] | None:
+def _byte_spans(sample: str, spans: list[_Span], data: bytes) -> list[_Span] | None:
     """Where the slices' own encodings lie in the sample's, or None where they do not add up to it."""
     bounds, pieces, at, previous = [], [], 0, 0
     for start, end in spans:
