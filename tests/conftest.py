@@ -1,4 +1,5 @@
 import contextlib
+import os
 import sqlite3
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -53,6 +54,20 @@ def _shared_state(item) -> str | None:
            for definition in definitions):
         return item.path.name
     return None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def user_cache(tmp_path_factory):
+    """A user cache folder of the session's own: a scan given no ``--index`` (in this process or a
+    command it runs) keeps its index there, not in the cache of the user running the tests."""
+    folder = tmp_path_factory.mktemp("user-cache")
+    before = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(folder)
+    yield folder
+    if before is None:
+        del os.environ["XDG_CACHE_HOME"]
+    else:
+        os.environ["XDG_CACHE_HOME"] = before
 
 
 @pytest.fixture(scope="session")
