@@ -6,8 +6,8 @@ import io
 import json
 import re
 import subprocess
-from collections import Counter
 import sys
+from collections import Counter
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -16,8 +16,8 @@ import pytest
 from openpyxl import load_workbook
 from py3langid.langid import MODEL_FILE, LanguageIdentifier, visit_counts
 
-from fixtures.documents import DocSpec, Part, write_document
 from conftest import CORPUS
+from fixtures.documents import DocSpec, Part, write_document
 from fixtures.languages import DUTCH, ENGLISH, FRENCH, GERMAN, ITALIAN, PORTUGUESE, SPANISH
 from gapscan.reports.html import render_html
 from gapscan.reports.markdown import render_markdown
@@ -231,19 +231,19 @@ SPANISH_WITH_ENGLISH_APPENDIX = spec_sections(SPANISH, 8) + spec_sections(ENGLIS
 
 
 CASES = (
-        *(spec_sections(spec, repeat) for spec in SPECS for repeat in (1, 4, 20)),
-        SPANISH_WITH_ENGLISH_APPENDIX,
-        spec_sections(ENGLISH, 20) + spec_sections(SPANISH, 20) + spec_sections(ENGLISH, 20),
-        # a slice in capitals is lowered when read alone but not inside the sample: read alone
-        (Section("a", spec_sections(ENGLISH, 20)[0].text.upper()),) + spec_sections(SPANISH, 20),
-        spec_sections(SPANISH, 20)[:1] + tuple(Section(s.locator, s.text.upper()) for s in spec_sections(ENGLISH, 20)),
-        # a slice that starts with a combining accent, composed with the letter before it in the sample
-        (Section("a", "caf" + "e" * 2500), Section("b", "\u0301" + spec_sections(SPANISH, 20)[1].text)),
-        (Section("a", "a"), Section("b", "b")),
-        (Section("a", ""), Section("b", "")),
-        (Section("a", "ab"),),
-        (Section("a", "QUALITY AUDIT " * 700), Section("b", "x y")),
-    )
+    *(spec_sections(spec, repeat) for spec in SPECS for repeat in (1, 4, 20)),
+    SPANISH_WITH_ENGLISH_APPENDIX,
+    spec_sections(ENGLISH, 20) + spec_sections(SPANISH, 20) + spec_sections(ENGLISH, 20),
+    # a slice in capitals is lowered when read alone but not inside the sample: read alone
+    (Section("a", spec_sections(ENGLISH, 20)[0].text.upper()),) + spec_sections(SPANISH, 20),
+    spec_sections(SPANISH, 20)[:1] + tuple(Section(s.locator, s.text.upper()) for s in spec_sections(ENGLISH, 20)),
+    # a slice that starts with a combining accent, composed with the letter before it in the sample
+    (Section("a", "caf" + "e" * 2500), Section("b", "\u0301" + spec_sections(SPANISH, 20)[1].text)),
+    (Section("a", "a"), Section("b", "b")),
+    (Section("a", ""), Section("b", "")),
+    (Section("a", "ab"),),
+    (Section("a", "QUALITY AUDIT " * 700), Section("b", "x y")),
+)
 
 
 @pytest.mark.parametrize("sections", CASES)
