@@ -301,17 +301,14 @@ class Index:
 
     def _move_text_apart(self) -> None:
         """Convert an index of schema 3, whose extracts held their text: nothing is read again."""
-        self._db.executescript("""
+        self._db.executescript(f"""
             BEGIN;
-            CREATE TABLE texts (sha256 TEXT NOT NULL, extractor INTEGER NOT NULL, sections BLOB NOT NULL,
-                                PRIMARY KEY (sha256, extractor));
-            INSERT INTO texts SELECT sha256, extractor, sections FROM extracts WHERE sections IS NOT NULL;
-            CREATE TABLE extracts_apart (sha256 TEXT NOT NULL, extractor INTEGER NOT NULL, status TEXT NOT NULL,
-                                         reason TEXT, info TEXT, PRIMARY KEY (sha256, extractor));
-            INSERT INTO extracts_apart SELECT sha256, extractor, status, reason, info FROM extracts;
-            DROP TABLE extracts;
-            ALTER TABLE extracts_apart RENAME TO extracts;
-            UPDATE meta SET value='4' WHERE key='schema';
+            ALTER TABLE extracts RENAME TO extracts_with_text;
+            {_SCHEMA}
+            INSERT INTO texts SELECT sha256, extractor, sections FROM extracts_with_text WHERE sections IS NOT NULL;
+            INSERT INTO extracts SELECT sha256, extractor, status, reason, info FROM extracts_with_text;
+            DROP TABLE extracts_with_text;
+            UPDATE meta SET value='{SCHEMA_VERSION}' WHERE key='schema';
             COMMIT;
         """)
         with contextlib.suppress(sqlite3.Error):  # short of room to copy the file: converted all the same

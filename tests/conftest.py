@@ -1,5 +1,4 @@
 import contextlib
-import os
 import sqlite3
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -61,13 +60,9 @@ def user_cache(tmp_path_factory):
     """A user cache folder of the session's own: a scan given no ``--index`` (in this process or a
     command it runs) keeps its index there, not in the cache of the user running the tests."""
     folder = tmp_path_factory.mktemp("user-cache")
-    before = os.environ.get("XDG_CACHE_HOME")
-    os.environ["XDG_CACHE_HOME"] = str(folder)
-    yield folder
-    if before is None:
-        del os.environ["XDG_CACHE_HOME"]
-    else:
-        os.environ["XDG_CACHE_HOME"] = before
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(folder))
+        yield folder
 
 
 @pytest.fixture(scope="session")

@@ -77,10 +77,7 @@ def _confident(text: str) -> str:
     """The language of a piece of text long enough to tell, or :data:`UNDETERMINED`."""
     if len(_WORD.findall(text)) < _MIN_SECTION_WORDS:
         return UNDETERMINED
-    data = _encode(text)
-    features: list[int] = []
-    _walk(data, 0, len(data), 0, features)
-    return _decide(features, len(data))
+    return _decide(*_walked_alone(text))
 
 
 def load_detector() -> None:
@@ -119,11 +116,7 @@ class _SampleWalk:
         bounds = _byte_spans(sample, spans, data)
         if bounds is None:
             _walk(data, 0, len(data), 0, self.features)
-            for start, end in spans:
-                piece = _encode(sample[start:end])
-                features: list[int] = []
-                _walk(piece, 0, len(piece), 0, features)
-                self._slices.append((features, len(piece)))
+            self._slices = [_walked_alone(sample[start:end]) for start, end in spans]
             return
         model = _model()
         nextmove, rowbase, output = model.nextmove, model.rowbase, model.output
@@ -170,6 +163,14 @@ def _encode(text: str) -> bytes:
     if text.isupper():
         text = text.lower()
     return unicodedata.normalize("NFC", text).encode("utf8", errors="surrogatepass")
+
+
+def _walked_alone(text: str) -> tuple[list[int], int]:
+    """The features of a text walked on its own, and its length in bytes."""
+    data = _encode(text)
+    features: list[int] = []
+    _walk(data, 0, len(data), 0, features)
+    return features, len(data)
 
 
 def _walk(data: bytes, start: int, end: int, state: int, features: list[int]) -> int:
