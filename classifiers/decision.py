@@ -402,10 +402,20 @@ class _Decided(_WrittenWhenRead):
         return len(self._values)
 
 
+@dataclass(frozen=True)
+class Decision:
+    """What a report weighs of a collection once it is decided: each readable document's kind, by
+    path, and the evidence :func:`reported` chooses."""
+
+    kinds: dict[str, Kind]
+    evidence: list[Evidence]
+
+
 def reported(classified: Iterable[Classified], near_misses: int) -> list[Evidence]:
     """What a gap report weighs of a collection's decided candidates: every tag, and for each
     requirement the ``near_misses`` best candidates that are not tags (by score, then path: the
-    order a report lists them in). Only these are written out."""
+    order a report lists them in). Only these are written out, without the checks behind each
+    decision (no report shows them; ``explain`` reads them from :class:`Classified`)."""
     documents = [document.evidence for document in classified]
     tags: list[tuple[int, int]] = []  # (document, candidate) positions
     closest: dict[tuple[str, str], list[tuple[float, str, int, int]]] = {}
@@ -435,12 +445,16 @@ def reported(classified: Iterable[Classified], near_misses: int) -> list[Evidenc
     for number, indices in wanted.items():  # each document's details read once
         decided = documents[number]
         items = decided.written(indices) if isinstance(decided, _Decided) else [decided[i] for i in indices]
-        written.update(zip(((number, index) for index in indices), items, strict=True))
+        written.update(zip(((number, index) for index in indices), map(_unchecked, items), strict=True))
     return [written[position] for position in tags + misses]
 
 
 def _rank(entry: tuple) -> tuple[float, str]:
     return entry[0], entry[1]
+
+
+def _unchecked(item: Evidence) -> Evidence:
+    return _evidence(item, tag=item.tag, decision=item.decision, checks=())
 
 
 class _Checks(Sequence[Check]):

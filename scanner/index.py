@@ -1,6 +1,7 @@
 """The SQLite index: files by path (size, mtime, content hash), extracted text cached by content
 hash and extractor version, each document's classifier scores cached by path, content hash and the
-fingerprint of what else changes them (``scanner/scoring.py``), and the history of scans.
+fingerprint of what else changes them (``scanner/scoring.py``), the collection's last decision, and
+the history of scans.
 
 Text is stored compressed (Zstandard), apart from the little a report needs of a document (metadata,
 warnings, language): an extract taken from the index is a :class:`StoredExtract`, whose sections
@@ -39,7 +40,7 @@ from gapscan.scanner.common.errors import GapscanError
 # extract's metadata, reads a few megabytes and not a page of text for each. An index of schema 3
 # is converted; an older one is emptied and built anew (its scan history is kept).
 SCHEMA_VERSION = 4
-_REBUILT_TABLES = ("files", "extracts", "texts", "failures", "scores", "fingerprints")
+_REBUILT_TABLES = ("files", "extracts", "texts", "failures", "scores", "decisions", "fingerprints")
 # Scores are kept under the fingerprints of this many configurations last used (the frameworks and
 # levels scanned, the model, the gapscan version): an upgrade or a changed catalog does not leave
 # the scores of every earlier one behind, and a folder scanned with a few configurations in turn is
@@ -74,6 +75,10 @@ CREATE TABLE IF NOT EXISTS scores (   -- classifier scores (Tagger.score), as sc
     fingerprint TEXT NOT NULL,
     payload BLOB NOT NULL,
     PRIMARY KEY (path, sha256, fingerprint)
+);
+CREATE TABLE IF NOT EXISTS decisions (  -- the collection's last decision, as scanner/scoring.py stores it
+    key TEXT PRIMARY KEY,          -- of what it depends on (scoring.decision_key)
+    payload BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS fingerprints (  -- which fingerprints scores were last used under, in order
     fingerprint TEXT PRIMARY KEY,
@@ -526,6 +531,20 @@ class Index:
             "INSERT OR REPLACE INTO scores VALUES (?, ?, ?, ?)",
             [(_key(path), sha256, fingerprint, stored) for path, sha256, stored in scores],
         )
+        self._db.commit()
+
+    @_guarded
+    def decision(self, key: str) -> bytes | None:
+        """The collection's decision stored under this key, as stored; None if the last one stored
+        has another key."""
+        row = self._db.execute("SELECT payload FROM decisions WHERE key=?", (key,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    @_guarded
+    def store_decision(self, key: str, stored: bytes) -> None:
+        """Keep the collection's decision under its key, in place of the one kept before."""
+        self._db.execute("DELETE FROM decisions")
+        self._db.execute("INSERT INTO decisions VALUES (?, ?)", (key, stored))
         self._db.commit()
 
     # -- scan history --------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
-from gapscan.classifiers.decision import Classified, Decider, DocumentScores, TaggerSettings, reported
+from gapscan.classifiers.decision import Classified, Decider, Decision, DocumentScores, TaggerSettings, reported
 from gapscan.classifiers.labels import LabelsError, load_labels
 from gapscan.classifiers.models import default_model
 from gapscan.mappings import Catalog, bundled_crosswalks, load_catalogs
@@ -55,7 +56,15 @@ from gapscan.scanner.extract import (
 from gapscan.scanner.extract.cluster import cluster_address, extract_on_cluster
 from gapscan.scanner.extract.guards import TOO_LARGE, too_large
 from gapscan.scanner.index import Index, KnownContent, StoredExtract, default_index_path
-from gapscan.scanner.scoring import Scorer, fingerprint, scores_from_stored, stored_scores
+from gapscan.scanner.scoring import (
+    Scorer,
+    decision_from_stored,
+    decision_key,
+    fingerprint,
+    scores_from_stored,
+    stored_decision,
+    stored_scores,
+)
 
 if TYPE_CHECKING:
     from gapscan.classifiers.supervised import SupervisedModel
@@ -183,7 +192,7 @@ class Scanner:
         self.results: dict[str, ExtractResult] = {}
         self.scores: dict[str, DocumentScores] = {}
         self._classified: list[Classified] | None = None  # decided over ``scores`` as they are (None: changed since)
-        self._reported: tuple[list[Classified], list[Evidence]] | None = None  # of which classified
+        self._decision: Decision | None = None  # what a report weighs of it (None: changed since)
         self.git = False  # whether the root is read as a git work tree (tracked files only)
         self.commit_dates: dict[str, str] = {}
         self.folder_warnings: tuple[str, ...] = ()
@@ -295,7 +304,7 @@ class Scanner:
     def _forget(self, path: str) -> None:
         self.results.pop(path, None)
         self.scores.pop(path, None)
-        self._classified = None
+        self._scores_changed()
 
     def _process(self, candidates: list[Candidate]) -> int:
         """Read (or take from the index) and classify these candidates; returns how many were parsed.
@@ -406,7 +415,7 @@ class Scanner:
                 stored = known.get((path, result.document.sha256))
                 if not self._readers(result):
                     self.scores.pop(path, None)
-                    self._classified = None
+                    self._scores_changed()
                 elif stored is not None:
                     self._keep_scores(result, scores_from_stored(path, stored))
                 else:
@@ -462,10 +471,14 @@ class Scanner:
         path = result.document.path
         if not readers:
             self.scores.pop(path, None)
-            self._classified = None
+            self._scores_changed()
             return
-        self._classified = None
+        self._scores_changed()
         self.scores[path] = replace(scores, candidates=scores.candidates.only(readers))
+
+    def _scores_changed(self) -> None:
+        """The collection is decided again when next asked."""
+        self._classified = self._decision = None
 
     def _readers(self, result: ExtractResult) -> list[Catalog]:
         if not isinstance(result, Extract):
@@ -475,12 +488,10 @@ class Scanner:
     def report(self, today: date | None = None) -> GapReport:
         """Assess every framework on the current evidence."""
         results = [self.results[p] for p in sorted(self.results)]
-        classified = self.classified()
-        evidence = self.reported_evidence()
+        decision = self.decision()
         today = today or date.today()
         dates = {r.document.path: _content_date(r, self.commit_dates, today) for r in results}
-        kinds = {document.path: document.kind for document in classified}
-        results, evidence, dates, kinds = _displayable(results, evidence, dates, kinds)
+        results, evidence, dates, kinds = _displayable(results, decision.evidence, dates, decision.kinds)
         inputs = AssessmentInputs(dates, {path: kind.kind for path, kind in kinds.items()}, today)
         in_scope = {catalog.id for catalog, _ in self.catalogs}
         frameworks = tuple(
@@ -537,10 +548,35 @@ class Scanner:
 
     def reported_evidence(self) -> list[Evidence]:
         """The decided candidates a report weighs: every tag, and the near misses it can list."""
-        classified = self.classified()
-        if self._reported is None or self._reported[0] is not classified:
-            self._reported = (classified, reported(classified, MAX_NEAR_MISSES))
-        return self._reported[1]
+        return self.decision().evidence
+
+    def decision(self) -> Decision:
+        """Each readable document's kind and the evidence a report weighs, decided over the whole
+        collection; taken from the index where the collection is the one last decided there."""
+        if self._decision is None:
+            key = self._decision_key()
+            stored = self.index.decision(key) if key else None
+            try:
+                self._decision = decision_from_stored(stored) if stored else None
+            except (zlib.error, ValueError, TypeError):  # not the form this gapscan stores: decided again
+                self._decision = None
+            if self._decision is None:
+                classified = self.classified()
+                self._decision = Decision({c.path: c.kind for c in classified}, reported(classified, MAX_NEAR_MISSES))
+                if key:
+                    self.index.store_decision(key, stored_decision(self._decision))
+        return self._decision
+
+    def _decision_key(self) -> str | None:
+        """The key of the collection's decision in the index; None where a document's scores
+        depend on other files too (a LaTeX \\input: see Index.store), which its key cannot name."""
+        documents = []
+        for path in sorted(self.scores):
+            result = self.results.get(path)
+            if not isinstance(result, StoredExtract):
+                return None
+            documents.append((path, result.document.sha256))
+        return decision_key(self.fingerprint, documents, MAX_NEAR_MISSES)
 
 
 def scan(

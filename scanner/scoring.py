@@ -6,8 +6,13 @@ A document's scores depend on its path (the file name and folder are read as its
 extract (content hash and extractor version) and on the classifier: its code and settings, the
 catalogs and their translated profiles, the regimes, and the supervised model. The fingerprint
 hashes all of the latter, so a new model or catalog re-scores every document from the text in the
-index, while an unchanged rescan scores nothing. Which scores are evidence (``Tagger.decide``) is
-weighed over the whole collection at each report, never cached.
+index, while an unchanged rescan scores nothing.
+
+Which scores are evidence is weighed over the whole collection (``Decider.decide``): a document
+added or changed can change the decision for any other. What a report weighs of that decision is
+kept too, under a key of everything it depends on (``decision_key``): the fingerprint, the
+decision's code, and every document's path and content hash. A rescan of an unchanged collection
+decides nothing; any other decides it all again.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ import json
 import sys
 import zlib
 from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from sys import intern
@@ -26,11 +33,12 @@ from sys import intern
 from typing import TYPE_CHECKING
 
 import numpy as np
-from gapscan.classifiers.decision import Candidates, DocumentScores, TaggerSettings
+from gapscan.classifiers.decision import Candidates, Decision, DocumentScores, TaggerSettings
 from gapscan.classifiers.doctype import Kind
 from gapscan.classifiers.scope import Scope
 from gapscan.mappings import Catalog
 from gapscan.scanner.common.documents import Extract
+from gapscan.scanner.common.evidence import Evidence
 from gapscan.scanner.extract import EXTRACTOR_VERSION
 
 if TYPE_CHECKING:  # building a tagger needs scikit-learn, imported only when a document is scored
@@ -41,12 +49,14 @@ if TYPE_CHECKING:  # building a tagger needs scikit-learn, imported only when a 
 # translated profiles and regimes that ship with gapscan.
 _SCORING_PACKAGES = ("gapscan.classifiers", "gapscan.mappings")
 _SCORING_SUFFIXES = (".py", ".toml", ".json", ".npz")
-# Which scores are evidence is decided anew at every report from the stored scores: the decision's
-# code does not change a score (its settings do, and are hashed as ``settings``), so changing it
-# does not re-score every document.
+# Which scores are evidence is decided from the stored scores: the decision's code does not change
+# a score (its settings do, and are hashed as ``settings``), so changing it does not re-score every
+# document; it is part of the decision's key (``decision_key``) instead.
 _NOT_SCORING = frozenset({("classifiers", "decision.py")})
 # The stored form of scores (``stored_scores``): scores stored in another form are not read.
 STORED_FORM = 3
+# The stored form of a collection's decision (``stored_decision``), part of its key.
+DECISION_FORM = 1
 
 
 def fingerprint(catalogs: list[tuple[Catalog, int | None]], settings: TaggerSettings,
@@ -80,6 +90,43 @@ def fingerprint(catalogs: list[tuple[Catalog, int | None]], settings: TaggerSett
             else:
                 digest.update(repr(value).encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
+
+
+def decision_key(fingerprint: str, documents: Iterable[tuple[str, str]], near_misses: int) -> str:
+    """What a collection's decision depends on, as a hex digest: the fingerprint of its documents'
+    scores, the decision's code (which the fingerprint leaves out), how many near misses a report
+    lists, and each document's path and content hash (of which, with the fingerprint, its scores
+    are a function), in the order given."""
+    digest = hashlib.sha256(f"{fingerprint}\ndecision {DECISION_FORM}\nnear misses {near_misses}\n".encode())
+    digest.update(_decision_code())
+    for path, sha256 in documents:
+        digest.update(f"{path}\0{sha256}\n".encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
+
+
+@cache
+def _decision_code() -> bytes:
+    return b"".join(Path(str(resources.files(f"gapscan.{folder}"))).joinpath(name).read_bytes()
+                    for folder, name in sorted(_NOT_SCORING))
+
+
+def stored_decision(decision: Decision) -> bytes:
+    """A collection's decision as stored: compressed JSON, in ASCII (a path may hold the lone
+    surrogates of a name that is not UTF-8, which JSON escapes)."""
+    return zlib.compress(json.dumps([
+        [[path, kind.kind, list(kind.signals)] for path, kind in decision.kinds.items()],
+        [[e.path, e.framework, e.requirement, e.score, e.locator, list(e.terms), e.tag, e.decision]
+         for e in decision.evidence],
+    ], separators=(",", ":")).encode("ascii"), 1)
+
+
+def decision_from_stored(stored: bytes) -> Decision:
+    kinds, evidence = json.loads(zlib.decompress(stored))
+    return Decision(
+        {path: Kind(intern(kind), tuple(signals)) for path, kind, signals in kinds},
+        [Evidence(path, intern(framework), requirement, score, locator, tuple(terms), tag, decision)
+         for path, framework, requirement, score, locator, terms, tag, decision in evidence],
+    )
 
 
 def _package_files(folder: Path) -> list[Path]:

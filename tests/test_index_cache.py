@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import zstandard
-from gapscan.classifiers.decision import TaggerSettings
+from gapscan.classifiers.decision import Decider, TaggerSettings
 from gapscan.classifiers.models import default_model
 from gapscan.classifiers.tfidf import ProfileSimilarity, Tagger
 from gapscan.scanner.common.documents import Document, Extract
@@ -80,6 +80,85 @@ def test_an_unchanged_rescan_scores_no_document_and_reports_the_same(tree, tmp_p
     second = scan(tree, Config(), index_path=index, jobs=2)
     assert second.stats.extracted == 0
     assert assessed(second) == assessed(first)
+
+
+def decisions_counted(monkeypatch) -> list[int]:
+    """From here on, each time a collection is decided adds how many documents it held."""
+    counted: list[int] = []
+    decide = Decider.decide
+
+    def counting(self, scores):
+        counted.append(len(scores))
+        return decide(self, scores)
+
+    monkeypatch.setattr(Decider, "decide", counting)
+    return counted
+
+
+def stored_decisions(index: Path) -> int:
+    with sqlite3.connect(index) as db:
+        return db.execute("SELECT count(*) FROM decisions").fetchone()[0]
+
+
+def test_an_unchanged_rescan_decides_nothing_and_reports_the_same(tree, tmp_path, monkeypatch):
+    index = tmp_path / "index.sqlite"
+    counted = decisions_counted(monkeypatch)
+    first = scan(tree, Config(), index_path=index, jobs=2)
+    again = scan(tree, Config(), index_path=index, jobs=2)
+    assert counted == [3]
+    assert assessed(again) == assessed(first)
+    assert again.evidence == first.evidence and any(e.tag for e in again.evidence)
+    assert stored_decisions(index) == 1
+
+
+def test_a_changed_document_or_setting_decides_the_collection_again(tree, tmp_path, monkeypatch):
+    """The decision is weighed over the whole collection: one document changed or removed, another
+    level, or another form of the stored decision, and every document is decided again, to the
+    report a first scan gives."""
+    index = tmp_path / "index.sqlite"
+    counted = decisions_counted(monkeypatch)
+    scan(tree, Config(), index_path=index, jobs=2)
+
+    def rescanned_as_new(config: Config) -> None:
+        decided = len(counted)
+        result = scan(tree, config, index_path=index, jobs=2)
+        assert len(counted) == decided + 1
+        assert assessed(result) == assessed(scan(tree, config, index_path=tmp_path / f"fresh-{decided}.sqlite", jobs=2))
+
+    write(tree, "procedures/corrective-action.md", CAPA.replace("monthly quality meeting", "management review"))
+    rescanned_as_new(Config())
+    (tree / "training/training-plan-2026.md").unlink()
+    rescanned_as_new(Config())
+    rescanned_as_new(Config(cmmi_level=2))
+    monkeypatch.setattr(scoring, "DECISION_FORM", scoring.DECISION_FORM + 1)
+    rescanned_as_new(Config(cmmi_level=2))
+    assert counted[0::2] == [3, 3, 2, 2, 2]  # the scans of the index (each fresh scan's between)
+    assert stored_decisions(index) == 1
+
+
+def test_a_stored_decision_that_does_not_decode_is_decided_again(tree, tmp_path, monkeypatch):
+    index = tmp_path / "index.sqlite"
+    first = scan(tree, Config(), index_path=index, jobs=2)
+    counted = decisions_counted(monkeypatch)
+    for damaged in (b"not compressed", zlib.compress(b'{"not": "a decision"}')):
+        with sqlite3.connect(index) as db:
+            db.execute("UPDATE decisions SET payload=?", (damaged,))
+        assert assessed(scan(tree, Config(), index_path=index, jobs=2)) == assessed(first)
+    assert counted == [3, 3]
+
+
+def test_a_document_that_includes_other_files_keeps_its_collection_from_being_stored(tree, tmp_path, monkeypatch):
+    """A LaTeX document's scores depend on the files it includes, which its content hash does not
+    name: its collection is decided at each scan, and the included file's change shows."""
+    index = tmp_path / "index.sqlite"
+    write(tree, "manual/quality-manual.tex", "\\section{Quality manual}\n\\input{chapters/control}\n")
+    write(tree, "manual/chapters/control.tex", CONTROL.replace("# ", "").replace("## ", ""))
+    counted = decisions_counted(monkeypatch)
+    scan(tree, Config(), index_path=index, jobs=2)
+    write(tree, "manual/chapters/control.tex", CAPA.replace("# ", "").replace("## ", ""))
+    changed = scan(tree, Config(), index_path=index, jobs=2)
+    assert len(counted) == 2 and stored_decisions(index) == 0
+    assert assessed(changed) == assessed(scan(tree, Config(), index_path=tmp_path / "fresh.sqlite", jobs=2))
 
 
 def test_other_catalog_settings_rescore_from_the_index_without_reading_a_file(tree, tmp_path):
