@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, time
 from functools import cache
-from itertools import islice, starmap
-from operator import itemgetter
+from itertools import islice
 from typing import IO
 from xml.etree.ElementTree import ParseError
 
@@ -40,9 +39,6 @@ _DIGITS = "0123456789"
 _ROW, _VALUE, _INLINE = (f"{{{SHEET_MAIN_NS}}}{name}" for name in ("row", "v", "is"))
 # A cell's value from its type, its value's text and its style.
 _ValueReader = Callable[[str, "str | None", "str | None"], object]
-# A plain cell's text from its parts (see PlainCell), None for a cell without a value.
-_PlainTextReader = Callable[[str, str, str, str, str, str, str], "str | None"]
-_LETTERS = itemgetter(1)
 
 
 def _no_declared_size(sheet: ReadOnlyWorksheet) -> None:
@@ -119,7 +115,7 @@ def read(source: Source, fmt: str, limits: Limits) -> Draft:
             draft.start(f"sheet {sheet.title}", label=sheet.title)
             try:
                 for row in _rows(workbook, sheet):
-                    draft.add(" | ".join(row))
+                    draft.add(" | ".join([_cell_text(value) for value in row if value is not None]))
                     if draft.full:
                         break
             except Exception as error:  # noqa: BLE001 - one damaged sheet must not lose the rest
@@ -133,40 +129,24 @@ def read(source: Source, fmt: str, limits: Limits) -> Draft:
         workbook.close()  # read-only workbooks keep the zip open until closed
 
 
-def _rows(workbook: openpyxl.Workbook, sheet: ReadOnlyWorksheet) -> Iterator[list[str]]:
-    """The text of each cell that has a value, row by row in column order (a later cell in the same
-    column replaces an earlier one, as in openpyxl)."""
+def _rows(workbook: openpyxl.Workbook, sheet: ReadOnlyWorksheet) -> Iterator[list[object]]:
+    """The values of each row that has cells, in column order (a later cell in the same column
+    replaces an earlier one, as in openpyxl)."""
     # openpyxl's own read-only sheets take these private attributes too; its stubs don't list them.
-    strings = sheet._shared_strings  # type: ignore[attr-defined]
-    typed = _value_reader(strings, workbook)
+    typed = _value_reader(sheet._shared_strings, workbook)  # type: ignore[attr-defined]
     archive, part = workbook._archive, sheet._worksheet_path  # type: ignore[attr-defined]
     plain, done = plain_sheet(archive, part), 0
     if plain is not None:
-        text_of = _plain_text_reader(strings, workbook, typed)
         for number, cells in plain:
             _check_row_number(number)
-            yield _plain_texts(cells, text_of, typed)
+            yield _placed(_plain_cells(cells, typed))
             done += 1
         if plain.complete:
             return
     with archive.open(part) as stream:  # from the first row that is not plain
         for row in islice(_iterparse(stream, _ROW), done, None):
             _check_row_number(row.get("r"))
-            yield _texts(_placed(_cells(row, typed)))
-
-
-def _texts(values: list[object]) -> list[str]:
-    return [_cell_text(value) for value in values if value is not None]
-
-
-def _plain_texts(cells: list[PlainCell], text_of: _PlainTextReader, typed: _ValueReader) -> list[str]:
-    try:
-        columns = list(map(_column_number, map(_LETTERS, cells)))
-    except ValueError:  # a column past the last: the long way fails where the streaming reader does
-        columns = []
-    if columns and columns == sorted(set(columns)):  # in column order, each column once: nearly every row
-        return [text for text in starmap(text_of, cells) if text is not None]
-    return _texts(_placed(_plain_cells(cells, typed)))
+            yield _placed(_cells(row, typed))
 
 
 def _plain_cells(cells: list[PlainCell], typed: _ValueReader) -> list[tuple[int, object]]:
@@ -257,34 +237,6 @@ def _value_reader(strings: list[str], workbook: openpyxl.Workbook) -> _ValueRead
         return text  # "str" (a formula's text), "e" (an error such as #N/A)
 
     return value
-
-
-def _plain_text_reader(strings: list[str], workbook: openpyxl.Workbook, typed: _ValueReader) -> _PlainTextReader:
-    """A plain cell's text as ``_cell_text`` gives it for the cell's value, None for no value. Shared
-    strings and numbers without a date style (most cells) are read straight from the markup; any
-    other value once per distinct cell."""
-    stripped = [string.strip() for string in strings]
-    date_styles = workbook._date_formats  # type: ignore[attr-defined]
-    others: dict[tuple[str, str, str], str] = {}
-
-    def text(_markup: str, _letters: str, style: str, kind: str, value: str, opened: str, inline: str) -> str | None:  # noqa: PLR0911, PLR0917
-        if kind == "s":
-            return stripped[int(value)] if value else None
-        if kind == "inlineStr":
-            return xml_text(inline).strip() if opened else None
-        if not value:
-            return None
-        if kind in ("", "n") and (int(style) if style else 0) not in date_styles:
-            if "." in value or "E" in value or "e" in value:
-                number = float(value)
-                return str(int(number)) if number.is_integer() else str(number)
-            return str(int(value))
-        key = (kind, value, style)
-        if key not in others:
-            others[key] = _cell_text(typed(kind or "n", value, style or None))
-        return others[key]
-
-    return text
 
 
 def _child(element: etree._Element, tag: str) -> etree._Element | None:
