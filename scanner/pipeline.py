@@ -20,7 +20,7 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
-from gapscan.classifiers.decision import Classified, Decider, Decision, DocumentScores, TaggerSettings, reported
+from gapscan.classifiers.decision import Classified, Decider, Decision, TaggerSettings, reported
 from gapscan.classifiers.labels import LabelsError, load_labels
 from gapscan.classifiers.models import default_model
 from gapscan.mappings import Catalog, bundled_crosswalks, load_catalogs
@@ -57,11 +57,11 @@ from gapscan.scanner.extract.cluster import cluster_address, extract_on_cluster
 from gapscan.scanner.extract.guards import TOO_LARGE, too_large
 from gapscan.scanner.index import Index, KnownContent, StoredExtract, default_index_path
 from gapscan.scanner.scoring import (
+    HeldScores,
     Scorer,
     decision_from_stored,
     decision_key,
     fingerprint,
-    scores_from_stored,
     stored_decision,
     stored_scores,
 )
@@ -190,7 +190,7 @@ class Scanner:
             # document in its language; scores stored under this fingerprint show it was built before.
             self.tagger  # noqa: B018
         self.results: dict[str, ExtractResult] = {}
-        self.scores: dict[str, DocumentScores] = {}
+        self.scores = HeldScores()
         self._classified: list[Classified] | None = None  # decided over ``scores`` as they are (None: changed since)
         self._decision: Decision | None = None  # what a report weighs of it (None: changed since)
         self.git = False  # whether the root is read as a git work tree (tracked files only)
@@ -388,7 +388,7 @@ class Scanner:
         for result in held:
             if result.document.path in from_workers:
                 self.results[result.document.path] = result
-                self._keep_scores(result, scores_from_stored(result.document.path, from_workers[result.document.path]))
+                self._keep_scores(result, from_workers[result.document.path])
         return [result for result in held if result.document.path not in from_workers]
 
     def _score_all(self, results: list[ExtractResult]) -> None:
@@ -417,7 +417,7 @@ class Scanner:
                     self.scores.pop(path, None)
                     self._scores_changed()
                 elif stored is not None:
-                    self._keep_scores(result, scores_from_stored(path, stored))
+                    self._keep_scores(result, stored)
                 else:
                     assert isinstance(result, Extract)  # an unreadable document has no readers
                     unscored.append(result)
@@ -440,7 +440,7 @@ class Scanner:
             if isinstance(extract, StoredExtract):
                 computed.append((extract.document.path, extract.document.sha256, stored))
             else:  # its text depends on other files (see Index.store): neither it nor its scores are stored
-                self._keep_scores(extract, scores_from_stored(extract.document.path, stored))
+                self._keep_scores(extract, stored)
             if len(computed) >= _STORE_BATCH:
                 self.index.store_scores(computed, self.fingerprint)
                 computed = []
@@ -464,17 +464,17 @@ class Scanner:
         lost_index.close()
         return lost
 
-    def _keep_scores(self, result: ExtractResult, scores: DocumentScores) -> None:
-        """A document's scores for the frameworks whose catalogs read its language; one that no
-        catalog reads (or that could not be read) is not part of the assessed collection."""
-        readers = {catalog.id for catalog in self._readers(result)}
+    def _keep_scores(self, result: ExtractResult, stored: bytes) -> None:
+        """A document's scores (as stored) for the frameworks whose catalogs read its language; one
+        that no catalog reads (or that could not be read) is not part of the assessed collection."""
+        readers = frozenset(catalog.id for catalog in self._readers(result))
         path = result.document.path
         if not readers:
             self.scores.pop(path, None)
             self._scores_changed()
             return
         self._scores_changed()
-        self.scores[path] = replace(scores, candidates=scores.candidates.only(readers))
+        self.scores.hold(path, stored, readers)
 
     def _scores_changed(self) -> None:
         """The collection is decided again when next asked."""

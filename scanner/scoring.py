@@ -23,7 +23,7 @@ import json
 import sys
 import zlib
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, MutableMapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -172,6 +172,39 @@ def scores_from_stored(path: str, stored: bytes) -> DocumentScores:
         candidates=Candidates(path, ((frameworks[f], r) for f, r in zip(framework_of, requirements, strict=True)),
                               values, stored[end:]),
     )
+
+
+class HeldScores(MutableMapping[str, DocumentScores]):
+    """Documents' scores by path. Scores held as stored (``hold``), with the frameworks each
+    counts for, are read when first asked for: a rescan whose decision the index keeps asks for
+    none."""
+
+    def __init__(self) -> None:
+        self._held: dict[str, DocumentScores | tuple[bytes, frozenset[str]]] = {}
+
+    def hold(self, path: str, stored: bytes, frameworks: frozenset[str]) -> None:
+        """Hold a document's scores as stored, for these frameworks only."""
+        self._held[path] = (stored, frameworks)
+
+    def __getitem__(self, path: str) -> DocumentScores:
+        held = self._held[path]
+        if isinstance(held, tuple):
+            stored, frameworks = held
+            scores = scores_from_stored(path, stored)
+            held = self._held[path] = dataclasses.replace(scores, candidates=scores.candidates.only(frameworks))
+        return held
+
+    def __setitem__(self, path: str, scores: DocumentScores) -> None:
+        self._held[path] = scores
+
+    def __delitem__(self, path: str) -> None:
+        del self._held[path]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._held)
+
+    def __len__(self) -> int:
+        return len(self._held)
 
 
 def _little_endian(values: array) -> array:

@@ -101,9 +101,15 @@ def stored_decisions(index: Path) -> int:
 
 
 def test_an_unchanged_rescan_decides_nothing_and_reports_the_same(tree, tmp_path, monkeypatch):
+    """Nor does it read any document's stored scores: the decision is all a report needs of them."""
     index = tmp_path / "index.sqlite"
     counted = decisions_counted(monkeypatch)
     first = scan(tree, Config(), index_path=index, jobs=2)
+
+    def never(path, stored):
+        raise AssertionError(f"{path}: stored scores read")
+
+    monkeypatch.setattr(scoring, "scores_from_stored", never)
     again = scan(tree, Config(), index_path=index, jobs=2)
     assert counted == [3]
     assert assessed(again) == assessed(first)
