@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import time
-import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -556,10 +555,7 @@ class Scanner:
         if self._decision is None:
             key = self._decision_key()
             stored = self.index.decision(key) if key else None
-            try:
-                self._decision = decision_from_stored(stored) if stored else None
-            except (zlib.error, ValueError, TypeError):  # not the form this gapscan stores: decided again
-                self._decision = None
+            self._decision = decision_from_stored(stored) if stored else None
             if self._decision is None:
                 classified = self.classified()
                 self._decision = Decision({c.path: c.kind for c in classified}, reported(classified, MAX_NEAR_MISSES))

@@ -120,13 +120,18 @@ def stored_decision(decision: Decision) -> bytes:
     ], separators=(",", ":")).encode("ascii"), 1)
 
 
-def decision_from_stored(stored: bytes) -> Decision:
-    kinds, evidence = json.loads(zlib.decompress(stored))
-    return Decision(
-        {path: Kind(intern(kind), tuple(signals)) for path, kind, signals in kinds},
-        [Evidence(path, intern(framework), requirement, score, locator, tuple(terms), tag, decision)
-         for path, framework, requirement, score, locator, terms, tag, decision in evidence],
-    )
+def decision_from_stored(stored: bytes) -> Decision | None:
+    """The decision as stored; None where it is not in the form this gapscan stores (it is then
+    decided again)."""
+    try:
+        kinds, evidence = json.loads(zlib.decompress(stored))
+        return Decision(
+            {path: Kind(intern(kind), tuple(signals)) for path, kind, signals in kinds},
+            [Evidence(path, intern(framework), requirement, score, locator, tuple(terms), tag, decision)
+             for path, framework, requirement, score, locator, terms, tag, decision in evidence],
+        )
+    except (zlib.error, ValueError, TypeError):
+        return None
 
 
 def _package_files(folder: Path) -> list[Path]:

@@ -146,11 +146,11 @@ def test_a_stored_decision_that_does_not_decode_is_decided_again(tree, tmp_path,
     index = tmp_path / "index.sqlite"
     first = scan(tree, Config(), index_path=index, jobs=2)
     counted = decisions_counted(monkeypatch)
-    for damaged in (b"not compressed", zlib.compress(b'{"not": "a decision"}')):
+    for damaged in (b"not compressed", zlib.compress(b'{"not": "a decision"}'), zlib.compress(b"[[[1]], [[2]]]")):
         with sqlite3.connect(index) as db:
             db.execute("UPDATE decisions SET payload=?", (damaged,))
         assert assessed(scan(tree, Config(), index_path=index, jobs=2)) == assessed(first)
-    assert counted == [3, 3]
+    assert counted == [3, 3, 3]
 
 
 def test_a_document_that_includes_other_files_keeps_its_collection_from_being_stored(tree, tmp_path, monkeypatch):
