@@ -3,6 +3,8 @@ import random
 import re
 import threading
 from importlib.resources import files
+from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 import pytest
@@ -20,6 +22,8 @@ from gapscan.classifiers.doctype import (
     _MAY_SAY_NOT_ADDRESSED,
     _NOT_ADDRESSED,
     _PRACTICE_AREAS,
+    _id_spans,
+    _ids,
     _TICKED,
     _UNTICKED,
     _patterns,
@@ -179,12 +183,16 @@ NOT_PLACEHOLDERS = ["boxxx", "aTBD", "TBDs", "<date>", "a<Date>", "___", "....."
 
 @pytest.mark.parametrize("language", sorted(PLACEHOLDERS))
 def test_placeholders_are_found_in_each_language_and_nothing_else(language):
-    found = _patterns(language).placeholder
+    found = _patterns(language)
     for placeholder in PLACEHOLDERS[language] + PLACEHOLDERS["en"]:
         for line in (placeholder, f"Scope: {placeholder}"):
-            assert placeholder.lstrip(": ") in "".join(found.findall(line)), (language, line)
+            assert placeholder.lstrip(": ") in "".join(_placeholders(found, line)), (language, line)
     for text in NOT_PLACEHOLDERS:
-        assert not found.search(text), (language, text)
+        assert not _placeholders(found, text), (language, text)
+
+
+def _placeholders(patterns, text: str) -> list[str]:
+    return [text[start:end] for start, end in patterns.placeholder_spans(text)]
 
 
 def _plain_placeholder(language: str) -> re.Pattern:
@@ -204,13 +212,17 @@ def _plain_placeholder(language: str) -> re.Pattern:
     )
 
 
-def _same_matches(fast: re.Pattern, plain: re.Pattern, pieces: list[str], seed: str) -> None:
-    """Both patterns find the same matches, with the same groups, in 20,000 strings made of ``pieces``."""
+def _same_matches(fast: re.Pattern | Callable[[str], list], plain: re.Pattern, pieces: list[str], seed: str) -> None:
+    """Both patterns find the same matches, with the same groups, in 20,000 strings made of ``pieces``
+    (``fast`` may be what gives a text's spans instead)."""
     rng = random.Random(seed)
     for _ in range(20_000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 30)))
-        found = [(m.span(), m.groups()) for m in fast.finditer(text)]
-        assert found == [(m.span(), m.groups()) for m in plain.finditer(text)], repr(text)
+        if isinstance(fast, re.Pattern):
+            assert [(m.span(), m.groups()) for m in fast.finditer(text)] == [
+                (m.span(), m.groups()) for m in plain.finditer(text)], repr(text)
+        else:
+            assert fast(text) == [m.span() for m in plain.finditer(text)], repr(text)
 
 
 @pytest.mark.parametrize("language", sorted(PLACEHOLDERS))
@@ -218,28 +230,31 @@ def test_the_fast_placeholder_pattern_matches_where_the_plain_one_does(language)
     pieces = [*"{}<>[]xX_.:| \t\n\u00a0aZ1é-/", "  ", ": ", "ab", "xxx", "____", "......", "{{", "}}",
               "<Date>", "[Name]", "[TODO: x]", "[INSERT COMPANY]", "Name", "Date", "here", "below"]
     pieces += [word for w in PLACEHOLDERS.values() for text in w for word in text.split()]
-    _same_matches(_patterns(language).placeholder, _plain_placeholder(language), pieces, language)
+    spans = lambda text: list(_patterns(language).placeholder_spans(text))  # noqa: E731
+    _same_matches(spans, _plain_placeholder(language), pieces, language)
 
 
 @pytest.mark.parametrize("language", sorted(PLACEHOLDERS))
 def test_a_placeholder_never_spans_lines_so_a_tables_cells_are_judged_in_one_pass(language):
-    pattern = _patterns(language).placeholder
+    found = _patterns(language)
     pieces = [*"{}<>[]xX_.:| \t\n\u00a0aZ1é-/", "  ", ": ", "xxx", "____", "......", "{{", "}}", "N.", "N. ", "N.\n"]
     pieces += [word for w in PLACEHOLDERS.values() for text in w for word in text.split()]
     rng = random.Random(language)
     for _ in range(5_000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 30)))
-        assert all("\n" not in match.group(0) for match in pattern.finditer(text)), repr(text)
+        assert all("\n" not in placeholder for placeholder in _placeholders(found, text)), repr(text)
         cells = [cell.strip() for line in text.splitlines() for cell in line.split("|")]
-        holding = {cell for cell in cells if pattern.search(cell)}
-        assert _holding(pattern, cells, "\n".join(cells)) == holding, repr(text)
+        holding = {cell for cell in cells if _placeholders(found, cell)}
+        assert _holding(found.placeholder_spans("\n".join(cells)), cells) == holding, repr(text)
 
 
 def test_the_fast_clause_and_practice_patterns_match_where_the_plain_ones_do():
     pieces = [*"0123456789. _|\nabCMP-:", *_PRACTICE_AREAS, "10", "4.1", "7.5.3", "10.2", "9.", "CMMI", "xPQA"]
     areas = "|".join(_PRACTICE_AREAS)
-    _same_matches(_CMMI_PRACTICE, re.compile(rf"\b(?:{areas})[ _]?[1-5]\.\d{{1,2}}\b"), pieces, "cmmi")
-    _same_matches(_ISO_CLAUSE, re.compile(r"\b((?:[4-9]|10)\.[1-9]\d?(?:\.\d{1,2})*)\b(?![.\d])"), pieces, "iso")
+    _same_matches(partial(_id_spans, _CMMI_PRACTICE), re.compile(rf"\b(?:{areas})[ _]?[1-5]\.\d{{1,2}}\b"), pieces,
+                  "cmmi")
+    _same_matches(partial(_id_spans, _ISO_CLAUSE), re.compile(r"\b(?:[4-9]|10)\.[1-9]\d?(?:\.\d{1,2})*\b(?![.\d])"),
+                  pieces, "iso")
 
 
 @pytest.mark.parametrize(("language", "negation", "following"), [
@@ -322,7 +337,7 @@ def test_filled_rows_are_those_a_cell_by_cell_reading_finds(language):
     found = _patterns(language)
 
     def filled(row: list[str]) -> bool:
-        kept = [cell for cell in row if cell and not found.placeholder.search(cell) and not _UNTICKED.search(cell)]
+        kept = [cell for cell in row if cell and not _placeholders(found, cell) and not _UNTICKED.search(cell)]
         return len(kept) >= 2 and len(kept) >= 0.75 * len(row) and any(map(found.holds_entry, kept))
 
     cells = ["", "Calibration", "Pump 4", "2024-03-01", "done", "12", "TBD", "[ ]", "[x]", "☐", "☒", "[", "]",
@@ -350,10 +365,10 @@ def test_unfilled_fields_and_boxes_are_those_the_patterns_find_in_the_whole_text
 
 def test_cited_clauses_are_those_a_line_by_line_reading_finds():
     def line_by_line(text):
-        ids = set(_CMMI_PRACTICE.findall(text))
+        ids = set(_ids(_CMMI_PRACTICE, text))
         for line in text.splitlines():
             if "." in line:
-                ids.update(_ISO_CLAUSE.findall(line if "|" in line else line.lstrip()[1:]))
+                ids.update(_ids(_ISO_CLAUSE, line if "|" in line else line.lstrip()[1:]))
         return ids
 
     pieces = [*"0123456789.| \n\r\u2028xA(", "7.5.3", "10.2", "4.1", "clause ", " | ", "PQA 2.1", "9.", "\n7"]
