@@ -49,8 +49,9 @@ def main() -> None:
                     "--index", str(work / f"index-x{copies}.sqlite"), "--format", "json", "--quiet",
                     "--jobs", str(args.jobs)]
             row: dict[str, float | int | str] = {"documents": documents, "load_before": load()}
-            row["cold_s"], row["cold_peak_rss_MiB"], row["cold_scan_process_MiB"] = timed(scan)
-            row["warm_s"], row["warm_peak_rss_MiB"], row["warm_scan_process_MiB"] = timed(scan)
+            for step in ("cold", "warm"):
+                run = timed(scan)
+                row[f"{step}_s"], row[f"{step}_peak_rss_MiB"], row[f"{step}_scan_process_MiB"] = run[:3]
             row["load_after"] = load()
             results.append(row)
             print(json.dumps(row), flush=True)

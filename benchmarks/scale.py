@@ -33,6 +33,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 SHARED_BENCH = Path(__file__).resolve().parents[1].parent / "shared" / "bench"
 BAR = {  # the issue's bar, as ratios
@@ -80,29 +81,35 @@ def main() -> None:
 
         if args.same_libs:
             results["same_libs_s"] = timed([args.bench_python, "-c", _SAME_LIBS, str(SHARED_BENCH), str(corpus),
-                                            str(args.jobs)])[0]
-        results["fast_e2e_s"] = timed([args.bench_python, str(SHARED_BENCH / "scan_e2e.py"), str(corpus),
-                                       str(work / "e2e.sqlite"), "--workers", str(args.jobs)])[0]
+                                            str(args.jobs)]).seconds
+        reference = timed([args.bench_python, str(SHARED_BENCH / "scan_e2e.py"), str(corpus),
+                           str(work / "e2e.sqlite"), "--workers", str(args.jobs)])
+        results["fast_e2e_s"], results["fast_e2e_cpu_s"], results["fast_e2e_steal_s"] = (
+            reference.seconds, reference.cpu_s, reference.steal_s)
 
         index, out = work / "index.sqlite", work / "report"
         scan = [args.gapscan, "scan", str(corpus), "--out", str(out), "--index", str(index), "--format", "json",
                 "--quiet", "--jobs", str(args.jobs)]
-        results["cold_s"], results["cold_peak_rss_MiB"], _ = timed(scan)
-        results["warm_s"], results["warm_peak_rss_MiB"], _ = timed(scan)
+        cold = timed(scan)
+        results["cold_s"], results["cold_cpu_s"], results["cold_steal_s"] = cold.seconds, cold.cpu_s, cold.steal_s
+        results["cold_peak_rss_MiB"] = cold.tree_MiB
+        warm = timed(scan)
+        results["warm_s"], results["warm_peak_rss_MiB"] = warm.seconds, warm.tree_MiB
         # Again at once: the index and gapscan's libraries are then in the page cache, which this
         # machine keeps small; the first rescan after other work reads them from disk.
-        results["warm_again_s"], _, _ = timed(scan)
+        results["warm_again_s"] = timed(scan).seconds
         victim = next(f for f in sorted(files) if f.suffix == ".md")
         with victim.open("a", encoding="utf-8") as handle:
             handle.write("\nInternal audit programme reviewed.\n")
-        results["one_changed_s"], _, _ = timed(scan)
-        results["help_s"] = min(timed([args.gapscan, "--help"])[0] for _ in range(3))
+        results["one_changed_s"] = timed(scan).seconds
+        results["help_s"] = min(timed([args.gapscan, "--help"]).seconds for _ in range(3))
         index_bytes = sum(p.stat().st_size for p in work.glob("index.sqlite*"))
         results["index_MB"] = round(index_bytes / 1e6, 1)
         results["discovery_s"], results["discovery_files"] = _discovery(args.gapscan, work, args.discovery_files)
         results["load_after"] = load()
 
     results["cold_vs_fast_e2e"] = round(float(results["cold_s"]) / float(results["fast_e2e_s"]), 2)
+    results["cold_cpu_vs_fast_e2e"] = round(float(results["cold_cpu_s"]) / float(results["fast_e2e_cpu_s"]), 2)
     if "same_libs_s" in results:
         results["cold_vs_same_libs"] = round(float(results["cold_s"]) / float(results["same_libs_s"]), 2)
     results["warm_vs_cold"] = round(float(results["warm_s"]) / float(results["cold_s"]), 3)
@@ -157,10 +164,19 @@ def _run(command: list[str]) -> None:
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
 
 
-def timed(command: list[str]) -> tuple[float, float, float]:
-    """Wall seconds of a command, the peak of its process tree's summed resident memory, and the
-    peak of its own process's (MiB)."""
-    started = time.perf_counter()
+class Timing(NamedTuple):
+    seconds: float  # wall
+    tree_MiB: float  # peak of the process tree's summed resident memory
+    own_MiB: float  # peak of the command's own process's
+    cpu_s: float  # CPU seconds (user and system) of the command and every process it waited for
+    steal_s: float  # CPU seconds the machine's hypervisor gave others meanwhile, all cores
+
+
+def timed(command: list[str]) -> Timing:
+    """A command's wall seconds, peak memory and CPU seconds, and the machine's steal time meanwhile.
+    On a shared virtual machine the wall time moves with the neighbours: CPU seconds and steal
+    time say how much of a change is the code's."""
+    started, stolen, times = time.perf_counter(), _steal_s(), os.times()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     peak = [0, 0]
     done = threading.Event()
@@ -173,12 +189,20 @@ def timed(command: list[str]) -> tuple[float, float, float]:
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     _, errors = process.communicate()
-    seconds = time.perf_counter() - started
+    seconds, stolen, after = time.perf_counter() - started, _steal_s() - stolen, os.times()
     done.set()
     sampler.join()
     if process.returncode not in (0, 1):  # 1: a gate (gaps, unreadable files), not a failure
         raise SystemExit(f"{command[0]} failed ({process.returncode}): {errors[-2000:]}")
-    return round(seconds, 2), round(peak[0] / 2**20, 1), round(peak[1] / 2**20, 1)
+    cpu = after.children_user - times.children_user + after.children_system - times.children_system
+    return Timing(round(seconds, 2), round(peak[0] / 2**20, 1), round(peak[1] / 2**20, 1), round(cpu, 1),
+                  round(stolen, 1))
+
+
+def _steal_s() -> float:
+    """CPU seconds stolen from this virtual machine since it started, all cores (/proc/stat)."""
+    cpu = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    return int(cpu[8]) / os.sysconf("SC_CLK_TCK") if len(cpu) > 8 else 0.0
 
 
 def _tree_rss(root: int) -> tuple[int, int]:
@@ -213,10 +237,13 @@ def load() -> str:
 def _print_table(results: dict) -> None:
     rows = [
         ("documents / corpus MB", f"{results['documents']} / {results['corpus_MB']}", ""),
-        ("fast end-to-end reference", f"{results['fast_e2e_s']} s", ""),
+        ("fast end-to-end reference", f"{results['fast_e2e_s']} s",
+         f"CPU {results['fast_e2e_cpu_s']} s, stolen {results['fast_e2e_steal_s']} s"),
         *([("same libraries, extraction only", f"{results['same_libs_s']} s",
             f"cold {results['cold_vs_same_libs']}x")] if "same_libs_s" in results else []),
         ("gapscan cold", f"{results['cold_s']} s", f"{results['cold_vs_fast_e2e']}x ref (bar 1.5x)"),
+        ("", "", f"CPU {results['cold_cpu_s']} s ({results['cold_cpu_vs_fast_e2e']}x ref), "
+                 f"stolen {results['cold_steal_s']} s"),
         ("gapscan rescan, nothing changed", f"{results['warm_s']} s",
          f"{results['warm_vs_cold']:.1%} of cold (bar 3 s, 5 %)"),
         ("gapscan rescan, at once again", f"{results['warm_again_s']} s", "index and libraries in the page cache"),
