@@ -51,7 +51,8 @@ def main() -> None:
             row: dict[str, float | int | str] = {"documents": documents, "load_before": load()}
             for step in ("cold", "warm"):
                 run = timed(scan)
-                row[f"{step}_s"], row[f"{step}_peak_rss_MiB"], row[f"{step}_scan_process_MiB"] = run[:3]
+                row[f"{step}_s"], row[f"{step}_peak_rss_MiB"], row[f"{step}_scan_process_MiB"] = (
+                    run.seconds, run.tree_MiB, run.own_MiB)
             row["load_after"] = load()
             results.append(row)
             print(json.dumps(row), flush=True)

@@ -177,7 +177,7 @@ class _Patterns:
     policy_name: re.Pattern
     plan_name: re.Pattern
     procedure_name: re.Pattern
-    placeholder: re.Pattern
+    placeholder: re.Pattern  # read after a line break: ``placeholder_spans``
     unfilled_field: re.Pattern
     entry_number: re.Pattern
     entry: tuple[re.Pattern, ...]
@@ -304,8 +304,9 @@ _PRACTICE_AREAS = ["CAR", "CM", "CONT", "DAR", "EST", "GOV", "II", "MC", "MPM", 
                    "PR", "RDM", "RSK", "SAM", "TS", "VV"]
 # Each id is matched at its first dot, with what comes before the dot looked behind for: the regex
 # engine skips ahead to a dot (a spreadsheet's text has far fewer dots than digits or capitals), and
-# the group in the look behind that matched says where the id starts (``_ids``). A look behind has
-# one width: one for each width of practice area, with and without a space or underscore.
+# the group in the look behind that matched says where the id starts (``_id_spans``; a match itself
+# starts at the dot, so read them only through it). A look behind has one width: one for each width
+# of practice area, with and without a space or underscore.
 _CMMI_PRACTICE = re.compile(r"\.(?<=[1-5]\.)(?:" + "|".join(
     rf"(?<=(?<!\w)((?:{'|'.join(area for area in _PRACTICE_AREAS if len(area) == width)}){separator}[1-5])\.)"
     for width in sorted({len(area) for area in _PRACTICE_AREAS}) for separator in ("", "[ _]")
