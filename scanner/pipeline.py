@@ -302,8 +302,7 @@ class Scanner:
 
     def _forget(self, path: str) -> None:
         self.results.pop(path, None)
-        self.scores.pop(path, None)
-        self._scores_changed()
+        self._drop_scores(path)
 
     def _process(self, candidates: list[Candidate]) -> int:
         """Read (or take from the index) and classify these candidates; returns how many were parsed.
@@ -413,8 +412,7 @@ class Scanner:
                 self.results[path] = result
                 stored = known.get((path, result.document.sha256))
                 if not self._readers(result):
-                    self.scores.pop(path, None)
-                    self._scores_changed()
+                    self._drop_scores(path)
                 elif stored is not None:
                     self._keep_scores(result, stored)
                 else:
@@ -467,13 +465,15 @@ class Scanner:
         """A document's scores (as stored) for the frameworks whose catalogs read its language; one
         that no catalog reads (or that could not be read) is not part of the assessed collection."""
         readers = frozenset(catalog.id for catalog in self._readers(result))
-        path = result.document.path
         if not readers:
-            self.scores.pop(path, None)
-            self._scores_changed()
+            self._drop_scores(result.document.path)
             return
         self._scores_changed()
-        self.scores.hold(path, stored, readers)
+        self.scores.hold(result.document.path, stored, readers)
+
+    def _drop_scores(self, path: str) -> None:
+        self.scores.pop(path, None)
+        self._scores_changed()
 
     def _scores_changed(self) -> None:
         """The collection is decided again when next asked."""
