@@ -282,3 +282,16 @@ def test_one_walk_reads_the_sample_and_each_slice_as_py3langid_reads_them(sectio
         assert size == len(data)
         if features:
             assert language._probabilities(features, size).tobytes() == IDENTIFIER._decide(text).tobytes()
+
+
+def test_the_models_weights_are_widened_as_numpy_widens_them():
+    """Every normal float16 number, of either sign, becomes the float32 ``astype`` makes of it."""
+    import numpy as np
+
+    patterns = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16)
+    exponents = patterns & 0x7C00
+    normal = patterns[(exponents != 0) & (exponents != 0x7C00)].view(np.float16)
+    widened = language._normal_halves_as_singles(normal.reshape(-1, 2))
+    assert widened.dtype == np.float32
+    assert widened.ravel().tobytes() == normal.astype(np.float32).tobytes()
+    assert language._model().normal_halves  # the shipped model takes the quick way
