@@ -165,6 +165,18 @@ def test_a_document_without_a_style_sheet_has_no_headings(manual: bytes) -> None
     assert [section.locator for section in sections] == ["header and footer", "start"]
 
 
+def test_documents_from_other_templates_read_in_turn_each_keep_their_own_headings(manual: bytes) -> None:
+    """A worker remembers the headings of style sheets it met: one that differs in a style's name
+    only is another style sheet."""
+    styles = member(manual, "word/styles.xml")
+    renamed = rewritten(manual, {"word/styles.xml": styles.replace(b'w:val="heading 2"', b'w:val="Appendix"')})
+    locators = [[section.locator for section in read_sections(data)] for data in (manual, renamed, manual)]
+    assert "Records" in locators[0]
+    assert "Records" not in locators[1]
+    assert locators[2] == locators[0]
+    assert read_sections(renamed) == python_docx_sections(renamed)
+
+
 def test_a_macro_enabled_document_is_read(manual: bytes, tmp_path: Path) -> None:
     """python-docx refuses a .docm's main part type; its text is read all the same."""
     content_types = member(manual, "[Content_Types].xml").replace(
