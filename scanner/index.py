@@ -28,7 +28,6 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import platformdirs
 import zstandard
@@ -126,6 +125,10 @@ def _unusable(path: Path, exc: BaseException) -> IndexUnusable:
     return IndexUnusable(f"{path}: the index is unusable ({exc}); {REBUILD_HINT}")
 
 
+class _Undecodable(ValueError):
+    """Stored data that decompresses and parses but does not add up."""
+
+
 def _guarded(method):
     """Turn a database failure or stored data that no longer decodes inside ``method`` into
     :class:`IndexUnusable`. Anything else (a bug of gapscan's own) is not corruption and propagates."""
@@ -134,7 +137,7 @@ def _guarded(method):
     def wrapper(self, *args, **kwargs):
         try:
             return method(self, *args, **kwargs)
-        except (sqlite3.Error, zstandard.ZstdError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (sqlite3.Error, zstandard.ZstdError, json.JSONDecodeError, UnicodeDecodeError, _Undecodable) as exc:
             raise _unusable(self.path, exc) from exc
 
     return wrapper
@@ -203,14 +206,27 @@ _QUERY_BATCH = 500
 _COMPRESSION = 3
 
 
-def pack(value: object) -> bytes:
-    """JSON, compressed: how text is stored."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return zstandard.compress(text.encode("utf-8"), _COMPRESSION)
+def pack_sections(sections: Iterable[Section]) -> bytes:
+    """Sections as stored, compressed: a JSON line of each one's locator, length and language, then
+    their texts joined (escaping every character of the texts for JSON took eight times as long)."""
+    sections = list(sections)
+    head = json.dumps([[s.locator, len(s.text), s.language] for s in sections], ensure_ascii=False,
+                      separators=(",", ":"))
+    return zstandard.compress("\n".join((head, "".join(s.text for s in sections))).encode("utf-8"), _COMPRESSION)
 
 
-def unpack(blob: bytes) -> Any:
-    return json.loads(zstandard.decompress(blob).decode("utf-8"))
+def unpack_sections(blob: bytes) -> tuple[Section, ...]:
+    stored = zstandard.decompress(blob).decode("utf-8")
+    head, line_break, texts = stored.partition("\n")  # JSON escapes line breaks: the first ends the head
+    if not line_break:  # stored by an earlier gapscan: the sections as one JSON list
+        return tuple(Section(locator, text, language) for locator, text, language in json.loads(stored))
+    sections, start = [], 0
+    for locator, length, language in json.loads(head):
+        sections.append(Section(locator, texts[start:start + length], language))
+        start += length
+    if start != len(texts):
+        raise _Undecodable(f"stored sections hold {len(texts)} characters, their lengths say {start}")
+    return tuple(sections)
 
 
 class StoredExtract(Extract):
@@ -258,10 +274,6 @@ class StoredExtract(Extract):
 
     def __repr__(self) -> str:
         return f"StoredExtract(document={self.document!r}, language={self.language!r})"
-
-
-def _sections_json(sections: Iterable[Section]) -> list[list[str]]:
-    return [[s.locator, s.text, s.language] for s in sections]
 
 
 class Index:
@@ -444,7 +456,7 @@ class Index:
                 row = db.execute(query, (sha256, extractor)).fetchone()
         if row is None:
             raise IndexUnusable(f"{self.path}: the text of {sha256[:12]} is gone from the index; {REBUILD_HINT}")
-        return tuple(Section(locator, text, language) for locator, text, language in unpack(row[0]))
+        return unpack_sections(row[0])
 
     @_guarded
     def store(self, results: list[Extract | Unreadable], extractor: int) -> list[Extract | Unreadable]:
@@ -462,7 +474,7 @@ class Index:
                         "language": result.language}
                 sha = result.document.sha256
                 rows.append((sha, extractor, "ok", None, json.dumps(info, ensure_ascii=False)))
-                texts.append((sha, extractor, pack(_sections_json(result.sections))))
+                texts.append((sha, extractor, pack_sections(result.sections)))
                 held.append(StoredExtract(result.document, metadata=result.metadata, warnings=result.warnings,
                                           language=result.language, index=self, extractor=extractor))
                 continue
@@ -580,7 +592,8 @@ def stored_extracts(path: Path, sha256: str | None = None) -> list[str]:
              "LEFT JOIN texts USING (sha256, extractor)")
     with sqlite3.connect(path) as db:
         rows = db.execute(query + " WHERE sha256=?", (sha256,)) if sha256 else db.execute(query)
-        return [info + (json.dumps(unpack(sections), ensure_ascii=False) if sections else "")
+        return [info + (json.dumps([[s.locator, s.text, s.language] for s in unpack_sections(sections)],
+                                   ensure_ascii=False) if sections else "")
                 for info, sections in rows]
 
 

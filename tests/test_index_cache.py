@@ -2,6 +2,7 @@
 and each document's scores under the fingerprint of the classifier that gave them."""
 
 import gc
+import json
 import os
 import pickle
 import sqlite3
@@ -14,10 +15,17 @@ import zstandard
 from gapscan.classifiers.decision import Decider, TaggerSettings
 from gapscan.classifiers.models import default_model
 from gapscan.classifiers.tfidf import ProfileSimilarity, Tagger
-from gapscan.scanner.common.documents import Document, Extract
+from gapscan.scanner.common.documents import Document, Extract, Section
 from gapscan.scanner.config import Config
 from gapscan.scanner.extract import Limits, extract_file
-from gapscan.scanner.index import FINGERPRINTS_KEPT, SCHEMA_VERSION, Index, StoredExtract
+from gapscan.scanner.index import (
+    FINGERPRINTS_KEPT,
+    SCHEMA_VERSION,
+    Index,
+    StoredExtract,
+    pack_sections,
+    unpack_sections,
+)
 from gapscan.scanner.pipeline import Scanner, scan, select_catalogs
 from gapscan.scanner import pipeline, scoring
 from gapscan.scanner.scoring import fingerprint, scores_from_stored, stored_scores
@@ -385,6 +393,48 @@ def test_an_index_whose_text_is_zlib_compressed_is_rebuilt_and_read_anew(tree, t
     db.close()
 
 
+def test_sections_are_stored_as_they_are_whatever_their_text_holds():
+    sections = (
+        Section("header and footer", "", ""),
+        Section("sheet \"Q1\"\nlog", "line one\nline two\r\n\u2028 \\n \u00e9\U0001f600 | \x00", "es"),
+        Section("", "", ""),
+        Section("Ende", "{\"json\": [1]}\n", "de"),
+    )
+    assert unpack_sections(pack_sections(sections)) == sections
+    assert unpack_sections(pack_sections(())) == ()
+
+
+def test_text_stored_as_one_json_list_by_an_earlier_gapscan_is_read_without_reading_files_again(tree, tmp_path):
+    index = tmp_path / "index.sqlite"
+    with Scanner(tree, Config(), index_path=index, jobs=1) as scanner:
+        scanner.sync()
+        first = {path: result.sections for path, result in scanner.results.items()}
+    with sqlite3.connect(index) as db:
+        rows = db.execute("SELECT sha256, extractor, sections FROM texts").fetchall()
+        as_json = [(zstandard.compress(json.dumps([[s.locator, s.text, s.language] for s in unpack_sections(blob)])
+                                       .encode()), sha, extractor) for sha, extractor, blob in rows]
+        db.executemany("UPDATE texts SET sections=? WHERE sha256=? AND extractor=?", as_json)
+    db.close()
+    with Scanner(tree, Config(), index_path=index, jobs=1) as scanner:
+        assert scanner.sync().extracted == 0
+        assert {path: result.sections for path, result in scanner.results.items()} == first
+
+
+def test_stored_sections_whose_lengths_do_not_add_up_are_an_unusable_index(tree, tmp_path):
+    from gapscan.scanner.index import IndexUnusable
+
+    index = tmp_path / "index.sqlite"
+    scan(tree, Config(), index_path=index, jobs=1)
+    short = zstandard.compress(b'[["Scope",40,""]]\nThe system covers design.')
+    with sqlite3.connect(index) as db:
+        db.execute("UPDATE texts SET sections=?", (short,))
+    db.close()
+    with pytest.raises(IndexUnusable, match="--rebuild-index"), Scanner(tree, Config(), index_path=index) as scanner:
+        scanner.sync()
+        for result in scanner.results.values():
+            assert result.sections
+
+
 def test_an_index_of_schema_3_is_converted_and_nothing_is_read_again(tree, tmp_path):
     """Schema 3 kept each extract's text beside its metadata: the text moves to a table of its own."""
     index = tmp_path / "index.sqlite"
@@ -442,7 +492,7 @@ def test_a_bug_inside_the_index_is_not_reported_as_corruption(tree, tmp_path, mo
     def buggy(blob):
         raise TypeError("a bug of gapscan's own")
 
-    monkeypatch.setattr("gapscan.scanner.index.unpack", buggy)
+    monkeypatch.setattr("gapscan.scanner.index.unpack_sections", buggy)
     with pytest.raises(TypeError, match="a bug of gapscan's own"), Scanner(tree, Config(), index_path=index) as s:
         s.sync()
         for result in s.results.values():
