@@ -121,23 +121,23 @@ def check_zip(source: Source, fmt: str, limits: Limits) -> None:
     if source.data.startswith(OLE_MAGIC):
         raise Refused("encrypted (password-protected Office file)")
     try:
-        with zipfile.ZipFile(source.stream()) as archive:
-            members = archive.infolist()
+        archive = zipfile.ZipFile(source.stream())
     except (zipfile.BadZipFile, EOFError, ValueError):
         raise Refused(f"corrupt: not a valid .{fmt} (zip) file") from None
-    total = 0
-    for member in members:
-        total += member.file_size
-        too_big = member.file_size > limits.max_member_bytes
-        ratio = member.file_size / max(member.compress_size, 1)
-        if too_big or (member.file_size > _RATIO_MIN_BYTES and ratio > _MAX_RATIO):
-            raise Refused(
-                f"zip bomb suspected: member {member.filename} inflates to "
-                f"{human_size(member.file_size)}"
-            )
-    if total > limits.max_archive_bytes:
-        raise Refused(f"zip bomb suspected: archive inflates to {human_size(total)}")
-    with zipfile.ZipFile(source.stream()) as archive:
+    with archive:
+        members = archive.infolist()
+        total = 0
+        for member in members:
+            total += member.file_size
+            too_big = member.file_size > limits.max_member_bytes
+            ratio = member.file_size / max(member.compress_size, 1)
+            if too_big or (member.file_size > _RATIO_MIN_BYTES and ratio > _MAX_RATIO):
+                raise Refused(
+                    f"zip bomb suspected: member {member.filename} inflates to "
+                    f"{human_size(member.file_size)}"
+                )
+        if total > limits.max_archive_bytes:
+            raise Refused(f"zip bomb suspected: archive inflates to {human_size(total)}")
         for member in members:
             if member.flag_bits & 0x1:
                 raise Refused(f"encrypted (password-protected zip member {member.filename})")
