@@ -295,3 +295,18 @@ def test_the_models_weights_are_widened_as_numpy_widens_them():
     assert widened.dtype == np.float32
     assert widened.ravel().tobytes() == normal.astype(np.float32).tobytes()
     assert language._model().normal_halves  # the shipped model takes the quick way
+
+
+@pytest.mark.parametrize("words", range(3, 8))
+def test_a_few_words_are_judged_as_the_reference_judges_them(words):
+    text = " ".join(SPANISH.parts[0].paragraphs[0].split()[:words])
+    assert identify((Section("", text),)) == reference_identify((Section("", text),))
+
+
+def test_words_are_counted_in_a_slice_of_the_text_up_to_the_number_asked():
+    text = "x1 " + " ".join(["palabra"] * 31) + " 22"
+    start, end = 3, text.index("palabra") + 30 * len("palabra ")  # thirty words, the last cut short
+    assert language._has_words(text, 30, start, end)
+    assert not language._has_words(text, 30, start, end - len("palabra "))
+    assert not language._has_words(text, 33)
+    assert language._has_words(text, 31)

@@ -15,10 +15,12 @@ from __future__ import annotations
 import functools
 import math
 import re
+import sys
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from itertools import islice
 from typing import Any
 
 from gapscan.scanner.common.languages import UNDETERMINED
@@ -54,14 +56,14 @@ def identify(sections: tuple[Section, ...]) -> tuple[str, tuple[Section, ...]]:
     language where it is written in another. Sections are examined one by one only when a slice of
     the text is in another language, so a document in one language costs one walk of its sample."""
     sample, spans = _sample("\n".join(section.text for section in sections))
-    if len(_WORD.findall(sample)) < _MIN_WORDS:
+    if not _has_words(sample, _MIN_WORDS):
         return UNDETERMINED, sections
     if len(sections) < 2:
         spans = []
     walk = _SampleWalk(sample, spans)
     language = _decide(walk.features, walk.size)
     if not any(
-        len(_WORD.findall(sample[start:end])) >= _MIN_SECTION_WORDS
+        _has_words(sample, _MIN_SECTION_WORDS, start, end)
         and _decide(*walk.slice(i)) not in (language, UNDETERMINED)
         for i, (start, end) in enumerate(spans)
     ):
@@ -75,9 +77,14 @@ def identify(sections: tuple[Section, ...]) -> tuple[str, tuple[Section, ...]]:
 
 def _confident(text: str) -> str:
     """The language of a piece of text long enough to tell, or :data:`UNDETERMINED`."""
-    if len(_WORD.findall(text)) < _MIN_SECTION_WORDS:
+    if not _has_words(text, _MIN_SECTION_WORDS):
         return UNDETERMINED
     return _decide(*_walked_alone(text))
+
+
+def _has_words(text: str, words: int, start: int = 0, end: int = sys.maxsize) -> bool:
+    """Whether ``text[start:end]`` has this many words (looked for until there are)."""
+    return sum(1 for _ in islice(_WORD.finditer(text, start, end), words)) == words
 
 
 def load_detector() -> None:
