@@ -34,10 +34,8 @@ _SNOWBALL = {
     "pt": "portuguese", "ro": "romanian", "ru": "russian", "sr": "serbian", "sv": "swedish", "ta": "tamil",
     "tr": "turkish", "yi": "yiddish",
 }  # fmt: skip
-# "Non-conforming", "non conforming" and "nonconforming" are one word; so are Spanish "no
-# conformidad" and "no-conformidad", and German "nicht konform".
-# Each negation starts with an "n" and checks the word boundary after that letter, not before: the
-# regex engine then looks only where an "n" stands.
+
+
 class _Negation(NamedTuple):
     pattern: re.Pattern[str]
     needles: tuple[str, ...]  # a text the pattern matches holds one of these once lower-cased
@@ -51,6 +49,10 @@ class _Negation(NamedTuple):
         return self.pattern.sub(r"\1", text)
 
 
+# "Non-conforming", "non conforming" and "nonconforming" are one word; so are Spanish "no
+# conformidad" and "no-conformidad", and German "nicht konform".
+# Each negation starts with an "n" and checks the word boundary after that letter, not before: the
+# regex engine then looks only where an "n" stands.
 _NEGATION = {
     language: _Negation(re.compile(rf"([nN](?<!\w.)(?i:{rest}))(?:-[ \t]*|[ \t]+)(?=(?i:{following}))"), needles)
     for language, rest, following, needles in (

@@ -216,9 +216,10 @@ def pack_sections(sections: Iterable[Section]) -> bytes:
 
 
 def unpack_sections(blob: bytes) -> tuple[Section, ...]:
+    """The sections ``pack_sections`` stored (or an earlier gapscan's JSON list of them)."""
     stored = zstandard.decompress(blob).decode("utf-8")
     head, line_break, texts = stored.partition("\n")  # JSON escapes line breaks: the first ends the head
-    if not line_break:  # stored by an earlier gapscan: the sections as one JSON list
+    if not line_break:
         return tuple(Section(locator, text, language) for locator, text, language in json.loads(stored))
     sections, start = [], 0
     for locator, length, language in json.loads(head):
