@@ -44,6 +44,8 @@ _ALIASES = {"ary": "ar", "arz": "ar", "wuu": "zh", "yue": "zh", "uzs": "uz", "gu
             "zxx": UNDETERMINED}
 
 _Span = tuple[int, int]  # a slice's start and end
+# A float16's exponent bits: all clear in zero and subnormal numbers, all set in infinities and NaN.
+_HALF_EXPONENT = 0x7C00
 
 
 def detect_language(text: str) -> str:
@@ -259,9 +261,6 @@ def _model() -> _Model:
         normal = bool(np.all((exponents != 0) & (exponents != _HALF_EXPONENT)))
     return _Model(identifier.tk_nextmove, [row << 8 for row in identifier.tk_row], identifier.tk_output,
                   weights, normal, identifier.nb_pc, languages, aliases)
-
-
-_HALF_EXPONENT = 0x7C00
 
 
 def _normal_halves_as_singles(halves: Any) -> Any:
